@@ -1,0 +1,104 @@
+//! Command-line definitions (clap only lives here); `into_options` turns them into plain
+//! option structs of the stages, so no other module sees clap.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Trace-driven postmortem analyser for cascading failures.
+///
+/// Reads OpenTelemetry OTLP/JSON traces (plain, JSON Lines, gzip or zstd) and structured logs,
+/// rebuilds the service call graph and finds how a failure spread.
+#[derive(Debug, Parser)]
+#[command(name = "cascade", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Load, validate and summarise the input: spans, traces, services, time range, logs,
+    /// data quality, what was skipped and why.
+    Inspect(InspectArgs),
+    /// Diagnose the incident: windows, call graph, root cause, findings.
+    Analyze(AnalyzeArgs),
+    /// Run an incident model (incident-model/v1) as a discrete-event simulation.
+    Simulate(SimulateArgs),
+}
+
+/// Inputs shared by every command that reads telemetry.
+#[derive(Debug, Args)]
+pub struct InputArgs {
+    /// Trace files or folders (OTLP/JSON, JSON Lines, gzip or zstd; `-` for stdin).
+    #[arg(required = true, value_name = "INPUT")]
+    pub inputs: Vec<PathBuf>,
+    /// Log files or folders (OTLP/JSON logs or JSON-lines application logs); repeatable.
+    #[arg(long = "logs", value_name = "PATH")]
+    pub logs: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Print the summary as a JSON document (`cascade.inspect/v1`).
+    #[arg(long)]
+    pub json: bool,
+    /// Write spans.parquet, events.parquet, links.parquet, logs.parquet, edges.csv and
+    /// service_rates.csv into this folder.
+    #[arg(long, value_name = "DIR")]
+    pub export: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct AnalyzeArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Incident window `A..B` (RFC 3339 instants or offsets like `+600s` from the first span).
+    #[arg(long, value_name = "A..B")]
+    pub incident: Option<String>,
+    /// Baseline window `A..B` (default: the stretch before the incident).
+    #[arg(long, value_name = "A..B")]
+    pub baseline: Option<String>,
+    /// Print the findings document (`cascade.findings/v1`) instead of the summary.
+    #[arg(long)]
+    pub json: bool,
+    /// Write the findings document to this file.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Also write the frames and per-bucket statistics into this folder.
+    #[arg(long, value_name = "DIR")]
+    pub export: Option<PathBuf>,
+    /// Exit with status 1 when a finding at this severity or above exists.
+    #[arg(long, value_name = "SEVERITY", value_parser = ["info", "warning", "error"])]
+    pub fail_on: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct SimulateArgs {
+    /// The incident model (incident-model/v1 JSON).
+    #[arg(value_name = "MODEL.json")]
+    pub model: PathBuf,
+    /// Replace the model's policies (repeatable), e.g. `retry:attempts=3,base=100ms`.
+    #[arg(long = "policy", value_name = "SPEC")]
+    pub policies: Vec<String>,
+    /// RNG seed (default: the model's `seed`).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Write timeseries.csv and summary.json into this folder.
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: Option<PathBuf>,
+    /// Write the OTLP/JSON Lines traces the simulated services would have exported.
+    #[arg(long, value_name = "FILE")]
+    pub traces_out: Option<PathBuf>,
+    /// Write the JSON-lines logs the simulated services would have written.
+    #[arg(long, value_name = "FILE")]
+    pub logs_out: Option<PathBuf>,
+    /// Head-sampling rate for --traces-out / --logs-out (0 < RATE <= 1).
+    #[arg(long, value_name = "RATE", default_value_t = 1.0)]
+    pub sample: f64,
+    /// Print the summary as JSON.
+    #[arg(long)]
+    pub json: bool,
+}

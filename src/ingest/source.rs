@@ -1,0 +1,256 @@
+//! Input sources: expand files and folders, read stdin, and undo gzip or zstd compression.
+//!
+//! Compression is detected from the first bytes, never from the file name:
+//! gzip (`1f 8b`, multi-member), a plain zstd stream (`28 b5 2f fd`, one or more frames), and
+//! the OpenTelemetry Collector file exporter's zstd framing (a 4-byte big-endian length, then a
+//! zstd frame, per record; each record becomes one line).
+
+use std::fs::File;
+use std::io::{BufReader, Read};
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+
+const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+const ZSTD_MAGIC: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
+/// The largest single zstd record the framed reader accepts (the Collector writes one batch).
+const MAX_FRAMED_RECORD: usize = 1 << 30;
+
+/// How an input was compressed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Compression {
+    None,
+    Gzip,
+    Zstd,
+    /// Collector file exporter: length-prefixed zstd records.
+    ZstdFramed,
+}
+
+/// One input after expansion: a file path, or stdin.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Input {
+    File(PathBuf),
+    Stdin,
+}
+
+impl Input {
+    /// How the input is named in messages (`-` for stdin).
+    pub fn label(&self) -> String {
+        match self {
+            Input::File(p) => p.display().to_string(),
+            Input::Stdin => "-".to_string(),
+        }
+    }
+}
+
+/// Expands the command-line inputs: folders recursively (sorted, hidden entries skipped),
+/// `-` as stdin. A path that does not exist is an error naming it.
+pub fn expand(paths: &[PathBuf]) -> Result<Vec<Input>> {
+    let mut out = Vec::new();
+    for p in paths {
+        if p.as_os_str() == "-" {
+            out.push(Input::Stdin);
+        } else if p.is_dir() {
+            let mut files = Vec::new();
+            walk(p, &mut files).with_context(|| format!("reading folder {}", p.display()))?;
+            files.sort();
+            out.extend(files.into_iter().map(Input::File));
+        } else if p.is_file() {
+            out.push(Input::File(p.clone()));
+        } else {
+            bail!("{}: no such file or folder", p.display());
+        }
+    }
+    Ok(out)
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let path = entry.path();
+        let hidden = entry.file_name().to_string_lossy().starts_with('.');
+        if hidden {
+            continue;
+        }
+        if path.is_dir() {
+            walk(&path, out)?;
+        } else if path.is_file() {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// A decompressed byte stream plus what it was compressed with.
+pub struct Opened {
+    pub reader: Box<dyn Read + Send>,
+    pub compression: Compression,
+}
+
+/// Opens an input and undoes its compression.
+pub fn open(input: &Input) -> Result<Opened> {
+    let label = input.label();
+    let mut raw: Box<dyn Read + Send> = match input {
+        Input::File(p) => Box::new(BufReader::with_capacity(
+            1 << 20,
+            File::open(p).with_context(|| format!("{label}: cannot open"))?,
+        )),
+        Input::Stdin => Box::new(BufReader::new(std::io::stdin())),
+    };
+    let mut head = [0u8; 8];
+    let n = read_up_to(&mut raw, &mut head).with_context(|| format!("{label}: cannot read"))?;
+    let head = &head[..n];
+    let rest: Box<dyn Read + Send> = Box::new(std::io::Cursor::new(head.to_vec()).chain(raw));
+    let compression = sniff(head);
+    let reader: Box<dyn Read + Send> = match compression {
+        Compression::None => rest,
+        Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(rest)),
+        Compression::Zstd => Box::new(std::io::Cursor::new(
+            decode_zstd_stream(rest).with_context(|| format!("{label}: bad zstd stream"))?,
+        )),
+        Compression::ZstdFramed => Box::new(std::io::Cursor::new(
+            decode_zstd_framed(rest).with_context(|| format!("{label}: bad zstd record"))?,
+        )),
+    };
+    Ok(Opened {
+        reader,
+        compression,
+    })
+}
+
+/// Reads the whole decompressed input into memory.
+pub fn read_all(input: &Input) -> Result<(Vec<u8>, Compression)> {
+    let mut opened = open(input)?;
+    let mut buf = Vec::new();
+    opened
+        .reader
+        .read_to_end(&mut buf)
+        .with_context(|| format!("{}: cannot read", input.label()))?;
+    Ok((buf, opened.compression))
+}
+
+/// Which compression the first bytes announce.
+pub fn sniff(head: &[u8]) -> Compression {
+    if head.starts_with(&GZIP_MAGIC) {
+        Compression::Gzip
+    } else if head.starts_with(&ZSTD_MAGIC) {
+        Compression::Zstd
+    } else if head.len() >= 8 && head[4..8] == ZSTD_MAGIC {
+        Compression::ZstdFramed
+    } else {
+        Compression::None
+    }
+}
+
+fn read_up_to(r: &mut dyn Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match r.read(&mut buf[filled..])? {
+            0 => break,
+            n => filled += n,
+        }
+    }
+    Ok(filled)
+}
+
+/// A plain zstd stream: frames one after another until the end.
+fn decode_zstd_stream(mut r: impl Read) -> Result<Vec<u8>> {
+    let mut compressed = Vec::new();
+    r.read_to_end(&mut compressed)?;
+    let mut cursor = compressed.as_slice();
+    let mut out = Vec::new();
+    while !cursor.is_empty() {
+        let mut dec = ruzstd::decoding::StreamingDecoder::new(&mut cursor)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        dec.read_to_end(&mut out)?;
+    }
+    Ok(out)
+}
+
+/// The Collector file exporter's framing: `u32 BE length` + zstd frame, per record; each
+/// decompressed record is ended with a newline so the result reads as JSON Lines.
+fn decode_zstd_framed(mut r: impl Read) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut record = 0usize;
+    loop {
+        let mut len = [0u8; 4];
+        if read_up_to(&mut r, &mut len)? < 4 {
+            break;
+        }
+        record += 1;
+        let len = u32::from_be_bytes(len) as usize;
+        if len > MAX_FRAMED_RECORD {
+            bail!("record {record}: length {len} is implausible");
+        }
+        let mut frame = vec![0u8; len];
+        r.read_exact(&mut frame)
+            .with_context(|| format!("record {record}: truncated"))?;
+        let mut dec = ruzstd::decoding::StreamingDecoder::new(frame.as_slice())
+            .map_err(|e| anyhow::anyhow!("record {record}: {e}"))?;
+        dec.read_to_end(&mut out)
+            .with_context(|| format!("record {record}"))?;
+        if out.last() != Some(&b'\n') {
+            out.push(b'\n');
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn zstd(data: &[u8]) -> Vec<u8> {
+        ruzstd::encoding::compress_to_vec(data, ruzstd::encoding::CompressionLevel::Fastest)
+    }
+
+    fn read(bytes: Vec<u8>) -> (Vec<u8>, Compression) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("in");
+        std::fs::write(&path, bytes).unwrap();
+        read_all(&Input::File(path)).unwrap()
+    }
+
+    #[test]
+    fn plain_gzip_and_zstd_read_the_same() {
+        let text = b"{\"a\":1}\n{\"b\":2}\n".to_vec();
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(&text).unwrap();
+        assert_eq!(read(text.clone()), (text.clone(), Compression::None));
+        assert_eq!(read(gz.finish().unwrap()), (text.clone(), Compression::Gzip));
+        assert_eq!(read(zstd(&text)), (text.clone(), Compression::Zstd));
+    }
+
+    #[test]
+    fn collector_framed_zstd_becomes_lines() {
+        let mut framed = Vec::new();
+        for rec in [&b"{\"a\":1}"[..], b"{\"b\":2}"] {
+            let z = zstd(rec);
+            framed.extend_from_slice(&(z.len() as u32).to_be_bytes());
+            framed.extend_from_slice(&z);
+        }
+        let (out, c) = read(framed);
+        assert_eq!(c, Compression::ZstdFramed);
+        assert_eq!(out, b"{\"a\":1}\n{\"b\":2}\n");
+    }
+
+    #[test]
+    fn truncated_gzip_is_an_error_not_a_panic() {
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(&[b'x'; 10_000]).unwrap();
+        let mut bytes = gz.finish().unwrap();
+        bytes.truncate(bytes.len() / 2);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("in.gz");
+        std::fs::write(&path, bytes).unwrap();
+        assert!(read_all(&Input::File(path)).is_err());
+    }
+
+    #[test]
+    fn missing_path_is_named() {
+        let err = expand(&[PathBuf::from("/no/such/thing")]).unwrap_err();
+        assert!(err.to_string().contains("/no/such/thing"));
+    }
+}

@@ -1,0 +1,18 @@
+//! The `cascade` binary: parse the command line, run it, map the outcome to an exit status.
+//!
+//! Exit status: 0 success, 1 a finding at or above `--fail-on`, 2 bad usage or unreadable input.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = cascade::cli::Cli::parse();
+    match cascade::app::run(cli) {
+        Ok(status) => ExitCode::from(status),
+        Err(err) => {
+            eprintln!("cascade: error: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}

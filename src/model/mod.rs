@@ -1,0 +1,3 @@
+//! Shared vocabulary of every stage: frame column names, time windows, findings.
+
+pub mod columns;
