@@ -13,6 +13,7 @@
 
 pub mod app;
 pub mod cli;
+pub mod export;
 pub mod ingest;
 pub mod model;
 pub mod output;

@@ -1,3 +1,5 @@
-//! Shared vocabulary of every stage: frame column names, time windows, findings.
+//! Shared vocabulary of every stage: frame column names, typed column access, time windows,
+//! findings.
 
 pub mod columns;
+pub mod frame;

@@ -1,0 +1,192 @@
+//! `--export DIR`: the frames as Parquet plus `edges.csv` and `service_rates.csv`.
+//!
+//! `edges.csv` and `service_rates.csv` follow the definitions of the peer benchmark
+//! (`shared/bench/README.md`) so they can be compared with DuckDB or polars directly:
+//! a call is a SERVER span whose parent is a CLIENT span of the same trace; `calls` counts
+//! those pairs (attempts), `errors` client spans with status 2, `retries` client spans with
+//! `resend_count > 0`, `p50_ms`/`p99_ms` the client span duration (linear interpolation);
+//! `service_rates.csv` counts SERVER and CONSUMER spans per service and Unix second.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write as _;
+use std::fs::File;
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use polars::prelude::{DataFrame, ParquetWriter};
+
+use crate::ingest::Dataset;
+use crate::model::columns as col;
+use crate::model::frame::{i32_col, i64_col, quantile_sorted, str_col};
+
+const NS_PER_MS: f64 = 1e6;
+const NS_PER_S: i64 = 1_000_000_000;
+
+/// Writes every frame and the two CSV tables into `dir` (created if missing).
+pub fn export(data: &Dataset, dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let frames = [
+        ("spans.parquet", &data.spans),
+        ("events.parquet", &data.events),
+        ("links.parquet", &data.links),
+        ("logs.parquet", &data.logs),
+    ];
+    for (name, df) in frames {
+        write_parquet(df, &dir.join(name))?;
+    }
+    write_file(&dir.join("edges.csv"), &edges_csv(&data.spans)?)?;
+    write_file(
+        &dir.join("service_rates.csv"),
+        &service_rates_csv(&data.spans)?,
+    )?;
+    Ok(())
+}
+
+fn write_parquet(df: &DataFrame, path: &Path) -> Result<()> {
+    let file = File::create(path).with_context(|| format!("creating {}", path.display()))?;
+    let mut df = df.clone();
+    ParquetWriter::new(file)
+        .finish(&mut df)
+        .with_context(|| format!("writing {}", path.display()))?;
+    Ok(())
+}
+
+fn write_file(path: &Path, text: &str) -> Result<()> {
+    std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))
+}
+
+/// Per-edge tallies while pairing.
+#[derive(Default)]
+struct EdgeTally {
+    calls: u64,
+    errors: u64,
+    retries: u64,
+    durations_ns: Vec<f64>,
+}
+
+/// The bench-compatible edge table as CSV text, sorted by caller, callee.
+pub fn edges_csv(spans: &DataFrame) -> Result<String> {
+    let tallies = tally_edges(spans)?;
+    let mut out = String::from("caller,callee,calls,errors,retries,p50_ms,p99_ms\n");
+    for ((caller, callee), mut t) in tallies {
+        t.durations_ns.sort_by(f64::total_cmp);
+        let q = |p| quantile_sorted(&t.durations_ns, p).unwrap_or(0.0) / NS_PER_MS;
+        let _ = writeln!(
+            out,
+            "{},{},{},{},{},{:.6},{:.6}",
+            csv_field(&caller),
+            csv_field(&callee),
+            t.calls,
+            t.errors,
+            t.retries,
+            q(0.5),
+            q(0.99)
+        );
+    }
+    Ok(out)
+}
+
+fn tally_edges(spans: &DataFrame) -> Result<BTreeMap<(String, String), EdgeTally>> {
+    let trace = str_col(spans, col::TRACE_ID)?;
+    let span = str_col(spans, col::SPAN_ID)?;
+    let parent = str_col(spans, col::PARENT_SPAN_ID)?;
+    let service = str_col(spans, col::SERVICE)?;
+    let kind = i32_col(spans, col::KIND)?;
+    let status = i32_col(spans, col::STATUS_CODE)?;
+    let resend = i32_col(spans, col::RESEND_COUNT)?;
+    let duration = i64_col(spans, col::DURATION_NS)?;
+    // Client spans by (trace, span id) → row.
+    let mut clients: HashMap<(&str, &str), usize> = HashMap::new();
+    for (i, (k, (t, s))) in kind.iter().zip(trace.iter().zip(span.iter())).enumerate() {
+        if let (Some(col::kind::CLIENT), Some(t), Some(s)) = (k, t, s) {
+            clients.insert((t, s), i);
+        }
+    }
+    let mut tallies: BTreeMap<(String, String), EdgeTally> = BTreeMap::new();
+    for (i, (k, (t, p))) in kind.iter().zip(trace.iter().zip(parent.iter())).enumerate() {
+        let (Some(col::kind::SERVER), Some(t), Some(p)) = (k, t, p) else {
+            continue;
+        };
+        let Some(&c) = clients.get(&(t, p)) else {
+            continue;
+        };
+        let key = (
+            service.get(c).unwrap_or_default().to_string(),
+            service.get(i).unwrap_or_default().to_string(),
+        );
+        let tally = tallies.entry(key).or_default();
+        tally.calls += 1;
+        tally.errors += u64::from(status.get(c) == Some(col::status::ERROR));
+        tally.retries += u64::from(resend.get(c).unwrap_or(0) > 0);
+        tally.durations_ns.push(duration.get(c).unwrap_or(0) as f64);
+    }
+    Ok(tallies)
+}
+
+/// SERVER and CONSUMER spans per (service, Unix second) as CSV text: `service,second,requests`.
+pub fn service_rates_csv(spans: &DataFrame) -> Result<String> {
+    let service = str_col(spans, col::SERVICE)?;
+    let kind = i32_col(spans, col::KIND)?;
+    let start = i64_col(spans, col::START_NS)?;
+    let mut counts: BTreeMap<(&str, i64), u64> = BTreeMap::new();
+    for (k, (s, t)) in kind.iter().zip(service.iter().zip(start.iter())) {
+        if matches!(k, Some(col::kind::SERVER | col::kind::CONSUMER)) {
+            let second = t.unwrap_or(0).div_euclid(NS_PER_S);
+            *counts.entry((s.unwrap_or_default(), second)).or_default() += 1;
+        }
+    }
+    let mut out = String::from("service,second,requests\n");
+    for ((s, second), n) in counts {
+        let _ = writeln!(out, "{},{second},{n}", csv_field(s));
+    }
+    Ok(out)
+}
+
+/// Quotes a CSV field when it holds a comma, quote or line break (names come from input).
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use polars::prelude::*;
+
+    fn spans() -> DataFrame {
+        df!(
+            col::TRACE_ID => ["t1", "t1", "t1", "t1", "t1"],
+            col::SPAN_ID => ["a", "b", "c", "d", "e"],
+            col::PARENT_SPAN_ID => [None, Some("a"), Some("b"), Some("a"), Some("d")],
+            col::SERVICE => ["web", "web", "db,x", "web", "db,x"],
+            col::KIND => [2, 3, 2, 3, 2],
+            col::STATUS_CODE => [0, 2, 0, 0, 0],
+            col::RESEND_COUNT => [None, None, None, Some(1), None],
+            col::START_NS => [0i64, 1_000_000_000, 1_500_000_000, 2_000_000_000, 2_000_000_000],
+            col::DURATION_NS => [5_000_000i64, 1_000_000, 500_000, 3_000_000, 1_000_000],
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn edges_pair_server_children_of_client_spans() {
+        let csv = edges_csv(&spans()).unwrap();
+        assert_eq!(
+            csv,
+            "caller,callee,calls,errors,retries,p50_ms,p99_ms\n\
+             web,\"db,x\",2,1,1,2.000000,2.980000\n"
+        );
+    }
+
+    #[test]
+    fn service_rates_count_server_spans_per_second() {
+        let csv = service_rates_csv(&spans()).unwrap();
+        assert_eq!(
+            csv,
+            "service,second,requests\n\"db,x\",1,1\n\"db,x\",2,1\nweb,0,1\n"
+        );
+    }
+}
