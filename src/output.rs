@@ -11,3 +11,92 @@ pub fn progress_allowed() -> bool {
 pub fn colour_allowed() -> bool {
     std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
+
+use std::fmt::Write as _;
+
+use crate::ingest::summary::{Summary, Tally};
+
+/// The human-readable `inspect` summary.
+pub fn inspect_text(s: &Summary) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "files");
+    for f in &s.files {
+        let _ = writeln!(
+            out,
+            "  {}  [{:?}, {:?}]  {} spans, {} log records{}",
+            f.path,
+            f.format,
+            f.compression,
+            f.spans,
+            f.log_records,
+            other_signals(f.other_signals)
+        );
+    }
+    let _ = writeln!(out, "spans     {} in {} traces", s.spans, s.traces);
+    if let Some(r) = &s.time_range {
+        let _ = writeln!(
+            out,
+            "time      {} .. {}  ({:.1} s)",
+            r.start, r.end, r.duration_s
+        );
+    }
+    let kinds: Vec<String> = s.kinds.iter().map(|(k, n)| format!("{k} {n}")).collect();
+    let _ = writeln!(out, "kinds     {}", kinds.join(", "));
+    let _ = writeln!(out, "errors    {} spans with status ERROR", s.error_spans);
+    services_table(&mut out, s);
+    let _ = writeln!(
+        out,
+        "logs      {} records; {} with a trace id, {} match a trace, {} match a span",
+        s.log_records, s.log_join.with_trace_id, s.log_join.matched_trace, s.log_join.matched_span
+    );
+    tally_lines(&mut out, "skipped", &s.skipped);
+    tally_lines(&mut out, "warnings", &s.warnings);
+    out
+}
+
+fn other_signals(n: u64) -> String {
+    if n == 0 {
+        String::new()
+    } else {
+        format!(", {n} other-signal records not read")
+    }
+}
+
+fn services_table(out: &mut String, s: &Summary) {
+    let width = s
+        .services
+        .iter()
+        .map(|x| x.name.len())
+        .max()
+        .unwrap_or(7)
+        .max(7);
+    let _ = writeln!(
+        out,
+        "services  {}\n  {:<width$}  {:>9}  {:>9}  {:>7}",
+        s.services.len(),
+        "service",
+        "spans",
+        "requests",
+        "errors"
+    );
+    for svc in &s.services {
+        let _ = writeln!(
+            out,
+            "  {:<width$}  {:>9}  {:>9}  {:>7}",
+            svc.name, svc.spans, svc.requests, svc.error_spans
+        );
+    }
+}
+
+fn tally_lines(out: &mut String, label: &str, t: &Tally) {
+    let _ = writeln!(out, "{label:<9} {}", t.count);
+    for r in &t.reasons {
+        let _ = writeln!(
+            out,
+            "  {:>7}  {}  (first: {})",
+            r.count,
+            r.reason,
+            r.examples.join(", ")
+        );
+    }
+}

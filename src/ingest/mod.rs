@@ -7,6 +7,7 @@
 pub mod diag;
 pub mod record;
 pub mod source;
+pub mod summary;
 
 use std::path::PathBuf;
 
