@@ -1,0 +1,107 @@
+//! A time × latency heatmap: cell colour = how many requests fell in it (log scale).
+
+use std::path::Path;
+
+use anyhow::Result;
+use plotters::prelude::*;
+
+use super::spec::{Heatmap, Rgb};
+use super::{plot_err, rgb, FONT};
+
+const SIZE: (u32, u32) = (1100, 520);
+const EMPTY: Rgb = Rgb(255, 255, 255);
+const FULL: Rgb = Rgb(8, 48, 107);
+
+pub(super) fn draw(spec: &Heatmap, path: &Path) -> Result<()> {
+    let err = || plot_err(&spec.title);
+    let root = BitMapBackend::new(path, SIZE).into_drawing_area();
+    root.fill(&WHITE).map_err(err())?;
+    let nx = spec.x_edges.len().saturating_sub(1);
+    let ny = spec.y_edges.len().saturating_sub(1);
+    let (x0, x1) = match (spec.x_edges.first(), spec.x_edges.last()) {
+        (Some(a), Some(b)) if b > a => (*a, *b),
+        _ => (0.0, 1.0),
+    };
+    let title = (FONT, 22).into_font().style(FontStyle::Bold);
+    let y_edges = spec.y_edges.clone();
+    let y_label = move |v: &f64| {
+        let i = v.round().max(0.0) as usize;
+        y_edges.get(i).map_or(String::new(), |e| format_ms(*e))
+    };
+    let mut chart = ChartBuilder::on(&root)
+        .caption(spec.title.as_str(), title)
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(70)
+        .build_cartesian_2d(x0..x1, 0f64..ny.max(1) as f64)
+        .map_err(err())?;
+    chart
+        .configure_mesh()
+        .disable_mesh()
+        .x_desc(spec.x_label.as_str())
+        .y_desc(spec.y_label.as_str())
+        .y_labels(ny.clamp(2, 12))
+        .y_label_formatter(&y_label)
+        .label_style((FONT, 12))
+        .axis_desc_style((FONT, 13))
+        .draw()
+        .map_err(err())?;
+    let max = spec.counts.iter().flatten().copied().max().unwrap_or(0);
+    let cells = (0..nx).flat_map(|x| (0..ny).map(move |y| (x, y)));
+    let rects = cells.filter_map(|(x, y)| {
+        let c = *spec.counts.get(x)?.get(y)?;
+        (c > 0).then(|| {
+            let color = rgb(shade(c, max)).filled();
+            let (a, b) = (spec.x_edges[x], spec.x_edges[x + 1]);
+            Rectangle::new([(a, y as f64), (b, y as f64 + 1.0)], color)
+        })
+    });
+    chart.draw_series(rects).map_err(err())?;
+    if let Some((a, b)) = spec.shade {
+        let outline = rgb(super::palette::SHADE).stroke_width(2);
+        let frame = Rectangle::new([(a, 0.0), (b, ny as f64)], outline);
+        chart.draw_series(std::iter::once(frame)).map_err(err())?;
+    }
+    root.present().map_err(err())?;
+    Ok(())
+}
+
+/// White → dark blue on a log scale of the count.
+fn shade(count: u32, max: u32) -> Rgb {
+    let t = if max <= 1 {
+        1.0
+    } else {
+        (f64::from(count).ln_1p() / f64::from(max).ln_1p()).clamp(0.0, 1.0)
+    };
+    let t = 0.15 + 0.85 * t;
+    let mix = |a: u8, b: u8| (f64::from(a) + (f64::from(b) - f64::from(a)) * t).round() as u8;
+    Rgb(
+        mix(EMPTY.0, FULL.0),
+        mix(EMPTY.1, FULL.1),
+        mix(EMPTY.2, FULL.2),
+    )
+}
+
+/// Milliseconds with a unit that reads well (µs, ms, s).
+pub(crate) fn format_ms(ms: f64) -> String {
+    if ms >= 1000.0 {
+        format!("{:.3} s", ms / 1000.0).replace(".000 s", " s")
+    } else if ms >= 1.0 {
+        format!("{ms:.0} ms")
+    } else {
+        format!("{:.0} µs", ms * 1000.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn milliseconds_read_with_units() {
+        assert_eq!(format_ms(0.25), "250 µs");
+        assert_eq!(format_ms(12.0), "12 ms");
+        assert_eq!(format_ms(2000.0), "2 s");
+        assert_eq!(format_ms(1500.0), "1.500 s");
+    }
+}

@@ -1,0 +1,131 @@
+//! Small multiples of time-series panels with a shaded window and vertical markers.
+
+use std::path::Path;
+
+use anyhow::Result;
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use super::spec::{Panel, SmallMultiples};
+use super::{clip, nice_max, plot_err, rgb, FONT};
+
+const PANEL_W: u32 = 420;
+const PANEL_H: u32 = 190;
+const HEADER_H: u32 = 70;
+
+pub(super) fn draw(spec: &SmallMultiples, path: &Path) -> Result<()> {
+    let cols = spec.columns.max(1);
+    let rows = spec.panels.len().div_ceil(cols).max(1);
+    let size = (PANEL_W * cols as u32, HEADER_H + PANEL_H * rows as u32);
+    let root = BitMapBackend::new(path, size).into_drawing_area();
+    root.fill(&WHITE).map_err(plot_err(&spec.title))?;
+    let (header, body) = root.split_vertically(HEADER_H);
+    draw_header(spec, &header)?;
+    let (x0, x1) = x_range(spec);
+    for (area, panel) in body.split_evenly((rows, cols)).iter().zip(&spec.panels) {
+        draw_panel(spec, panel, area, (x0, x1))?;
+    }
+    root.present().map_err(plot_err(&spec.title))?;
+    Ok(())
+}
+
+fn draw_header(spec: &SmallMultiples, area: &DrawingArea<BitMapBackend, Shift>) -> Result<()> {
+    let title = (FONT, 22).into_font().style(FontStyle::Bold);
+    area.draw(&Text::new(spec.title.clone(), (12, 8), title))
+        .map_err(plot_err(&spec.title))?;
+    let mut x = 12;
+    let mut entries = spec.legend.clone();
+    if spec.shade.is_some() {
+        entries.push((spec.shade_label.clone(), super::palette::SHADE));
+    }
+    for (label, color) in &entries {
+        let style = rgb(*color).mix(if *label == spec.shade_label {
+            0.25
+        } else {
+            1.0
+        });
+        area.draw(&Rectangle::new([(x, 44), (x + 18, 56)], style.filled()))
+            .map_err(plot_err(&spec.title))?;
+        let text = clip(label, 40);
+        area.draw(&Text::new(text.clone(), (x + 24, 42), (FONT, 14)))
+            .map_err(plot_err(&spec.title))?;
+        x += 40 + 8 * text.chars().count() as i32;
+    }
+    Ok(())
+}
+
+fn x_range(spec: &SmallMultiples) -> (f64, f64) {
+    let xs = spec
+        .panels
+        .iter()
+        .flat_map(|p| p.lines.iter().flat_map(|l| l.points.iter().map(|p| p.0)));
+    let (lo, hi) = xs.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), x| {
+        (lo.min(x), hi.max(x))
+    });
+    if lo.is_finite() && hi > lo {
+        (lo, hi)
+    } else {
+        (0.0, 1.0)
+    }
+}
+
+fn draw_panel(
+    spec: &SmallMultiples,
+    panel: &Panel,
+    area: &DrawingArea<BitMapBackend, Shift>,
+    (x0, x1): (f64, f64),
+) -> Result<()> {
+    let err = || plot_err(&panel.title);
+    let y_max = panel
+        .lines
+        .iter()
+        .flat_map(|l| l.points.iter().map(|p| p.1))
+        .fold(0.0, f64::max);
+    let y1 = nice_max(y_max * 1.05, 0.0);
+    let caption = (FONT, 15).into_font().color(&rgb(panel.title_color));
+    let mut chart = ChartBuilder::on(area)
+        .caption(clip(&panel.title, 48), caption)
+        .margin(6)
+        .x_label_area_size(30)
+        .y_label_area_size(56)
+        .build_cartesian_2d(x0..x1, 0f64..y1)
+        .map_err(err())?;
+    chart
+        .configure_mesh()
+        .x_desc(spec.x_label.as_str())
+        .y_desc(panel.y_label.as_str())
+        .x_labels(6)
+        .y_labels(4)
+        .label_style((FONT, 11))
+        .axis_desc_style((FONT, 12))
+        .bold_line_style(rgb(super::palette::GRID))
+        .light_line_style(TRANSPARENT)
+        .x_label_formatter(&|v| super::tick(*v))
+        .y_label_formatter(&|v| super::tick(*v))
+        .draw()
+        .map_err(err())?;
+    if let Some((a, b)) = spec.shade {
+        let fill = rgb(super::palette::SHADE).mix(0.12).filled();
+        chart
+            .draw_series(std::iter::once(Rectangle::new([(a, 0.0), (b, y1)], fill)))
+            .map_err(err())?;
+    }
+    for line in &panel.lines {
+        let style = rgb(line.color).stroke_width(2);
+        chart
+            .draw_series(LineSeries::new(line.points.iter().copied(), style))
+            .map_err(err())?;
+    }
+    for m in &panel.markers {
+        let style = rgb(m.color).stroke_width(2);
+        chart
+            .draw_series(std::iter::once(PathElement::new(
+                vec![(m.x, 0.0), (m.x, y1)],
+                style,
+            )))
+            .map_err(err())?;
+        let text = Text::new(clip(&m.label, 20), (m.x, y1 * 0.97), (FONT, 11));
+        chart.draw_series(std::iter::once(text)).map_err(err())?;
+    }
+    Ok(())
+}
