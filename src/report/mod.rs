@@ -1,3 +1,5 @@
 //! Report: chart specs → PNG (plotters), the HTML page, the Markdown postmortem draft.
 
 pub mod charts;
+pub mod escape;
+pub mod folder;
