@@ -6,7 +6,7 @@
 //! how numeric levels read and whether `name` is the service; the generic key lists follow,
 //! so a file of an unknown logger still maps.
 
-use std::collections::HashMap;
+use polars::prelude::PlHashMap;
 
 use super::level::LevelScale;
 use super::value::{Flat, Val};
@@ -125,7 +125,7 @@ const SPAN_KEYS: &[&str] = &[
 #[derive(Debug, Clone)]
 pub(crate) struct Mapping {
     pub(crate) scale: LevelScale,
-    keys: HashMap<&'static str, (Role, u8)>,
+    keys: PlHashMap<&'static str, (Role, u8)>,
 }
 
 impl Mapping {
@@ -138,7 +138,7 @@ impl Mapping {
     pub(crate) fn for_dialect(dialect: Dialect) -> Mapping {
         let mut m = Mapping {
             scale: scale(dialect),
-            keys: HashMap::new(),
+            keys: PlHashMap::default(),
         };
         for (role, key) in preferred(dialect) {
             m.add(*role, key);

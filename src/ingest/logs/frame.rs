@@ -6,10 +6,11 @@
 //! Float64 when every value is a number, Boolean when every value is a boolean, else String
 //! (numbers and booleans written as text); a record without the field gives null.
 
-use std::collections::HashMap;
+use std::borrow::Cow;
 
 use anyhow::{Context, Result};
-use polars::prelude::{Column, DataFrame, PlSmallStr};
+use polars::prelude::{Column, DataFrame, PlHashMap, PlSmallStr};
+use rayon::prelude::*;
 
 use crate::ingest::record::{FieldValue, LogRecord};
 use crate::model::columns::{
@@ -35,15 +36,23 @@ const RESERVED: [&str; 8] = [
 
 /// Builds the logs frame, rows in record order.
 pub(crate) fn build(records: &[LogRecord]) -> Result<DataFrame> {
-    let mut columns = well_known(records);
+    let (mut columns, extras) = rayon::join(|| well_known(records), || extra_columns(records));
+    columns.extend(extras);
+    DataFrame::new(records.len(), columns).context("building the logs frame")
+}
+
+/// The typed extra columns (built in parallel, kept in first-seen order), then `attributes`.
+fn extra_columns(records: &[LogRecord]) -> Vec<Column> {
     let layout = Layout::of(records);
-    for (name, values) in layout.extra_values(records) {
-        columns.push(typed_column(&name, &values, records.len()));
-    }
+    let mut columns: Vec<Column> = layout
+        .extra_values(records)
+        .par_iter()
+        .map(|(name, values)| typed_column(name, values, records.len()))
+        .collect();
     if layout.overflows {
         columns.push(overflow_column(records, &layout));
     }
-    DataFrame::new(records.len(), columns).context("building the logs frame")
+    columns
 }
 
 fn well_known(records: &[LogRecord]) -> Vec<Column> {
@@ -72,7 +81,7 @@ fn well_known(records: &[LogRecord]) -> Vec<Column> {
 
 /// Field name → extra column index (or overflow), in first-seen order.
 struct Layout {
-    slot: HashMap<String, Option<usize>>,
+    slot: PlHashMap<String, Option<usize>>,
     names: Vec<String>,
     overflows: bool,
 }
@@ -80,7 +89,7 @@ struct Layout {
 impl Layout {
     fn of(records: &[LogRecord]) -> Layout {
         let mut l = Layout {
-            slot: HashMap::new(),
+            slot: PlHashMap::default(),
             names: Vec::new(),
             overflows: false,
         };
@@ -181,10 +190,10 @@ fn kind_of(values: &[(usize, &FieldValue)]) -> Kind {
 
 /// A nullable column of `rows` rows from sparse (row, value) pairs.
 fn typed_column(name: &str, values: &[(usize, &FieldValue)], rows: usize) -> Column {
-    fn dense<T: Clone>(
-        values: &[(usize, &FieldValue)],
+    fn dense<'v, T: Clone>(
+        values: &[(usize, &'v FieldValue)],
         rows: usize,
-        f: impl Fn(&FieldValue) -> Option<T>,
+        f: impl Fn(&'v FieldValue) -> Option<T>,
     ) -> Vec<Option<T>> {
         let mut out = vec![None; rows];
         for (row, v) in values {
@@ -199,7 +208,11 @@ fn typed_column(name: &str, values: &[(usize, &FieldValue)], rows: usize) -> Col
         Kind::Int => Column::new(name, dense(values, rows, as_i64)),
         Kind::Float => Column::new(name, dense(values, rows, as_f64)),
         Kind::Bool => Column::new(name, dense(values, rows, as_bool)),
-        Kind::Text => Column::new(name, dense(values, rows, |v| Some(as_text(v)))),
+        Kind::Text => {
+            let cells = dense(values, rows, |v| Some(as_text(v)));
+            let refs: Vec<Option<&str>> = cells.iter().map(|c| c.as_deref()).collect();
+            Column::new(name, refs)
+        }
     }
 }
 
@@ -225,12 +238,13 @@ fn as_bool(v: &FieldValue) -> Option<bool> {
     }
 }
 
-fn as_text(v: &FieldValue) -> String {
+/// Text of a value, borrowed when it is text already.
+fn as_text(v: &FieldValue) -> Cow<'_, str> {
     match v {
-        FieldValue::Str(s) => s.clone(),
-        FieldValue::Int(n) => n.to_string(),
-        FieldValue::Float(f) => f.to_string(),
-        FieldValue::Bool(b) => b.to_string(),
+        FieldValue::Str(s) => Cow::Borrowed(s),
+        FieldValue::Int(n) => Cow::Owned(n.to_string()),
+        FieldValue::Float(f) => Cow::Owned(f.to_string()),
+        FieldValue::Bool(b) => Cow::Owned(b.to_string()),
     }
 }
 

@@ -43,7 +43,11 @@ fn read(key: &str, v: &Val, width: usize) -> Id {
 }
 
 fn from_text(s: &str, width: usize, decimal_first: bool) -> Id {
-    let s = s.rsplit_once(GCP_TRACE_MARK).map_or(s, |(_, id)| id);
+    let s = if s.len() > TRACE_HEX {
+        s.rsplit_once(GCP_TRACE_MARK).map_or(s, |(_, id)| id)
+    } else {
+        s
+    };
     if s.is_empty() {
         return Id::Absent;
     }
@@ -69,7 +73,11 @@ fn from_hex(s: &str, width: usize) -> Id {
     if s.bytes().all(|b| b == b'0') {
         return Id::Absent;
     }
-    Id::Valid(format!("{:0>width$}", s.to_ascii_lowercase()))
+    let mut id = String::with_capacity(width);
+    id.extend(std::iter::repeat_n('0', width - s.len()));
+    id.push_str(s);
+    id.make_ascii_lowercase();
+    Id::Valid(id)
 }
 
 #[cfg(test)]

@@ -1,22 +1,24 @@
 //! Log records ↔ spans: how many log records carry a trace id, name a trace of the spans
-//! frame, and name one of its spans. Ids are compared as integers in hash sets, so 200k log
-//! records against 1M spans is one pass over each.
+//! frame, and name one of its spans. Ids are parsed to integers and compared through sorted
+//! vectors (parallel parse and sort, binary search), so 200k log records against 1M spans
+//! costs a few parallel passes.
 //!
 //! Datadog-style 64-bit trace ids (the high 16 hex digits zero) match a span's trace id by
 //! its low 64 bits, since Datadog logs only those.
 
 use anyhow::{Context, Result};
-use polars::prelude::{DataFrame, PlHashSet};
+use polars::prelude::DataFrame;
+use rayon::prelude::*;
 
 use crate::ingest::LogJoin;
 use crate::model::columns::{SPAN_ID, TRACE_ID};
 
-/// A log record's ids as integers: trace, and span when present.
-type LogIds = (u128, Option<u64>);
+/// A record's ids as integers: trace, and span when present.
+type Ids = (u128, Option<u64>);
 
 /// Counts the matches of `logs` (logs frame) against `spans` (spans frame).
 pub(crate) fn join(logs: &DataFrame, spans: &DataFrame) -> Result<LogJoin> {
-    let log_ids = log_ids(logs).context("reading trace/span ids of the logs frame")?;
+    let log_ids = frame_ids(logs).context("reading trace/span ids of the logs frame")?;
     let mut out = LogJoin {
         with_trace_id: log_ids.len() as u64,
         ..LogJoin::default()
@@ -25,12 +27,17 @@ pub(crate) fn join(logs: &DataFrame, spans: &DataFrame) -> Result<LogJoin> {
         return Ok(out);
     }
     let want_low = log_ids.iter().any(|(t, _)| is_64_bit(*t));
-    let index = SpanIndex::build(spans, want_low).context("reading ids of the spans frame")?;
-    for (trace, span) in log_ids {
-        let (t, s) = index.matches(trace, span);
-        out.matched_trace += u64::from(t);
-        out.matched_span += u64::from(s);
-    }
+    let span_ids = frame_ids(spans).context("reading ids of the spans frame")?;
+    let index = SpanIndex::build(&span_ids, want_low);
+    let (traces, spans) = log_ids
+        .par_iter()
+        .map(|(t, s)| {
+            let (mt, ms) = index.matches(*t, *s);
+            (u64::from(mt), u64::from(ms))
+        })
+        .reduce(|| (0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
+    out.matched_trace = traces;
+    out.matched_span = spans;
     Ok(out)
 }
 
@@ -38,58 +45,43 @@ fn is_64_bit(trace: u128) -> bool {
     trace >> 64 == 0
 }
 
-/// The ids of every log record with a readable trace id, in row order.
-fn log_ids(logs: &DataFrame) -> Result<Vec<LogIds>> {
-    if logs.height() == 0 {
+/// The ids of every row with a readable trace id, in row order (parsed in parallel).
+fn frame_ids(df: &DataFrame) -> Result<Vec<Ids>> {
+    if df.height() == 0 {
         return Ok(Vec::new());
     }
-    let traces = logs.column(TRACE_ID)?.str()?;
-    let spans = logs.column(SPAN_ID)?.str()?;
-    Ok(traces
-        .iter()
-        .zip(spans.iter())
-        .filter_map(|(t, s)| Some((hex_u128(t?)?, s.and_then(hex_u64))))
+    let traces = df.column(TRACE_ID)?.str()?;
+    let spans = df.column(SPAN_ID)?.str()?;
+    let rows: Vec<(Option<&str>, Option<&str>)> = traces.iter().zip(spans.iter()).collect();
+    Ok(rows
+        .par_iter()
+        .filter_map(|(t, s)| Some((hex_u128((*t)?)?, s.and_then(hex_u64))))
         .collect())
 }
 
-/// Hash sets of the spans' ids; the low-64-bit sets only when some log id needs them.
+/// Sorted, deduplicated id vectors of the spans; the low-64-bit ones only when needed.
 struct SpanIndex {
-    traces: PlHashSet<u128>,
-    spans: PlHashSet<(u128, u64)>,
-    low_traces: PlHashSet<u64>,
-    low_spans: PlHashSet<(u64, u64)>,
+    traces: Vec<u128>,
+    spans: Vec<(u128, u64)>,
+    low_traces: Vec<u64>,
+    low_spans: Vec<(u64, u64)>,
 }
 
 impl SpanIndex {
-    fn build(spans: &DataFrame, with_low: bool) -> Result<SpanIndex> {
-        let traces = spans.column(TRACE_ID)?.str()?;
-        let span_ids = spans.column(SPAN_ID)?.str()?;
-        let mut index = SpanIndex {
-            traces: PlHashSet::with_capacity_and_hasher(spans.height() / 4, Default::default()),
-            spans: PlHashSet::with_capacity_and_hasher(spans.height(), Default::default()),
-            low_traces: PlHashSet::default(),
-            low_spans: PlHashSet::default(),
+    fn build(ids: &[Ids], with_low: bool) -> SpanIndex {
+        let traces = sorted(ids.par_iter().map(|(t, _)| *t));
+        let spans = sorted(ids.par_iter().filter_map(|(t, s)| s.map(|s| (*t, s))));
+        let (low_traces, low_spans) = if with_low {
+            let lt = sorted(traces.par_iter().map(|t| *t as u64));
+            (lt, sorted(spans.par_iter().map(|(t, s)| (*t as u64, *s))))
+        } else {
+            (Vec::new(), Vec::new())
         };
-        for (t, s) in traces.iter().zip(span_ids.iter()) {
-            let Some(t) = t.and_then(hex_u128) else {
-                continue;
-            };
-            index.insert(t, s.and_then(hex_u64), with_low);
-        }
-        Ok(index)
-    }
-
-    fn insert(&mut self, trace: u128, span: Option<u64>, with_low: bool) {
-        self.traces.insert(trace);
-        let low = trace as u64;
-        if with_low {
-            self.low_traces.insert(low);
-        }
-        if let Some(s) = span {
-            self.spans.insert((trace, s));
-            if with_low {
-                self.low_spans.insert((low, s));
-            }
+        SpanIndex {
+            traces,
+            spans,
+            low_traces,
+            low_spans,
         }
     }
 
@@ -97,12 +89,21 @@ impl SpanIndex {
     fn matches(&self, trace: u128, span: Option<u64>) -> (bool, bool) {
         let low = trace as u64;
         let by_low = is_64_bit(trace);
-        let t = self.traces.contains(&trace) || (by_low && self.low_traces.contains(&low));
+        let has = |v: &[u64], k| by_low && v.binary_search(&k).is_ok();
+        let t = self.traces.binary_search(&trace).is_ok() || has(&self.low_traces, low);
         let s = span.is_some_and(|s| {
-            self.spans.contains(&(trace, s)) || (by_low && self.low_spans.contains(&(low, s)))
+            self.spans.binary_search(&(trace, s)).is_ok()
+                || (by_low && self.low_spans.binary_search(&(low, s)).is_ok())
         });
         (t, s)
     }
+}
+
+fn sorted<T: Ord + Send>(items: impl ParallelIterator<Item = T>) -> Vec<T> {
+    let mut v: Vec<T> = items.collect();
+    v.par_sort_unstable();
+    v.dedup();
+    v
 }
 
 fn hex_u128(s: &str) -> Option<u128> {

@@ -532,3 +532,46 @@ fn bench_log_file_first_lines() {
     let times = df.column(TIME_NS).unwrap().i64().unwrap();
     assert_eq!(times.get(0), Some(BASE_NS + 40_136_793));
 }
+
+/// Timing on the bench data; run in an optimised build:
+/// `CARGO_PROFILE_DEV_OPT_LEVEL=3 cargo test --lib ingest::logs::tests::timing -- --ignored --nocapture`.
+#[test]
+#[ignore = "timing run on 50 MB of bench data"]
+fn timing_parse_frame_and_join() {
+    let path = "/work/shared/bench/data/logs_1m.jsonl";
+    let Ok(bytes) = std::fs::read(path) else {
+        eprintln!("SKIPPED timing: {path} is absent");
+        return;
+    };
+    let t = std::time::Instant::now();
+    let mut diag = Diagnostics::default();
+    let recs = parse_json_logs(&bytes, "logs_1m.jsonl", &mut diag);
+    let parsed = t.elapsed();
+    let t = std::time::Instant::now();
+    let logs = logs_frame(&recs).unwrap();
+    let framed = t.elapsed();
+    // 1M spans: the logs' own ids, then rotations of them (distinct, and cheap to make).
+    let own = |col: &str| -> Vec<String> {
+        let ids = logs.column(col).unwrap().str().unwrap().clone();
+        ids.iter().flatten().map(str::to_string).collect()
+    };
+    let (mut traces, mut span_ids) = (own(TRACE_ID), own(SPAN_ID));
+    let base = traces.len();
+    for i in 0..1_000_000 - base {
+        let rotate = |s: &str, by: usize| format!("{}{}", &s[by..], &s[..by]);
+        traces.push(rotate(&traces[i % base], 1 + i / base));
+        span_ids.push(rotate(&span_ids[i % base], 1 + i / base));
+    }
+    let spans = df! { TRACE_ID => traces, SPAN_ID => span_ids }.unwrap();
+    let t = std::time::Instant::now();
+    let j = join_logs(&logs, &spans).unwrap();
+    let joined = t.elapsed();
+    eprintln!(
+        "{} records, {} skipped; parse {parsed:?}, frame {framed:?}, join vs {} spans \
+         {joined:?}: {j:?}",
+        recs.len(),
+        diag.total(Level::Skip),
+        spans.height()
+    );
+    assert_eq!(j.matched_span, recs.len() as u64);
+}
