@@ -62,10 +62,14 @@ pub(crate) enum Role {
     Service,
     Trace,
     Span,
+    /// Whole seconds of a split timestamp (Google Cloud `timestamp: {seconds, nanos}`).
+    Seconds,
+    /// Nanoseconds part of a split timestamp.
+    Nanos,
 }
 
 /// Number of [`Role`]s.
-pub(crate) const ROLES: usize = 7;
+pub(crate) const ROLES: usize = 9;
 
 const TIME_KEYS: &[&str] = &[
     "timestamp",
@@ -99,6 +103,8 @@ const SERVICE_KEYS: &[&str] = &[
     "Resource.service.name",
     "resource.service.name",
 ];
+const SECONDS_KEYS: &[&str] = &["timestamp.seconds", "timestampSeconds"];
+const NANOS_KEYS: &[&str] = &["timestamp.nanos", "timestampNanos"];
 const TRACE_KEYS: &[&str] = &[
     "trace_id",
     "traceId",
@@ -134,7 +140,8 @@ impl Mapping {
         self.keys.get(key).copied()
     }
 
-    /// The mapping for `dialect`: its own keys first, then the generic lists.
+    /// The mapping for `dialect`: its own keys first, then the generic lists, then the
+    /// dialect's fallbacks.
     pub(crate) fn for_dialect(dialect: Dialect) -> Mapping {
         let mut m = Mapping {
             scale: scale(dialect),
@@ -151,9 +158,14 @@ impl Mapping {
             (Role::Service, SERVICE_KEYS),
             (Role::Trace, TRACE_KEYS),
             (Role::Span, SPAN_KEYS),
+            (Role::Seconds, SECONDS_KEYS),
+            (Role::Nanos, NANOS_KEYS),
         ];
         for (role, keys) in generic {
             keys.iter().for_each(|k| m.add(role, k));
+        }
+        for (role, key) in fallback(dialect) {
+            m.add(*role, key);
         }
         m
     }
@@ -176,7 +188,7 @@ fn scale(dialect: Dialect) -> LevelScale {
 /// Keys a dialect ranks before the generic lists.
 fn preferred(dialect: Dialect) -> &'static [(Role, &'static str)] {
     match dialect {
-        Dialect::Pino | Dialect::Bunyan => &[(Role::Message, "msg"), (Role::Service, "name")],
+        Dialect::Pino | Dialect::Bunyan => &[(Role::Message, "msg")],
         Dialect::Ecs => &[(Role::Time, "@timestamp"), (Role::Level, "log.level")],
         Dialect::Zap => &[(Role::Time, "ts"), (Role::Message, "msg")],
         Dialect::Structlog => &[(Role::Message, "event")],
@@ -186,6 +198,15 @@ fn preferred(dialect: Dialect) -> &'static [(Role, &'static str)] {
             (Role::Message, "Body"),
             (Role::Level, "SeverityText"),
         ],
+        _ => &[],
+    }
+}
+
+/// Keys a dialect ranks after the generic lists: pino's and bunyan's `name` is the service
+/// only when no explicit service key is there.
+fn fallback(dialect: Dialect) -> &'static [(Role, &'static str)] {
+    match dialect {
+        Dialect::Pino | Dialect::Bunyan => &[(Role::Service, "name")],
         _ => &[],
     }
 }

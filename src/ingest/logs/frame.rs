@@ -273,3 +273,115 @@ fn json_value(v: &FieldValue) -> serde_json::Value {
         FieldValue::Bool(b) => serde_json::Value::from(*b),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use polars::prelude::DataType;
+
+    fn rec(fields: Vec<(&str, FieldValue)>) -> LogRecord {
+        let fields = fields
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect();
+        LogRecord {
+            message: Some("m".into()),
+            fields,
+            ..LogRecord::default()
+        }
+    }
+
+    #[test]
+    fn frame_infers_one_type_per_extra_column() {
+        use FieldValue::{Bool, Float, Int, Str};
+        let records = vec![
+            rec(vec![
+                ("status", Int(200)),
+                ("dur", Int(3)),
+                ("ok", Bool(true)),
+                ("code", Int(1)),
+            ]),
+            rec(vec![
+                ("dur", Float(2.5)),
+                ("ok", Bool(false)),
+                ("code", Str("E42".into())),
+            ]),
+            rec(vec![
+                ("status", Int(503)),
+                ("http-route", Str("/a".into())),
+                ("message", Int(1)),
+            ]),
+        ];
+        let df = build(&records).unwrap();
+        assert_eq!(df.height(), 3);
+        let dtype = |n: &str| df.column(n).unwrap().dtype().clone();
+        assert_eq!(dtype("status"), DataType::Int64);
+        assert_eq!(dtype("dur"), DataType::Float64);
+        assert_eq!(dtype("ok"), DataType::Boolean);
+        assert_eq!(dtype("code"), DataType::String);
+        assert_eq!(dtype("http_route"), DataType::String);
+        assert_eq!(dtype("field.message"), DataType::Int64);
+        let status: Vec<_> = df.column("status").unwrap().i64().unwrap().iter().collect();
+        assert_eq!(status, [Some(200), None, Some(503)]);
+        let code: Vec<_> = df.column("code").unwrap().str().unwrap().iter().collect();
+        assert_eq!(code, [Some("1"), Some("E42"), None]);
+    }
+
+    #[test]
+    fn empty_frame_has_the_well_known_columns() {
+        let df = build(&[]).unwrap();
+        let names: Vec<&str> = df
+            .get_column_names()
+            .into_iter()
+            .map(|n| n.as_str())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                TIME_NS,
+                SEVERITY_NUMBER,
+                SEVERITY_TEXT,
+                MESSAGE,
+                SERVICE,
+                TRACE_ID,
+                SPAN_ID
+            ]
+        );
+        assert_eq!(df.height(), 0);
+        assert_eq!(df.column(TIME_NS).unwrap().dtype(), &DataType::Int64);
+        assert_eq!(
+            df.column(SEVERITY_NUMBER).unwrap().dtype(),
+            &DataType::Int32
+        );
+    }
+
+    #[test]
+    fn extra_columns_past_the_cap_go_to_attributes() {
+        let many: Vec<(String, FieldValue)> = (0..MAX_EXTRA_COLUMNS + 5)
+            .map(|i| (format!("f{i}"), FieldValue::Int(i as i64)))
+            .collect();
+        let records = vec![
+            LogRecord {
+                fields: many,
+                ..LogRecord::default()
+            },
+            LogRecord {
+                message: Some("no extras".into()),
+                ..LogRecord::default()
+            },
+        ];
+        let df = build(&records).unwrap();
+        assert_eq!(df.width(), 7 + MAX_EXTRA_COLUMNS + 1);
+        let attrs: Vec<_> = df
+            .column(ATTRIBUTES)
+            .unwrap()
+            .str()
+            .unwrap()
+            .iter()
+            .collect();
+        let first: serde_json::Value = serde_json::from_str(attrs[0].unwrap()).unwrap();
+        assert_eq!(first["f204"], 204);
+        assert_eq!(first.as_object().unwrap().len(), 5);
+        assert_eq!(attrs[1], None);
+    }
+}

@@ -40,13 +40,23 @@ pub(crate) fn to_record(
     let chosen = choose(&flat, m);
     let mut rec = LogRecord::default();
     let mut fields = Vec::with_capacity(flat.len());
+    let mut split = [None, None];
     for (i, (key, val)) in flat.into_iter().enumerate() {
-        match chosen.iter().position(|c| *c == Some(i)) {
-            Some(role) => fill(&mut rec, ROLE_ORDER[role], &key, &val, m, at, diag),
+        match chosen
+            .iter()
+            .position(|c| *c == Some(i))
+            .map(|r| ROLE_ORDER[r])
+        {
+            Some(Role::Seconds) => split[0] = as_int(&val),
+            Some(Role::Nanos) => split[1] = as_int(&val),
+            Some(role) => fill(&mut rec, role, &key, &val, m, at, diag),
             None => fields.push((key.into_owned(), field_value(val, from_text))),
         }
     }
     rec.fields = fields;
+    if rec.time_ns.is_none() {
+        rec.time_ns = split_time(split);
+    }
     if rec.time_ns.is_none() && rec.severity_text.is_none() && rec.message.is_none() {
         diag.add(Level::Skip, NO_LOG_FIELDS, || at.text());
         return None;
@@ -63,6 +73,8 @@ const ROLE_ORDER: [Role; ROLES] = [
     Role::Service,
     Role::Trace,
     Role::Span,
+    Role::Seconds,
+    Role::Nanos,
 ];
 
 fn role_index(role: Role) -> usize {
@@ -114,7 +126,17 @@ fn fill(
         Role::Service => rec.service = Some(text(val)).filter(|s| !s.is_empty()),
         Role::Trace => rec.trace_id = checked(ids::trace_id(key, val), BAD_TRACE_ID, at, diag),
         Role::Span => rec.span_id = checked(ids::span_id(key, val), BAD_SPAN_ID, at, diag),
+        // Combined by the caller.
+        Role::Seconds | Role::Nanos => {}
     }
+}
+
+/// Unix nanoseconds of a `{seconds, nanos}` timestamp (nanos optional).
+fn split_time([seconds, nanos]: [Option<i64>; 2]) -> Option<i64> {
+    const NANOS_PER_SECOND: i64 = 1_000_000_000;
+    seconds?
+        .checked_mul(NANOS_PER_SECOND)?
+        .checked_add(nanos.unwrap_or(0))
 }
 
 /// Level text as written; its number unless a `SeverityNumber` field already gave one.

@@ -18,6 +18,8 @@ mod value;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_input;
 
 use polars::prelude::DataFrame;
 use rayon::prelude::*;
@@ -35,7 +37,7 @@ const SAMPLE_LINES: usize = 50;
 /// enough to spread a 50 MB file over every core. Fixed, so output is thread-independent.
 const CHUNK_BYTES: usize = 1 << 20;
 /// Skip reason of a line that is neither a JSON object nor logfmt.
-pub const NOT_A_LOG_LINE: &str = "not a JSON log line";
+pub(crate) const NOT_A_LOG_LINE: &str = "not a JSON log line";
 /// Top-level keys (also after a wrapper key and a dot) that make a line OTLP, not a log line.
 const OTLP_KEYS: [&str; 12] = [
     "resourceSpans",
