@@ -295,6 +295,7 @@ fn matches(d: Dialect, l: &LineShape) -> bool {
                     "logging.googleapis.com/trace",
                     "logging.googleapis.com/spanId",
                     "logging.googleapis.com/sourceLocation.file",
+                    "timestamp.seconds",
                     "time",
                     "timestamp",
                 ])

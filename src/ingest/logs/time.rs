@@ -2,7 +2,7 @@
 //! fraction and zone; no zone = UTC), Python `asctime` (`2024-06-01 12:00:00,123`), and
 //! epoch numbers in s / ms / µs / ns told apart by magnitude, as numbers or digit strings.
 
-use chrono::{DateTime, NaiveDateTime};
+use chrono::{DateTime, NaiveDate, NaiveDateTime};
 
 use super::value::Val;
 
@@ -21,6 +21,8 @@ const NAIVE_FORMATS: [&str; 3] = [
     // Python logging's default asctime: comma before milliseconds.
     "%Y-%m-%d %H:%M:%S,%3f",
 ];
+/// A bare date: midnight UTC.
+const DATE_ONLY: &str = "%Y-%m-%d";
 /// Zoned layouts RFC 3339 rejects (`+0000` without colon, space before the zone).
 const ZONED_FORMATS: [&str; 2] = ["%Y-%m-%dT%H:%M:%S%.f%z", "%Y-%m-%d %H:%M:%S%.f %z"];
 
@@ -75,12 +77,10 @@ fn from_text(s: &str) -> Option<i64> {
     if s.is_empty() {
         return None;
     }
-    if s.bytes().all(|b| b.is_ascii_digit() || b == b'-') {
-        return s.parse::<i64>().ok().map(from_int);
+    if let Ok(n) = s.parse::<i64>() {
+        return Some(from_int(n));
     }
-    if s.bytes()
-        .all(|b| b.is_ascii_digit() || b == b'.' || b == b'-')
-    {
+    if s.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
         return s.parse::<f64>().ok().and_then(from_float);
     }
     from_calendar(s)
@@ -99,6 +99,11 @@ fn from_calendar(s: &str) -> Option<i64> {
     NAIVE_FORMATS
         .iter()
         .find_map(|f| NaiveDateTime::parse_from_str(s, f).ok())
+        .or_else(|| {
+            NaiveDate::parse_from_str(s, DATE_ONLY)
+                .ok()?
+                .and_hms_opt(0, 0, 0)
+        })
         .and_then(|t| t.and_utc().timestamp_nanos_opt())
 }
 
@@ -133,6 +138,12 @@ mod tests {
         assert_eq!(text("2024-06-01T12:00:00.25"), Some(BASE_NS + 250_000_000));
         assert_eq!(text("2024-06-01 12:00:00"), Some(BASE_NS));
         assert_eq!(text("2024-06-01 12:00:00,123"), Some(BASE_NS + 123_000_000));
+        assert_eq!(text("2024-06-01 12:00:00.5Z"), Some(BASE_NS + 500_000_000));
+        assert_eq!(text("2024-06-01t12:00:00z"), Some(BASE_NS));
+        assert_eq!(
+            text("2024-06-01"),
+            Some(BASE_NS - 12 * 3600 * 1_000_000_000)
+        );
         assert_eq!(text("yesterday"), None);
         assert_eq!(text(""), None);
         assert_eq!(text("2024-13-45T99:00:00Z"), None);
