@@ -32,20 +32,42 @@ const BAND: i32 = 4;
 /// Google Cloud `DEFAULT`, which means "no level".
 pub(crate) fn from_text(text: &str) -> Option<i32> {
     let (name, offset) = split_offset(text.trim());
-    let base = match name.to_ascii_lowercase().as_str() {
-        "trace" | "trc" | "finest" => TRACE,
-        "debug" | "dbg" | "fine" => DEBUG,
-        "info" | "information" | "informational" => INFO,
-        "notice" => NOTICE,
-        "warn" | "warning" | "wrn" => WARN,
-        "error" | "err" | "eror" => ERROR,
-        "fatal" | "critical" | "crit" | "panic" | "dpanic" | "ftl" => FATAL,
-        "alert" => ALERT,
-        "emergency" | "emerg" => EMERGENCY,
-        _ => return from_number_text(name),
+    let Some((_, base)) = NAMES.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)) else {
+        return from_number_text(name);
     };
     Some((base + offset).clamp(TRACE, OTLP_MAX))
 }
+
+/// Level names (compared ignoring case) of every logger in the table, with their numbers.
+const NAMES: [(&str, i32); 27] = [
+    ("info", INFO),
+    ("error", ERROR),
+    ("warn", WARN),
+    ("warning", WARN),
+    ("debug", DEBUG),
+    ("trace", TRACE),
+    ("fatal", FATAL),
+    ("critical", FATAL),
+    ("panic", FATAL),
+    ("dpanic", FATAL),
+    ("notice", NOTICE),
+    ("alert", ALERT),
+    ("emergency", EMERGENCY),
+    ("information", INFO),
+    ("informational", INFO),
+    ("err", ERROR),
+    ("eror", ERROR),
+    ("wrn", WARN),
+    ("dbg", DEBUG),
+    ("trc", TRACE),
+    ("crit", FATAL),
+    ("ftl", FATAL),
+    ("emerg", EMERGENCY),
+    ("finest", TRACE),
+    ("fine", DEBUG),
+    ("inf", INFO),
+    ("verbose", DEBUG),
+];
 
 /// slog writes levels between the named ones as `WARN+2` / `INFO-4`.
 fn split_offset(text: &str) -> (&str, i32) {

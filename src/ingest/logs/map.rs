@@ -141,11 +141,12 @@ fn split_time([seconds, nanos]: [Option<i64>; 2]) -> Option<i64> {
 
 /// Level text as written; its number unless a `SeverityNumber` field already gave one.
 fn fill_level(rec: &mut LogRecord, val: &Val, m: &Mapping) {
+    let written = text(val);
     let number = match as_int(val) {
         Some(n) => level::from_number(n, m.scale),
-        None => level::from_text(&text(val)),
+        None => level::from_text(&written),
     };
-    rec.severity_text = Some(text(val));
+    rec.severity_text = Some(written);
     if rec.severity_number.is_none() {
         rec.severity_number = number;
     }

@@ -22,6 +22,9 @@ pub(crate) enum Val<'a> {
     Json(String),
 }
 
+/// Room reserved per line: most log lines have fewer fields, so one allocation serves.
+const FIELDS_GUESS: usize = 16;
+
 /// The fields of one line in the order written.
 pub(crate) type Flat<'a> = Vec<(Cow<'a, str>, Val<'a>)>;
 
@@ -29,7 +32,7 @@ pub(crate) type Flat<'a> = Vec<(Cow<'a, str>, Val<'a>)>;
 /// array, a scalar, nested deeper than serde_json's recursion limit, or trailing garbage).
 pub(crate) fn parse_object(line: &[u8]) -> Option<Flat<'_>> {
     let mut de = serde_json::Deserializer::from_slice(line);
-    let mut out = Flat::new();
+    let mut out = Flat::with_capacity(FIELDS_GUESS);
     let is_object = de.deserialize_any(TopVisitor { out: &mut out }).ok()?;
     de.end().ok()?;
     is_object.then_some(out)
