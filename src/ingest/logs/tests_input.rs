@@ -232,3 +232,24 @@ fn timing_parse_frame_and_join() {
     );
     assert_eq!(j.matched_span, recs.len() as u64);
 }
+
+#[test]
+fn trace_samples_do_not_look_like_json_logs() {
+    let root = std::path::Path::new("/work/shared/samples");
+    let mut checked = 0;
+    for dir in ["otlp", "otlp-invalid", "jaeger", "zipkin"] {
+        let Ok(entries) = std::fs::read_dir(root.join(dir)) else {
+            continue;
+        };
+        for path in entries.flatten().map(|e| e.path()) {
+            if path.extension().is_some_and(|e| e == "json") {
+                let bytes = std::fs::read(&path).unwrap();
+                assert!(!looks_like_json_logs(&bytes), "{}", path.display());
+                checked += 1;
+            }
+        }
+    }
+    if checked == 0 {
+        eprintln!("SKIPPED trace_samples_do_not_look_like_json_logs: no samples under {root:?}");
+    }
+}
