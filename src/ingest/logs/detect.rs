@@ -278,8 +278,11 @@ fn matches(d: Dialect, l: &LineShape) -> bool {
         Dialect::Bunyan => {
             l.has_all(&["v", "level", "msg", "name", "time"]) && l.is_number("level")
         }
+        // pino writes epoch ms unless told `isoTime`; then its pid/hostname tell it apart.
         Dialect::Pino => {
-            l.has_all(&["level", "time", "msg"]) && l.is_number("level") && l.is_number("time")
+            l.has_all(&["level", "time", "msg"])
+                && l.is_number("level")
+                && (l.is_number("time") || l.has_any(&["pid", "hostname"]))
         }
         Dialect::Zap => l.has_all(&["ts", "level", "msg"]) && l.is_number("ts"),
         Dialect::Slog => l.has_all(&["time", "level", "msg"]) && l.text_case("level", true),
