@@ -5,6 +5,7 @@
 //! that is not telemetry at all (or cannot be read) is an error.
 
 pub mod diag;
+pub mod logs;
 pub mod record;
 pub mod source;
 pub mod summary;
