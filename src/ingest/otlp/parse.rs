@@ -183,6 +183,10 @@ pub fn parse_whole(bytes: &[u8], label: &str, acc: &mut Loaded) -> Result<()> {
     let trimmed = bytes.trim_ascii();
     let raw = match serde_json::from_slice::<RawDoc>(trimmed) {
         Ok(raw) => raw,
+        Err(_) if first_line_is_whole(trimmed) => {
+            // JSON Lines whose first line was longer than the detection window.
+            return acc.absorb_all(parse_block(bytes, 1, label));
+        }
         Err(e) => {
             let reason = format!("malformed JSON document ({})", error_class(&e));
             acc.diag.add(Level::Skip, &reason, || format!("{label}:{}", e.line()));
@@ -204,6 +208,15 @@ pub fn parse_whole(bytes: &[u8], label: &str, acc: &mut Loaded) -> Result<()> {
         .map(|group| parse_items(group, label))
         .collect();
     acc.absorb_all(parts)
+}
+
+/// True when the input has several lines and the first is a JSON document on its own.
+fn first_line_is_whole(bytes: &[u8]) -> bool {
+    let Some(end) = memchr::memchr(b'\n', bytes) else {
+        return false;
+    };
+    let first = bytes.get(..end).unwrap_or_default();
+    serde_json::from_slice::<serde::de::IgnoredAny>(first).is_ok()
 }
 
 /// The elements in document order, each with its starting line (counted once, in order).
