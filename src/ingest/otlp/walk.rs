@@ -356,11 +356,8 @@ pub fn walk_resource_logs(
     };
     let (res, _) = resource_info(resource);
     for sl in scope_logs {
-        let Some(records) = &sl.log_records else {
-            part.skip("scopeLogs entry without logRecords", place);
-            continue;
-        };
-        for rec in records {
+        // An empty scopeLogs entry drops nothing (Fluent Bit accepts it too).
+        for rec in sl.log_records.iter().flatten() {
             if let Some(r) = super::logs::to_record(rec, res.service, part, place) {
                 part.logs.push(r);
             }

@@ -60,6 +60,9 @@ pub struct Resource<'a> {
 pub struct Scope<'a> {
     #[serde(borrow)]
     pub name: Option<Text<'a>>,
+    /// Not used, but read so that a malformed scope is caught like any other record.
+    #[serde(borrow)]
+    pub attributes: Vec<KeyValue<'a>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -164,6 +167,12 @@ pub struct ResourceLogs<'a> {
 #[derive(Deserialize, Default)]
 #[serde(default)]
 pub struct ScopeLogs<'a> {
+    #[serde(
+        borrow,
+        alias = "instrumentationLibrary",
+        alias = "instrumentation_library"
+    )]
+    pub scope: Option<Scope<'a>>,
     #[serde(borrow, rename = "logRecords", alias = "log_records", alias = "logs")]
     pub log_records: Option<Vec<LogRecord<'a>>>,
 }
