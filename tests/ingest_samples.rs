@@ -42,7 +42,11 @@ fn every_valid_sample_loads_without_a_skip() {
         let d = load(vec![path.clone()], vec![]).unwrap();
         assert!(skips(&d).is_empty(), "{}: {:?}", path.display(), skips(&d));
         let f = &d.files[0];
-        assert!(f.spans + f.log_records > 0, "{}: nothing read", path.display());
+        assert!(
+            f.spans + f.log_records > 0,
+            "{}: nothing read",
+            path.display()
+        );
         assert_eq!(f.spans as usize, d.spans.height());
     }
 }
@@ -64,7 +68,11 @@ fn jaeger_api_v3_without_times_loads_with_warnings() {
     let Some(dir) = samples("otlp") else { return };
     let d = load(vec![dir.join("jaeger__apiv3-GetTrace.json")], vec![]).unwrap();
     assert_eq!(d.spans.height(), 1);
-    assert_eq!(d.diagnostics.total(Level::Warn), 3, "two missing times + no service.name");
+    assert_eq!(
+        d.diagnostics.total(Level::Warn),
+        3,
+        "two missing times + no service.name"
+    );
 }
 
 #[test]
@@ -84,47 +92,70 @@ fn run_cases(file: &Path, as_logs: bool, check: impl Fn(&str, bool, anyhow::Resu
     for (name, case) in &table {
         let path = tmp.path().join(format!("{name}.json"));
         std::fs::write(&path, case["input"].to_string()).unwrap();
-        let (t, l) = if as_logs { (vec![], vec![path]) } else { (vec![path], vec![]) };
+        let (t, l) = if as_logs {
+            (vec![], vec![path])
+        } else {
+            (vec![path], vec![])
+        };
         check(name, case.get("expected_error").is_some(), load(t, l));
     }
 }
 
 #[test]
 fn fluent_bit_trace_cases_skip_or_fail_and_valid_ones_load() {
-    let Some(dir) = samples("otlp-invalid") else { return };
-    run_cases(&dir.join("fluent-bit__internal-opentelemetry-traces-cases.json"), false, |name, bad, res| {
-        match (bad, res) {
+    let Some(dir) = samples("otlp-invalid") else {
+        return;
+    };
+    run_cases(
+        &dir.join("fluent-bit__internal-opentelemetry-traces-cases.json"),
+        false,
+        |name, bad, res| match (bad, res) {
             (true, Err(_)) => {}
             (true, Ok(d)) => assert!(d.diagnostics.total(Level::Skip) > 0, "{name}: accepted"),
             (false, Ok(d)) => {
-                assert!(d.spans.height() > 0 && skips(&d).is_empty(), "{name}: {:?}", skips(&d))
+                assert!(
+                    d.spans.height() > 0 && skips(&d).is_empty(),
+                    "{name}: {:?}",
+                    skips(&d)
+                )
             }
             (false, Err(e)) => panic!("{name}: {e:#}"),
-        }
-    });
+        },
+    );
 }
 
 #[test]
 fn fluent_bit_log_cases_never_panic_and_valid_ones_load() {
-    let Some(dir) = samples("otlp-invalid") else { return };
-    run_cases(&dir.join("fluent-bit__internal-opentelemetry-logs-cases.json"), true, |name, bad, res| {
-        match (bad, res) {
-            (true, Err(_)) => {}
-            // `body: []` deserialises as an empty AnyValue (serde reads a struct from a
-            // sequence): the record is kept with no message, which loses nothing.
-            (true, Ok(_)) if name == "unexpected_body_type" => {}
-            (true, Ok(d)) => assert!(!d.diagnostics.is_empty(), "{name}: nothing noticed"),
-            (false, Ok(d)) => assert!(skips(&d).is_empty(), "{name}: {:?}", skips(&d)),
-            (false, Err(e)) => panic!("{name}: {e:#}"),
-        }
-    });
+    let Some(dir) = samples("otlp-invalid") else {
+        return;
+    };
+    run_cases(
+        &dir.join("fluent-bit__internal-opentelemetry-logs-cases.json"),
+        true,
+        |name, bad, res| {
+            match (bad, res) {
+                (true, Err(_)) => {}
+                // `body: []` deserialises as an empty AnyValue (serde reads a struct from a
+                // sequence): the record is kept with no message, which loses nothing.
+                (true, Ok(_)) if name == "unexpected_body_type" => {}
+                (true, Ok(d)) => assert!(!d.diagnostics.is_empty(), "{name}: nothing noticed"),
+                (false, Ok(d)) => assert!(skips(&d).is_empty(), "{name}: {:?}", skips(&d)),
+                (false, Err(e)) => panic!("{name}: {e:#}"),
+            }
+        },
+    );
 }
 
 #[test]
 fn collector_base64_trace_is_converted() {
-    let Some(dir) = samples("otlp-invalid") else { return };
+    let Some(dir) = samples("otlp-invalid") else {
+        return;
+    };
     let yaml = dir.join("collector-contrib__otlpjsonconnector-input-invalid-trace.yaml");
-    assert!(load(vec![yaml.clone()], vec![]).unwrap_err().to_string().contains("expected"));
+    assert!(load(vec![yaml.clone()], vec![])
+        .unwrap_err()
+        .to_string()
+        .contains("expected"));
     let text = std::fs::read_to_string(&yaml).unwrap();
     let start = text.find("'{").unwrap() + 1;
     let end = text.rfind("}'").unwrap() + 1;
@@ -133,7 +164,11 @@ fn collector_base64_trace_is_converted() {
     std::fs::write(&path, &text[start..end]).unwrap();
     let d = load(vec![path], vec![]).unwrap();
     assert_eq!(d.spans.height(), 1);
-    assert_eq!(d.diagnostics.count(Level::Warn, "base64 id converted to hex"), 2);
+    assert_eq!(
+        d.diagnostics
+            .count(Level::Warn, "base64 id converted to hex"),
+        2
+    );
     let kind = d.spans.column(col::KIND).unwrap().i32().unwrap().get(0);
     assert_eq!(kind, Some(1));
 }

@@ -129,8 +129,16 @@ impl SpanColumns {
         columns.extend(self.times.map(|b| b.finish().into_column()));
         columns.push(self.status_code.finish().into_column());
         columns.push(self.status_message.finish().into_column());
-        columns.extend(self.semantic_strs.into_iter().map(|b| b.finish().into_column()));
-        columns.extend(self.semantic_ints.into_iter().map(|b| b.finish().into_column()));
+        columns.extend(
+            self.semantic_strs
+                .into_iter()
+                .map(|b| b.finish().into_column()),
+        );
+        columns.extend(
+            self.semantic_ints
+                .into_iter()
+                .map(|b| b.finish().into_column()),
+        );
         columns.push(self.attributes.finish().into_column());
         frame(self.len, columns, "spans")
     }
@@ -273,10 +281,19 @@ mod tests {
             attributes: "{}",
         });
         let df = b.finish().unwrap();
-        assert_eq!(df.shape(), (1, 3 + 4 + 1 + 3 + 2 + STR_SLOTS + INT_SLOTS + 1));
-        assert_eq!(df.column(col::DURATION_NS).unwrap().i64().unwrap().get(0), Some(0));
+        assert_eq!(
+            df.shape(),
+            (1, 3 + 4 + 1 + 3 + 2 + STR_SLOTS + INT_SLOTS + 1)
+        );
+        assert_eq!(
+            df.column(col::DURATION_NS).unwrap().i64().unwrap().get(0),
+            Some(0)
+        );
         assert_eq!(df.column(col::KIND).unwrap().dtype(), &DataType::Int32);
-        assert_eq!(df.column(col::HTTP_STATUS_CODE).unwrap().dtype(), &DataType::Int32);
+        assert_eq!(
+            df.column(col::HTTP_STATUS_CODE).unwrap().dtype(),
+            &DataType::Int32
+        );
         assert_eq!(df.column(col::PARENT_SPAN_ID).unwrap().null_count(), 1);
     }
 }

@@ -154,7 +154,13 @@ impl Counts {
         }
     }
 
-    fn report(self, before: Counts, path: String, format: Format, compression: Compression) -> FileReport {
+    fn report(
+        self,
+        before: Counts,
+        path: String,
+        format: Format,
+        compression: Compression,
+    ) -> FileReport {
         FileReport {
             path,
             format,
@@ -169,12 +175,22 @@ impl Counts {
 /// Builds the logs frame and the log join, and gives empty frames their columns.
 fn finish_dataset(loaded: Loaded, files: Vec<FileReport>) -> Result<Dataset> {
     let or_empty = |df: DataFrame, empty: fn() -> Result<DataFrame>| {
-        if df.width() == 0 { empty() } else { Ok(df) }
+        if df.width() == 0 {
+            empty()
+        } else {
+            Ok(df)
+        }
     };
-    let mut spans = or_empty(loaded.spans, || frames::SpanColumns::with_capacity(0).finish())?;
+    let mut spans = or_empty(loaded.spans, || {
+        frames::SpanColumns::with_capacity(0).finish()
+    })?;
     spans.rechunk_mut_par();
-    let events = or_empty(loaded.events, || frames::EventColumns::with_capacity(0).finish())?;
-    let links = or_empty(loaded.links, || frames::LinkColumns::with_capacity(0).finish())?;
+    let events = or_empty(loaded.events, || {
+        frames::EventColumns::with_capacity(0).finish()
+    })?;
+    let links = or_empty(loaded.links, || {
+        frames::LinkColumns::with_capacity(0).finish()
+    })?;
     let logs_df = logs::logs_frame(&loaded.logs).context("building the logs frame")?;
     let log_join = if loaded.logs.is_empty() {
         LogJoin::default()

@@ -99,7 +99,10 @@ fn hex_lower(raw: &[u8]) -> Option<HexId> {
 
 /// Base64 (standard or URL alphabet, padded or not) of exactly `n` bytes, as hex.
 fn base64_to_hex(raw: &[u8], n: usize) -> Option<HexId> {
-    let body = raw.strip_suffix(b"==").or_else(|| raw.strip_suffix(b"=")).unwrap_or(raw);
+    let body = raw
+        .strip_suffix(b"==")
+        .or_else(|| raw.strip_suffix(b"="))
+        .unwrap_or(raw);
     if body.len() != (n * 4).div_ceil(3) || n > TRACE_ID_BYTES {
         return None;
     }
@@ -172,7 +175,10 @@ mod tests {
     #[test]
     fn bad_ids_say_why() {
         assert_eq!(parse_id("", 8).err(), Some(IdError::Empty));
-        assert_eq!(parse_id("000000000000001", 8).err(), Some(IdError::OddLength));
+        assert_eq!(
+            parse_id("000000000000001", 8).err(),
+            Some(IdError::OddLength)
+        );
         assert_eq!(parse_id("000000000000000G", 8).err(), Some(IdError::NotHex));
         assert_eq!(parse_id("1234", 8).err(), Some(IdError::WrongLength));
         assert!(parse_id("0000000000000000", 8).unwrap().id.is_zero());

@@ -22,13 +22,17 @@ pub fn to_record(
     let time_ns = match record_time(rec) {
         Ok(t) => t,
         Err(()) => {
-            part.diag.add(Level::Skip, "log record: unreadable time", || place.at());
+            part.diag
+                .add(Level::Skip, "log record: unreadable time", || place.at());
             return None;
         }
     };
     let mut fields = Vec::new();
     if let Some(event) = rec.event_name.as_ref().filter(|e| !e.as_str().is_empty()) {
-        fields.push((EVENT_NAME_FIELD.to_string(), FieldValue::Str(event.as_str().to_string())));
+        fields.push((
+            EVENT_NAME_FIELD.to_string(),
+            FieldValue::Str(event.as_str().to_string()),
+        ));
     }
     flatten("", &rec.attributes, &mut fields);
     Some(LogRecord {
@@ -61,5 +65,7 @@ fn body_text(rec: &WireLog<'_>) -> Option<String> {
 }
 
 fn non_empty(t: Option<&Text<'_>>) -> Option<String> {
-    t.map(Text::as_str).filter(|s| !s.is_empty()).map(String::from)
+    t.map(Text::as_str)
+        .filter(|s| !s.is_empty())
+        .map(String::from)
 }

@@ -83,7 +83,10 @@ fn looks_like_lines(text: &[u8]) -> bool {
         .filter(|l| !l.is_empty());
     let first: Vec<&[u8]> = lines.by_ref().take(SNIFF_LINES).collect();
     let several = first.len() >= 2;
-    several && first.iter().any(|l| l.len() > 2 && l.first() == Some(&b'{') && l.last() == Some(&b'}'))
+    several
+        && first
+            .iter()
+            .any(|l| l.len() > 2 && l.first() == Some(&b'{') && l.last() == Some(&b'}'))
 }
 
 #[cfg(test)]

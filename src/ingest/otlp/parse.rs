@@ -94,7 +94,11 @@ pub fn parse_lines(
     let mut eof = fill(reader, &mut buf, BLOCK_BYTES).with_context(|| format!("{label}: read"))?;
     let mut line = 1usize;
     loop {
-        let cut = if eof { Some(buf.len()) } else { memchr::memrchr(b'\n', &buf).map(|i| i + 1) };
+        let cut = if eof {
+            Some(buf.len())
+        } else {
+            memchr::memrchr(b'\n', &buf).map(|i| i + 1)
+        };
         let Some(cut) = cut else {
             // One line longer than a block: read on until it ends.
             let target = buf.len() + BLOCK_BYTES;
@@ -104,7 +108,13 @@ pub fn parse_lines(
         let mut next = buf.split_off(cut);
         let (parts, more) = rayon::join(
             || parse_block(&buf, line, label),
-            || if eof { Ok(true) } else { fill(reader, &mut next, BLOCK_BYTES) },
+            || {
+                if eof {
+                    Ok(true)
+                } else {
+                    fill(reader, &mut next, BLOCK_BYTES)
+                }
+            },
         );
         acc.absorb_all(parts)?;
         if eof {
@@ -140,7 +150,10 @@ fn parse_group(group: &[u8], first_line: usize, label: &str) -> Result<Done> {
     for (i, line) in group.split(|b| *b == b'\n').enumerate() {
         let line = line.trim_ascii();
         if !line.is_empty() {
-            let place = Place { label, line: first_line + i };
+            let place = Place {
+                label,
+                line: first_line + i,
+            };
             parse_document(line, &mut part, place);
         }
     }
@@ -152,7 +165,10 @@ fn parse_document(bytes: &[u8], part: &mut Part, place: Place<'_>) {
     match serde_json::from_slice::<Doc>(bytes) {
         Ok(doc) => {
             if !walk_doc(&doc, part, place) {
-                part.diag.add(Level::Skip, "JSON record holds no OTLP signal", || place.at());
+                part.diag
+                    .add(Level::Skip, "JSON record holds no OTLP signal", || {
+                        place.at()
+                    });
             }
         }
         Err(e) => {
@@ -189,7 +205,8 @@ pub fn parse_whole(bytes: &[u8], label: &str, acc: &mut Loaded) -> Result<()> {
         }
         Err(e) => {
             let reason = format!("malformed JSON document ({})", error_class(&e));
-            acc.diag.add(Level::Skip, &reason, || format!("{label}:{}", e.line()));
+            acc.diag
+                .add(Level::Skip, &reason, || format!("{label}:{}", e.line()));
             return Ok(());
         }
     };
@@ -201,7 +218,8 @@ pub fn parse_whole(bytes: &[u8], label: &str, acc: &mut Loaded) -> Result<()> {
         parse_document(trimmed, &mut part, Place { label, line: 1 });
         return acc.absorb(finish(part)?);
     }
-    acc.other_signals += u64::from(raw.resource_metrics.is_some() || raw.resource_profiles.is_some());
+    acc.other_signals +=
+        u64::from(raw.resource_metrics.is_some() || raw.resource_profiles.is_some());
     let items = items_with_lines(bytes, &raw);
     let parts: Vec<Result<Done>> = group_items(&items)
         .into_par_iter()
@@ -229,7 +247,9 @@ fn items_with_lines<'a>(bytes: &[u8], raw: &RawDoc<'a>) -> Vec<Item<'a>> {
     let (mut pos, mut line) = (0usize, 1usize);
     all.into_iter()
         .map(|(r, is_spans)| {
-            let offset = (r.get().as_ptr() as usize).saturating_sub(base).min(bytes.len());
+            let offset = (r.get().as_ptr() as usize)
+                .saturating_sub(base)
+                .min(bytes.len());
             line += memchr::memchr_iter(b'\n', bytes.get(pos..offset).unwrap_or_default()).count();
             pos = offset.max(pos);
             if is_spans {
@@ -269,14 +289,24 @@ fn parse_items(items: &[Item<'_>], label: &str) -> Result<Done> {
             Item::Spans(raw, line) => {
                 let place = Place { label, line: *line };
                 match serde_json::from_str::<ResourceSpans>(raw.get()) {
-                    Ok(rs) => walk_resource_spans(rs.resource.as_ref(), rs.scope_spans.as_deref(), &mut part, place),
+                    Ok(rs) => walk_resource_spans(
+                        rs.resource.as_ref(),
+                        rs.scope_spans.as_deref(),
+                        &mut part,
+                        place,
+                    ),
                     Err(e) => bad_element(&mut part, &e, place),
                 }
             }
             Item::Logs(raw, line) => {
                 let place = Place { label, line: *line };
                 match serde_json::from_str::<ResourceLogs>(raw.get()) {
-                    Ok(rl) => walk_resource_logs(rl.resource.as_ref(), rl.scope_logs.as_deref(), &mut part, place),
+                    Ok(rl) => walk_resource_logs(
+                        rl.resource.as_ref(),
+                        rl.scope_logs.as_deref(),
+                        &mut part,
+                        place,
+                    ),
                     Err(e) => bad_element(&mut part, &e, place),
                 }
             }

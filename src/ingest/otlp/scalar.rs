@@ -258,10 +258,19 @@ mod tests {
 
     #[test]
     fn int64_is_exact_as_string_or_number() {
-        assert_eq!(probe(r#"{"n":"2209072510808241446"}"#).n, Field::Valid(2209072510808241446));
-        assert_eq!(probe(r#"{"n":9007199254740993}"#).n, Field::Valid(9007199254740993));
+        assert_eq!(
+            probe(r#"{"n":"2209072510808241446"}"#).n,
+            Field::Valid(2209072510808241446)
+        );
+        assert_eq!(
+            probe(r#"{"n":9007199254740993}"#).n,
+            Field::Valid(9007199254740993)
+        );
         assert_eq!(probe(r#"{"n":"abc"}"#).n, Field::Invalid);
-        assert_eq!(probe(r#"{"n":"99999999999999999999999"}"#).n, Field::Invalid);
+        assert_eq!(
+            probe(r#"{"n":"99999999999999999999999"}"#).n,
+            Field::Invalid
+        );
         assert_eq!(probe(r#"{"n":null}"#).n, Field::Missing);
         assert_eq!(probe("{}").n, Field::Missing);
     }
@@ -271,8 +280,14 @@ mod tests {
         assert_eq!(probe(r#"{"k":"SPAN_KIND_SERVER"}"#).k.0, Field::Valid(2));
         assert_eq!(probe(r#"{"k":3}"#).k.0, Field::Valid(3));
         assert_eq!(probe(r#"{"k":"NOPE"}"#).k.0, Field::Invalid);
-        assert_eq!(probe(r#"{"s":"SEVERITY_NUMBER_INFO3"}"#).s.0, Field::Valid(11));
-        assert_eq!(probe(r#"{"s":"SEVERITY_NUMBER_ERROR"}"#).s.0, Field::Valid(17));
+        assert_eq!(
+            probe(r#"{"s":"SEVERITY_NUMBER_INFO3"}"#).s.0,
+            Field::Valid(11)
+        );
+        assert_eq!(
+            probe(r#"{"s":"SEVERITY_NUMBER_ERROR"}"#).s.0,
+            Field::Valid(17)
+        );
         assert_eq!(status_by_name("STATUS_CODE_ERROR"), Some(2));
     }
 

@@ -76,18 +76,37 @@ fn snake_case_enum_names_and_big_numbers() {
     assert_eq!(i32s(&d.spans, col::STATUS_CODE), vec![Some(2)]);
     assert_eq!(i64s(&d.spans, col::START_NS), vec![Some(9007199254740993)]);
     assert_eq!(i64s(&d.spans, col::END_NS), vec![Some(2209072510808241446)]);
-    assert_eq!(strs(&d.spans, col::PARENT_SPAN_ID), vec![Some(PARENT.to_string())]);
-    assert_eq!(strs(&d.spans, col::STATUS_MESSAGE), vec![Some("boom".to_string())]);
-    assert_eq!(strs(&d.spans, col::ATTRIBUTES), vec![Some(r#"{"n":9007199254740995}"#.to_string())]);
+    assert_eq!(
+        strs(&d.spans, col::PARENT_SPAN_ID),
+        vec![Some(PARENT.to_string())]
+    );
+    assert_eq!(
+        strs(&d.spans, col::STATUS_MESSAGE),
+        vec![Some("boom".to_string())]
+    );
+    assert_eq!(
+        strs(&d.spans, col::ATTRIBUTES),
+        vec![Some(r#"{"n":9007199254740995}"#.to_string())]
+    );
 }
 
 #[test]
 fn base64_ids_are_converted_and_warned() {
     let s = r#"{"traceId":"inmyB8/qrDAAP6cV5ZFR9A==","spanId":"FcpNz02EdAs=","parentSpanId":"","name":"serve","kind":"SPAN_KIND_INTERNAL","startTimeUnixNano":"1","endTimeUnixNano":"2","status":{"code":"STATUS_CODE_UNSET"}}"#;
     let d = load(&request("starter", &[s.to_string()]));
-    assert_eq!(strs(&d.spans, col::TRACE_ID), vec![Some("8a79b207cfeaac30003fa715e59151f4".into())]);
-    assert_eq!(strs(&d.spans, col::SPAN_ID), vec![Some("15ca4dcf4d84740b".into())]);
-    assert_eq!(d.diagnostics.count(Level::Warn, "base64 id converted to hex"), 2);
+    assert_eq!(
+        strs(&d.spans, col::TRACE_ID),
+        vec![Some("8a79b207cfeaac30003fa715e59151f4".into())]
+    );
+    assert_eq!(
+        strs(&d.spans, col::SPAN_ID),
+        vec![Some("15ca4dcf4d84740b".into())]
+    );
+    assert_eq!(
+        d.diagnostics
+            .count(Level::Warn, "base64 id converted to hex"),
+        2
+    );
 }
 
 #[test]
@@ -97,11 +116,21 @@ fn bare_resource_spans_lines_batches_and_result_wrappers() {
         span(TRACE, SPAN, "", "")
     );
     let batches = request("a", &[span(TRACE, PARENT, "", "")]).replace("resourceSpans", "batches");
-    let result = format!(r#"{{"result":{}}}"#, request("b", &[span(TRACE, "00000000000000aa", SPAN, "")]));
+    let result = format!(
+        r#"{{"result":{}}}"#,
+        request("b", &[span(TRACE, "00000000000000aa", SPAN, "")])
+    );
     let d = load(&format!("{bare}\n{batches}\n{result}\n"));
     assert_eq!(d.spans.height(), 3);
     let services = strs(&d.spans, col::SERVICE);
-    assert_eq!(services, vec![Some("unknown_service".into()), Some("a".into()), Some("b".into())]);
+    assert_eq!(
+        services,
+        vec![
+            Some("unknown_service".into()),
+            Some("a".into()),
+            Some("b".into())
+        ]
+    );
     assert_eq!(d.diagnostics.total(Level::Skip), 0);
 }
 
@@ -137,7 +166,10 @@ fn otlp_log_records_become_log_records() {
     let logs = r#"{"resourceLogs":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"web"}}]},"scopeLogs":[{"logs":[{"observedTimeUnixNano":"17","severityNumber":17,"body":{"kvlistValue":{"values":[{"key":"msg","value":{"stringValue":"down"}}]}},"traceId":"5B8EFFF798038103D269B633813FC60C","spanId":"","attributes":[{"key":"http","value":{"kvlistValue":{"values":[{"key":"status","value":{"intValue":"503"}}]}}}]}]}]}]}"#;
     let doc: super::wire::Doc = serde_json::from_str(logs).unwrap();
     let mut part = super::walk::Part::with_capacity(0);
-    let place = super::walk::Place { label: "t", line: 1 };
+    let place = super::walk::Place {
+        label: "t",
+        line: 1,
+    };
     assert!(super::walk::walk_doc(&doc, &mut part, place));
     let r = &part.logs[0];
     assert_eq!(r.time_ns, Some(17));
@@ -147,7 +179,10 @@ fn otlp_log_records_become_log_records() {
     assert_eq!(r.trace_id.as_deref(), Some(TRACE));
     assert_eq!(r.span_id, None);
     use crate::ingest::record::FieldValue;
-    assert_eq!(r.fields, vec![("http.status".to_string(), FieldValue::Int(503))]);
+    assert_eq!(
+        r.fields,
+        vec![("http.status".to_string(), FieldValue::Int(503))]
+    );
 }
 
 #[test]
@@ -167,12 +202,30 @@ fn bad_records_are_skipped_with_places_and_the_rest_loads() {
     let d = load(&text);
     assert_eq!(d.spans.height(), 2);
     assert_eq!(d.diagnostics.total(Level::Skip), 6);
-    let (_, _, e) = d.diagnostics.iter().find(|(_, r, _)| r.starts_with("malformed")).unwrap();
+    let (_, _, e) = d
+        .diagnostics
+        .iter()
+        .find(|(_, r, _)| r.starts_with("malformed"))
+        .unwrap();
     assert!(e.examples[0].ends_with("input.json:2"), "{:?}", e.examples);
-    assert_eq!(d.diagnostics.count(Level::Skip, "span: span id: odd-length id"), 1);
-    assert_eq!(d.diagnostics.count(Level::Skip, "span: span id: non-hex id"), 1);
-    assert_eq!(d.diagnostics.count(Level::Skip, "span: trace id: empty id"), 1);
-    assert_eq!(d.diagnostics.count(Level::Skip, "span: trace id: missing"), 1);
+    assert_eq!(
+        d.diagnostics
+            .count(Level::Skip, "span: span id: odd-length id"),
+        1
+    );
+    assert_eq!(
+        d.diagnostics
+            .count(Level::Skip, "span: span id: non-hex id"),
+        1
+    );
+    assert_eq!(
+        d.diagnostics.count(Level::Skip, "span: trace id: empty id"),
+        1
+    );
+    assert_eq!(
+        d.diagnostics.count(Level::Skip, "span: trace id: missing"),
+        1
+    );
 }
 
 #[test]
@@ -182,8 +235,18 @@ fn missing_times_and_clock_skew_are_kept_and_warned() {
     let d = load(&request("s", &[no_times, skewed]));
     assert_eq!(i64s(&d.spans, col::START_NS), vec![Some(0), Some(1000)]);
     assert_eq!(i64s(&d.spans, col::DURATION_NS), vec![Some(0), Some(0)]);
-    assert_eq!(d.diagnostics.count(Level::Warn, "span without start/end time (kept as 0)"), 2);
-    assert_eq!(d.diagnostics.count(Level::Warn, "span ends before it starts (duration clamped to 0)"), 1);
+    assert_eq!(
+        d.diagnostics
+            .count(Level::Warn, "span without start/end time (kept as 0)"),
+        2
+    );
+    assert_eq!(
+        d.diagnostics.count(
+            Level::Warn,
+            "span ends before it starts (duration clamped to 0)"
+        ),
+        1
+    );
 }
 
 #[test]
@@ -192,11 +255,23 @@ fn events_and_links_frames() {
         r#","events":[{{"timeUnixNano":"2000","name":"exception","attributes":[{{"key":"exception.type","value":{{"stringValue":"IOError"}}}},{{"key":"exception.message","value":{{"stringValue":"reset"}}}}]}}],"links":[{{"traceId":"{TRACE}","spanId":"{PARENT}","attributes":[{{"key":"k","value":{{"boolValue":true}}}}]}}]"#
     );
     let d = load(&request("s", &[span(TRACE, SPAN, "", &extra)]));
-    assert_eq!(strs(&d.events, col::EXCEPTION_TYPE), vec![Some("IOError".into())]);
-    assert_eq!(strs(&d.events, col::EXCEPTION_MESSAGE), vec![Some("reset".into())]);
+    assert_eq!(
+        strs(&d.events, col::EXCEPTION_TYPE),
+        vec![Some("IOError".into())]
+    );
+    assert_eq!(
+        strs(&d.events, col::EXCEPTION_MESSAGE),
+        vec![Some("reset".into())]
+    );
     assert_eq!(i64s(&d.events, col::TIME_NS), vec![Some(2000)]);
-    assert_eq!(strs(&d.links, col::LINKED_SPAN_ID), vec![Some(PARENT.into())]);
-    assert_eq!(strs(&d.links, col::ATTRIBUTES), vec![Some(r#"{"k":true}"#.into())]);
+    assert_eq!(
+        strs(&d.links, col::LINKED_SPAN_ID),
+        vec![Some(PARENT.into())]
+    );
+    assert_eq!(
+        strs(&d.links, col::ATTRIBUTES),
+        vec![Some(r#"{"k":true}"#.into())]
+    );
 }
 
 #[test]
@@ -222,7 +297,10 @@ fn semconv_old_and_new_give_identical_columns() {
         ("service.peer.name", r#"{"stringValue":"inventory"}"#),
         ("http.request.resend_count", r#"{"intValue":1}"#),
     ]);
-    let d = load(&request("s", &[span(TRACE, SPAN, "", &old), span(TRACE, PARENT, "", &new)]));
+    let d = load(&request(
+        "s",
+        &[span(TRACE, SPAN, "", &old), span(TRACE, PARENT, "", &new)],
+    ));
     for name in [col::HTTP_METHOD, col::SERVER_ADDRESS, col::PEER_SERVICE] {
         let v = strs(&d.spans, name);
         assert_eq!(v[0], v[1], "{name}");
@@ -239,7 +317,10 @@ fn semconv_old_and_new_give_identical_columns() {
 fn not_telemetry_is_an_error_naming_the_file() {
     for text in ["hello world\n", "[]", "{}", "{\"a\":1}\n{\"b\":2}\n"] {
         let err = ingest_bytes(text.as_bytes()).unwrap_err().to_string();
-        assert!(err.contains("input.json") && err.contains("expected"), "{err}");
+        assert!(
+            err.contains("input.json") && err.contains("expected"),
+            "{err}"
+        );
     }
 }
 
@@ -253,7 +334,13 @@ fn hostile_bytes_never_panic() {
     non_utf8.extend_from_slice(format!("{good}\n").as_bytes());
     let garbled: Vec<u8> = good.bytes().map(|b| b.wrapping_mul(7)).collect();
     assert_eq!(ingest_bytes(b"").unwrap().spans.height(), 0);
-    assert_eq!(ingest_bytes(&truncated).unwrap().diagnostics.total(Level::Skip), 1);
+    assert_eq!(
+        ingest_bytes(&truncated)
+            .unwrap()
+            .diagnostics
+            .total(Level::Skip),
+        1
+    );
     let d = ingest_bytes(&non_utf8).unwrap();
     assert_eq!((d.spans.height(), d.diagnostics.total(Level::Skip)), (2, 1));
     assert!(ingest_bytes(&garbled).is_err());
@@ -263,7 +350,11 @@ fn hostile_bytes_never_panic() {
 fn a_50_mb_attribute_value_loads() {
     let big = "x".repeat(50 << 20);
     let extra = format!(r#","attributes":[{{"key":"blob","value":{{"stringValue":"{big}"}}}}]"#);
-    let text = format!("{}\n{}\n", request("s", &[span(TRACE, SPAN, "", &extra)]), request("s", &[span(TRACE, PARENT, "", "")]));
+    let text = format!(
+        "{}\n{}\n",
+        request("s", &[span(TRACE, SPAN, "", &extra)]),
+        request("s", &[span(TRACE, PARENT, "", "")])
+    );
     let d = ingest_bytes(text.as_bytes()).unwrap();
     assert_eq!(d.spans.height(), 2);
 }
@@ -272,11 +363,24 @@ fn a_50_mb_attribute_value_loads() {
 fn pretty_printed_document_reports_element_lines() {
     let a = request("a", &[span(TRACE, SPAN, "", "")]);
     let b = request("b", &[span(TRACE, "1", "", "")]);
-    let inner = |r: &str| r.strip_prefix("{\"resourceSpans\":[").and_then(|r| r.strip_suffix("]}")).unwrap().to_string();
-    let text = format!("{{\n  \"resourceSpans\": [\n    {},\n    {}\n  ]\n}}\n", inner(&a), inner(&b));
+    let inner = |r: &str| {
+        r.strip_prefix("{\"resourceSpans\":[")
+            .and_then(|r| r.strip_suffix("]}"))
+            .unwrap()
+            .to_string()
+    };
+    let text = format!(
+        "{{\n  \"resourceSpans\": [\n    {},\n    {}\n  ]\n}}\n",
+        inner(&a),
+        inner(&b)
+    );
     let d = load(&text);
     assert_eq!(d.spans.height(), 1);
-    let (_, _, e) = d.diagnostics.iter().find(|(l, _, _)| *l == Level::Skip).unwrap();
+    let (_, _, e) = d
+        .diagnostics
+        .iter()
+        .find(|(l, _, _)| *l == Level::Skip)
+        .unwrap();
     assert!(e.examples[0].ends_with(":4"), "{:?}", e.examples);
 }
 
@@ -285,9 +389,16 @@ fn frames_do_not_depend_on_thread_count() {
     let mut text = String::new();
     for i in 0..24_000u32 {
         let id = format!("{:016x}", u64::from(i) + 1);
-        let parent = if i % 3 == 0 { String::new() } else { format!("{:016x}", u64::from(i)) };
+        let parent = if i % 3 == 0 {
+            String::new()
+        } else {
+            format!("{:016x}", u64::from(i))
+        };
         let bad = if i % 997 == 0 { "0" } else { "" };
-        text.push_str(&request(&format!("svc{}", i % 7), &[span(TRACE, &format!("{id}{bad}"), &parent, "")]));
+        text.push_str(&request(
+            &format!("svc{}", i % 7),
+            &[span(TRACE, &format!("{id}{bad}"), &parent, "")],
+        ));
         text.push('\n');
     }
     assert!(text.len() > 2 * (2 << 20), "needs several parallel groups");
@@ -299,7 +410,10 @@ fn frames_do_not_depend_on_thread_count() {
         ..Default::default()
     };
     let run = |threads: usize| {
-        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
         pool.install(|| ingest(&opts).unwrap())
     };
     let (one, two) = (run(1), run(2));

@@ -74,7 +74,11 @@ pub fn walk_doc(doc: &Doc<'_>, part: &mut Part, place: Place<'_>) -> bool {
         walk_resource_logs(rl.resource.as_ref(), rl.scope_logs.as_deref(), part, place);
     }
     any |= doc.resource_spans.is_some() || doc.resource_logs.is_some();
-    let other = [&doc.resource_metrics, &doc.resource_profiles, &doc.scope_metrics];
+    let other = [
+        &doc.resource_metrics,
+        &doc.resource_profiles,
+        &doc.scope_metrics,
+    ];
     if other.iter().any(|o| o.is_some()) {
         part.other_signals += 1;
         any = true;
@@ -83,11 +87,21 @@ pub fn walk_doc(doc: &Doc<'_>, part: &mut Part, place: Place<'_>) -> bool {
         any |= walk_doc(inner, part, place);
     }
     if doc.scope_spans.is_some() {
-        walk_resource_spans(doc.resource.as_ref(), doc.scope_spans.as_deref(), part, place);
+        walk_resource_spans(
+            doc.resource.as_ref(),
+            doc.scope_spans.as_deref(),
+            part,
+            place,
+        );
         any = true;
     }
     if doc.scope_logs.is_some() {
-        walk_resource_logs(doc.resource.as_ref(), doc.scope_logs.as_deref(), part, place);
+        walk_resource_logs(
+            doc.resource.as_ref(),
+            doc.scope_logs.as_deref(),
+            part,
+            place,
+        );
         any = true;
     }
     any
@@ -179,7 +193,11 @@ fn required_id(
 
 /// The parent id: absent, empty or all-zero means root; `Err` when it is malformed.
 fn parent_id(span: &Span<'_>, part: &mut Part, place: Place<'_>) -> Result<Option<HexId>, ()> {
-    let Some(text) = span.parent_span_id.as_ref().filter(|t| !t.as_str().is_empty()) else {
+    let Some(text) = span
+        .parent_span_id
+        .as_ref()
+        .filter(|t| !t.as_str().is_empty())
+    else {
         return Ok(None);
     };
     match parse_id(text.as_str(), SPAN_ID_BYTES) {
@@ -233,8 +251,20 @@ struct Checked {
 }
 
 fn check_span(span: &Span<'_>, part: &mut Part, place: Place<'_>) -> Option<Checked> {
-    let trace = required_id(span.trace_id.as_ref(), TRACE_ID_BYTES, "span: trace id", part, place)?;
-    let span_id = required_id(span.span_id.as_ref(), SPAN_ID_BYTES, "span: span id", part, place)?;
+    let trace = required_id(
+        span.trace_id.as_ref(),
+        TRACE_ID_BYTES,
+        "span: trace id",
+        part,
+        place,
+    )?;
+    let span_id = required_id(
+        span.span_id.as_ref(),
+        SPAN_ID_BYTES,
+        "span: span id",
+        part,
+        place,
+    )?;
     let parent = parent_id(span, part, place).ok()?;
     let Some(kind) = enum_value(span.kind.0, MAX_KIND) else {
         part.skip("span: unknown kind", place);
@@ -251,7 +281,15 @@ fn check_span(span: &Span<'_>, part: &mut Part, place: Place<'_>) -> Option<Chec
         part.warn("span ends before it starts (duration clamped to 0)", place);
     }
     let (span, parent) = (span_id, parent);
-    Some(Checked { trace, span, parent, kind, status, start, end })
+    Some(Checked {
+        trace,
+        span,
+        parent,
+        kind,
+        status,
+        start,
+        end,
+    })
 }
 
 fn walk_span(
@@ -293,15 +331,33 @@ fn walk_span(
         attributes: &scratch,
     });
     for ev in &span.events {
-        walk_event(ev, [c.trace.as_str(), c.span.as_str()], &mut scratch, part, place);
+        walk_event(
+            ev,
+            [c.trace.as_str(), c.span.as_str()],
+            &mut scratch,
+            part,
+            place,
+        );
     }
     for link in &span.links {
-        walk_link(link, [c.trace.as_str(), c.span.as_str()], &mut scratch, part, place);
+        walk_link(
+            link,
+            [c.trace.as_str(), c.span.as_str()],
+            &mut scratch,
+            part,
+            place,
+        );
     }
     part.scratch = scratch;
 }
 
-fn walk_event(ev: &Event<'_>, ids: [&str; 2], scratch: &mut String, part: &mut Part, place: Place<'_>) {
+fn walk_event(
+    ev: &Event<'_>,
+    ids: [&str; 2],
+    scratch: &mut String,
+    part: &mut Part,
+    place: Place<'_>,
+) {
     let time = match (ev.time, &ev.name) {
         (Field::Valid(t), _) => t,
         (Field::Invalid, _) => return part.skip("event: unreadable time", place),
@@ -331,16 +387,37 @@ fn walk_event(ev: &Event<'_>, ids: [&str; 2], scratch: &mut String, part: &mut P
     });
 }
 
-fn walk_link(link: &Link<'_>, ids: [&str; 2], scratch: &mut String, part: &mut Part, place: Place<'_>) {
-    let trace = required_id(link.trace_id.as_ref(), TRACE_ID_BYTES, "link: trace id", part, place);
-    let span = required_id(link.span_id.as_ref(), SPAN_ID_BYTES, "link: span id", part, place);
+fn walk_link(
+    link: &Link<'_>,
+    ids: [&str; 2],
+    scratch: &mut String,
+    part: &mut Part,
+    place: Place<'_>,
+) {
+    let trace = required_id(
+        link.trace_id.as_ref(),
+        TRACE_ID_BYTES,
+        "link: trace id",
+        part,
+        place,
+    );
+    let span = required_id(
+        link.span_id.as_ref(),
+        SPAN_ID_BYTES,
+        "link: span id",
+        part,
+        place,
+    );
     let (Some(trace), Some(span)) = (trace, span) else {
         return;
     };
     scratch.clear();
     write_object(scratch, &link.attributes);
     let [from_trace, from_span] = ids;
-    part.links.push([from_trace, from_span, trace.as_str(), span.as_str()], scratch);
+    part.links.push(
+        [from_trace, from_span, trace.as_str(), span.as_str()],
+        scratch,
+    );
 }
 
 /// Walks one `ResourceLogs` (or a bare one) into log records.
@@ -366,7 +443,12 @@ pub fn walk_resource_logs(
 }
 
 /// Notes a base64 or malformed optional id on a log record (the record is kept).
-pub(super) fn optional_id(text: Option<&Text<'_>>, bytes: usize, part: &mut Part, place: Place<'_>) -> Option<String> {
+pub(super) fn optional_id(
+    text: Option<&Text<'_>>,
+    bytes: usize,
+    part: &mut Part,
+    place: Place<'_>,
+) -> Option<String> {
     let text = text.filter(|t| !t.as_str().is_empty())?;
     match parse_id(text.as_str(), bytes) {
         Ok(p) if p.id.is_zero() => None,

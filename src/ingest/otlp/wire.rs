@@ -15,7 +15,12 @@ use super::scalar::{Double, Int64, KindField, SeverityField, StatusField, Text};
 #[derive(Deserialize, Default)]
 #[serde(default)]
 pub struct Doc<'a> {
-    #[serde(borrow, rename = "resourceSpans", alias = "resource_spans", alias = "batches")]
+    #[serde(
+        borrow,
+        rename = "resourceSpans",
+        alias = "resource_spans",
+        alias = "batches"
+    )]
     pub resource_spans: Option<Vec<ResourceSpans<'a>>>,
     #[serde(borrow, rename = "resourceLogs", alias = "resource_logs")]
     pub resource_logs: Option<Vec<ResourceLogs<'a>>>,
@@ -249,7 +254,12 @@ pub struct KeyValues<'a> {
 #[derive(Deserialize, Default)]
 #[serde(default)]
 pub struct RawDoc<'a> {
-    #[serde(borrow, rename = "resourceSpans", alias = "resource_spans", alias = "batches")]
+    #[serde(
+        borrow,
+        rename = "resourceSpans",
+        alias = "resource_spans",
+        alias = "batches"
+    )]
     pub resource_spans: Option<Vec<&'a serde_json::value::RawValue>>,
     #[serde(borrow, rename = "resourceLogs", alias = "resource_logs")]
     pub resource_logs: Option<Vec<&'a serde_json::value::RawValue>>,
