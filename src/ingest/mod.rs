@@ -181,10 +181,11 @@ fn finish_dataset(loaded: Loaded, files: Vec<FileReport>) -> Result<Dataset> {
             Ok(df)
         }
     };
-    let mut spans = or_empty(loaded.spans, || {
+    // Frames stay in their parsed chunks (one per ~2 MB of input): a rechunk would copy
+    // every string column once more and push the 1M-span load past 1 GB of memory.
+    let spans = or_empty(loaded.spans, || {
         frames::SpanColumns::with_capacity(0).finish()
     })?;
-    spans.rechunk_mut_par();
     let events = or_empty(loaded.events, || {
         frames::EventColumns::with_capacity(0).finish()
     })?;

@@ -80,6 +80,7 @@ impl Loaded {
 /// Reads from `reader` until `buf` holds `target` bytes or the input ends; true at the end.
 fn fill(reader: &mut (dyn Read + Send), buf: &mut Vec<u8>, target: usize) -> Result<bool> {
     let want = target.saturating_sub(buf.len());
+    buf.reserve(want);
     let got = reader.take(want as u64).read_to_end(buf)?;
     Ok(got < want)
 }
@@ -147,8 +148,11 @@ fn parse_block(block: &[u8], first_line: usize, label: &str) -> Vec<Result<Done>
 /// Parses the lines of one group sequentially into one part.
 fn parse_group(group: &[u8], first_line: usize, label: &str) -> Result<Done> {
     let mut part = Part::with_capacity(group.len() / BYTES_PER_SPAN);
-    for (i, line) in group.split(|b| *b == b'\n').enumerate() {
-        let line = line.trim_ascii();
+    let mut start = 0usize;
+    let ends = memchr::memchr_iter(b'\n', group).chain(std::iter::once(group.len()));
+    for (i, end) in ends.enumerate() {
+        let line = group.get(start..end).unwrap_or_default().trim_ascii();
+        start = end + 1;
         if !line.is_empty() {
             let place = Place {
                 label,
