@@ -1,11 +1,13 @@
-//! OTLP log records → [`LogRecord`]: time (else observed time), severity, body as text
-//! (a structured body as compact JSON), service, lower-case hex ids, flattened attributes.
+//! OTLP logs: walks `ResourceLogs` and turns each wire log record into a [`LogRecord`]: time
+//! (else observed time), severity, body as text (a structured body as compact JSON), service,
+//! lower-case hex ids (malformed ids dropped and warned), flattened attributes.
 
 use super::anyvalue::{flatten, kind_of, to_text, Kind};
+use super::ids::parse_id;
 use super::ids::{SPAN_ID_BYTES, TRACE_ID_BYTES};
 use super::scalar::{Field, Text};
-use super::walk::{optional_id, Part, Place};
-use super::wire::LogRecord as WireLog;
+use super::walk::{resource_info, Part, Place, WARN_BASE64};
+use super::wire::{LogRecord as WireLog, Resource, ScopeLogs};
 use crate::ingest::diag::Level;
 use crate::ingest::record::{FieldValue, LogRecord};
 
@@ -68,4 +70,49 @@ fn non_empty(t: Option<&Text<'_>>) -> Option<String> {
     t.map(Text::as_str)
         .filter(|s| !s.is_empty())
         .map(String::from)
+}
+
+/// Walks one `ResourceLogs` (or a bare one) into log records.
+pub fn walk_resource_logs(
+    resource: Option<&Resource<'_>>,
+    scope_logs: Option<&[ScopeLogs<'_>]>,
+    part: &mut Part,
+    place: Place<'_>,
+) {
+    let Some(scope_logs) = scope_logs else {
+        part.skip("resourceLogs entry without scopeLogs", place);
+        return;
+    };
+    let (res, _) = resource_info(resource);
+    for sl in scope_logs {
+        // An empty scopeLogs entry drops nothing (Fluent Bit accepts it too).
+        for rec in sl.log_records.iter().flatten() {
+            if let Some(r) = to_record(rec, res.service, part, place) {
+                part.logs.push(r);
+            }
+        }
+    }
+}
+
+/// Notes a base64 or malformed optional id on a log record (the record is kept).
+pub(super) fn optional_id(
+    text: Option<&Text<'_>>,
+    bytes: usize,
+    part: &mut Part,
+    place: Place<'_>,
+) -> Option<String> {
+    let text = text.filter(|t| !t.as_str().is_empty())?;
+    match parse_id(text.as_str(), bytes) {
+        Ok(p) if p.id.is_zero() => None,
+        Ok(p) => {
+            if p.was_base64 {
+                part.warn(WARN_BASE64, place);
+            }
+            Some(p.id.as_str().to_string())
+        }
+        Err(e) => {
+            part.warn(&format!("log record: {} id dropped", e.describe()), place);
+            None
+        }
+    }
 }

@@ -13,7 +13,8 @@ use polars::prelude::DataFrame;
 use rayon::prelude::*;
 use serde_json::value::RawValue;
 
-use super::walk::{walk_doc, walk_resource_logs, walk_resource_spans, Part, Place};
+use super::logs::walk_resource_logs;
+use super::walk::{walk_doc, walk_resource_spans, Part, Place};
 use super::wire::{Doc, RawDoc, ResourceLogs, ResourceSpans};
 use crate::ingest::diag::{Diagnostics, Level};
 use crate::ingest::frames::append;

@@ -4,9 +4,10 @@
 
 use super::anyvalue::{as_str, write_object};
 use super::ids::{parse_id, HexId, SPAN_ID_BYTES, TRACE_ID_BYTES};
+use super::logs::walk_resource_logs;
 use super::scalar::{Field, Text};
 use super::semconv::Semantic;
-use super::wire::{Doc, Event, KeyValue, Link, Resource, ScopeLogs, ScopeSpans, Span};
+use super::wire::{Doc, Event, KeyValue, Link, Resource, ScopeSpans, Span};
 use crate::ingest::diag::{Diagnostics, Level};
 use crate::ingest::frames::{EventColumns, EventRow, LinkColumns, SpanColumns, SpanRow};
 use crate::ingest::record::LogRecord;
@@ -15,7 +16,7 @@ use crate::ingest::record::LogRecord;
 pub const UNKNOWN_SERVICE: &str = "unknown_service";
 const MAX_KIND: i32 = crate::model::columns::kind::CONSUMER;
 const MAX_STATUS: i32 = crate::model::columns::status::ERROR;
-const WARN_BASE64: &str = "base64 id converted to hex";
+pub(super) const WARN_BASE64: &str = "base64 id converted to hex";
 
 /// Where a record came from, for diagnostics (`file:line`).
 #[derive(Clone, Copy)]
@@ -55,11 +56,11 @@ impl Part {
         }
     }
 
-    fn skip(&mut self, reason: &str, place: Place<'_>) {
+    pub(super) fn skip(&mut self, reason: &str, place: Place<'_>) {
         self.diag.add(Level::Skip, reason, || place.at());
     }
 
-    fn warn(&mut self, reason: &str, place: Place<'_>) {
+    pub(super) fn warn(&mut self, reason: &str, place: Place<'_>) {
         self.diag.add(Level::Warn, reason, || place.at());
     }
 }
@@ -108,12 +109,12 @@ pub fn walk_doc(doc: &Doc<'_>, part: &mut Part, place: Place<'_>) -> bool {
 }
 
 /// Resource facts every span of a resource shares.
-struct ResourceInfo<'v> {
-    service: &'v str,
-    instance: Option<&'v str>,
+pub(super) struct ResourceInfo<'v> {
+    pub service: &'v str,
+    pub instance: Option<&'v str>,
 }
 
-fn resource_info<'v>(resource: Option<&'v Resource<'_>>) -> (ResourceInfo<'v>, bool) {
+pub(super) fn resource_info<'v>(resource: Option<&'v Resource<'_>>) -> (ResourceInfo<'v>, bool) {
     let attrs: &[KeyValue<'_>] = resource.map_or(&[], |r| &r.attributes);
     let find = |key: &str| {
         attrs
@@ -418,49 +419,4 @@ fn walk_link(
         [from_trace, from_span, trace.as_str(), span.as_str()],
         scratch,
     );
-}
-
-/// Walks one `ResourceLogs` (or a bare one) into log records.
-pub fn walk_resource_logs(
-    resource: Option<&Resource<'_>>,
-    scope_logs: Option<&[ScopeLogs<'_>]>,
-    part: &mut Part,
-    place: Place<'_>,
-) {
-    let Some(scope_logs) = scope_logs else {
-        part.skip("resourceLogs entry without scopeLogs", place);
-        return;
-    };
-    let (res, _) = resource_info(resource);
-    for sl in scope_logs {
-        // An empty scopeLogs entry drops nothing (Fluent Bit accepts it too).
-        for rec in sl.log_records.iter().flatten() {
-            if let Some(r) = super::logs::to_record(rec, res.service, part, place) {
-                part.logs.push(r);
-            }
-        }
-    }
-}
-
-/// Notes a base64 or malformed optional id on a log record (the record is kept).
-pub(super) fn optional_id(
-    text: Option<&Text<'_>>,
-    bytes: usize,
-    part: &mut Part,
-    place: Place<'_>,
-) -> Option<String> {
-    let text = text.filter(|t| !t.as_str().is_empty())?;
-    match parse_id(text.as_str(), bytes) {
-        Ok(p) if p.id.is_zero() => None,
-        Ok(p) => {
-            if p.was_base64 {
-                part.warn(WARN_BASE64, place);
-            }
-            Some(p.id.as_str().to_string())
-        }
-        Err(e) => {
-            part.warn(&format!("log record: {} id dropped", e.describe()), place);
-            None
-        }
-    }
 }
