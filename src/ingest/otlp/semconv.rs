@@ -1,7 +1,7 @@
 //! Semantic-convention normalisation: whichever semconv version a producer used, each
 //! meaning lands in one column (FORMATS.md §3, old → new table). Current names win over old.
 
-use super::anyvalue::{as_i32, as_str};
+use super::anyvalue::{as_i32, as_str, kind_of, Kind};
 use super::wire::KeyValue;
 use crate::model::columns as col;
 
@@ -40,6 +40,8 @@ const GRPC_STATUS_SLOT: usize = 1;
 enum Target {
     Str(usize, u8),
     Int(usize, u8),
+    /// A legacy status tag.
+    Status,
 }
 
 fn classify(key: &str) -> Option<Target> {
@@ -81,6 +83,7 @@ fn classify(key: &str) -> Option<Target> {
         "http.request.resend_count" => Int(3, 0),
         "http.resend_count" => Int(3, 1),
         "grpc-previous-rpc-attempts" => Int(3, 2),
+        "error" | "otel.status_code" => Target::Status,
         _ => return None,
     })
 }
@@ -90,6 +93,7 @@ fn classify(key: &str) -> Option<Target> {
 pub struct Semantic<'v> {
     strs: [Option<(u8, &'v str)>; STR_SLOTS],
     ints: [Option<(u8, i32)>; INT_SLOTS],
+    legacy_status: Option<i32>,
 }
 
 impl<'v> Semantic<'v> {
@@ -110,11 +114,18 @@ impl<'v> Semantic<'v> {
                         keep_best(cell, rank, v);
                     }
                 }
+                Some(Target::Status) => sem.legacy_status = legacy_status(key.as_str(), kv),
                 None => {}
             }
         }
         sem.split_rpc_method();
         sem
+    }
+
+    /// The status a pre-OTel tracer wrote as a tag (`error=true`, `otel.status_code`), for
+    /// spans whose OTLP status is unset (Envoy and other Zipkin/OpenTracing bridges).
+    pub fn legacy_status(&self) -> Option<i32> {
+        self.legacy_status
     }
 
     /// String slot `i` (see [`STR_COLUMNS`]).
@@ -141,6 +152,19 @@ impl<'v> Semantic<'v> {
             self.strs[RPC_SERVICE_SLOT] = Some((0, service));
             self.strs[RPC_METHOD_SLOT] = Some((0, method));
         }
+    }
+}
+
+/// `error=true` (bool or "true") → error; `otel.status_code` "ERROR"/"OK" → error/ok.
+fn legacy_status(key: &str, kv: &KeyValue<'_>) -> Option<i32> {
+    use crate::model::columns::status;
+    let text = as_str(&kv.value);
+    let flag = matches!(kind_of(&kv.value), Kind::Bool(true)) || text == Some("true");
+    match (key, text) {
+        ("error", _) => flag.then_some(status::ERROR),
+        (_, Some("ERROR")) => Some(status::ERROR),
+        (_, Some("OK")) => Some(status::OK),
+        _ => None,
     }
 }
 
@@ -227,6 +251,23 @@ mod tests {
         assert_eq!(old, new);
         assert_eq!(new.1, vec![Some(503), Some(14), Some(8080), Some(2)]);
         assert_eq!(new.0[RPC_SERVICE_SLOT].as_deref(), Some("shop.Inv"));
+    }
+
+    #[test]
+    fn legacy_error_tags_give_a_status() {
+        let status = |json: &str| {
+            let r: Resource = serde_json::from_str(json).unwrap();
+            Semantic::from_attributes(&r.attributes).legacy_status()
+        };
+        let tag = |k: &str, v: &str| format!(r#"{{"attributes":[{{"key":"{k}","value":{v}}}]}}"#);
+        assert_eq!(status(&tag("error", r#"{"stringValue":"true"}"#)), Some(2));
+        assert_eq!(status(&tag("error", r#"{"boolValue":true}"#)), Some(2));
+        assert_eq!(status(&tag("error", r#"{"boolValue":false}"#)), None);
+        assert_eq!(
+            status(&tag("otel.status_code", r#"{"stringValue":"OK"}"#)),
+            Some(1)
+        );
+        assert_eq!(status(r#"{"attributes":[]}"#), None);
     }
 
     #[test]

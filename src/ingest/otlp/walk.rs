@@ -326,7 +326,10 @@ fn walk_span(
         kind: c.kind,
         start_ns: c.start,
         end_ns: c.end,
-        status_code: c.status,
+        status_code: match c.status {
+            0 => semantic.legacy_status().unwrap_or(0),
+            code => code,
+        },
         status_message: status_message.map(Text::as_str).filter(|m| !m.is_empty()),
         semantic: &semantic,
         attributes: &scratch,
