@@ -83,10 +83,26 @@ pub fn ingest(opts: &IngestOptions) -> Result<Dataset> {
     inputs.extend(source::expand(&opts.logs)?);
     let mut loaded = Loaded::default();
     let mut files = Vec::with_capacity(inputs.len());
+    let bar = progress_bar(opts.progress, inputs.len());
     for input in &inputs {
+        bar.set_message(input.label());
         files.push(load_input(input, &mut loaded)?);
+        bar.inc(1);
     }
+    bar.finish_and_clear();
     finish_dataset(loaded, files)
+}
+
+/// A per-file bar on stderr, or a hidden one (the default: `progress` is off).
+fn progress_bar(show: bool, files: usize) -> indicatif::ProgressBar {
+    if !show {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(files as u64);
+    if let Ok(style) = indicatif::ProgressStyle::with_template("{pos}/{len} files {wide_msg}") {
+        bar.set_style(style);
+    }
+    bar
 }
 
 /// What an input is, after reading its first block.
