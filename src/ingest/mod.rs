@@ -105,6 +105,9 @@ fn progress_bar(show: bool, files: usize) -> indicatif::ProgressBar {
     bar
 }
 
+/// A byte-order mark some Windows tools write before JSON; serde_json does not skip it.
+const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
+
 /// What an input is, after reading its first block.
 fn load_input(input: &Input, acc: &mut Loaded) -> Result<FileReport> {
     let label = input.label();
@@ -116,6 +119,9 @@ fn load_input(input: &Input, acc: &mut Loaded) -> Result<FileReport> {
         &mut head,
     )
     .with_context(|| format!("{label}: cannot read"))?;
+    if head.starts_with(UTF8_BOM) {
+        head.drain(..UTF8_BOM.len());
+    }
     let before = Counts::of(acc);
     let format = match otlp::detect(&head) {
         Shape::Empty => {

@@ -135,6 +135,14 @@ fn bare_resource_spans_lines_batches_and_result_wrappers() {
 }
 
 #[test]
+fn a_byte_order_mark_and_crlf_lines_are_accepted() {
+    let line = request("s", &[span(TRACE, SPAN, "", "")]);
+    let text = format!("\u{feff}{line}\r\n{line}\r\n");
+    let d = load(&text);
+    assert_eq!((d.spans.height(), d.diagnostics.total(Level::Skip)), (2, 0));
+}
+
+#[test]
 fn old_instrumentation_library_names_still_load() {
     let doc = request("old", &[span(TRACE, SPAN, "", "")])
         .replace("scopeSpans", "instrumentationLibrarySpans")
