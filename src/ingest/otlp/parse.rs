@@ -1,7 +1,7 @@
 //! Parsing OTLP/JSON inputs into frames, in parallel, in input order.
 //!
 //! JSON Lines are streamed: a block of complete lines (about [`BLOCK_BYTES`]) is split into
-//! groups of about [`GROUP_BYTES`] parsed in parallel while the next block is read. A single
+//! groups of about `GROUP_BYTES` (2 MB) parsed in parallel while the next block is read. A single
 //! document is parsed with its `resourceSpans`/`resourceLogs` elements left raw, then the
 //! elements are parsed in parallel. Groups are cut by bytes, never by thread count, and
 //! merged in order, so the frames do not depend on the number of threads.
