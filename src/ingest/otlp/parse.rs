@@ -1,0 +1,326 @@
+//! Parsing OTLP/JSON inputs into frames, in parallel, in input order.
+//!
+//! JSON Lines are streamed: a block of complete lines (about [`BLOCK_BYTES`]) is split into
+//! groups of about `GROUP_BYTES` (2 MB) parsed in parallel while the next block is read. A single
+//! document is parsed with its `resourceSpans`/`resourceLogs` elements left raw, then the
+//! elements are parsed in parallel. Groups are cut by bytes, never by thread count, and
+//! merged in order, so the frames do not depend on the number of threads.
+
+use std::io::Read;
+
+use anyhow::{Context, Result};
+use polars::prelude::DataFrame;
+use rayon::prelude::*;
+use serde_json::value::RawValue;
+
+use super::logs::walk_resource_logs;
+use super::walk::{walk_doc, walk_resource_spans, Part, Place};
+use super::wire::{Doc, RawDoc, ResourceLogs, ResourceSpans};
+use crate::ingest::diag::{Diagnostics, Level};
+use crate::ingest::frames::append;
+use crate::ingest::record::LogRecord;
+
+/// Bytes read per block of JSON Lines: big enough to keep both cores busy, small enough that
+/// a 730 MB file never sits in memory at once.
+pub const BLOCK_BYTES: usize = 32 << 20;
+/// Bytes of input per parallel task (a few Collector batches of ~370 KB each).
+const GROUP_BYTES: usize = 2 << 20;
+/// Rough input bytes per span in OTLP/JSON, to size builders (bench data: ~730).
+const BYTES_PER_SPAN: usize = 700;
+
+/// Everything parsed from OTLP inputs so far, in input order.
+#[derive(Default)]
+pub struct Loaded {
+    pub spans: DataFrame,
+    pub events: DataFrame,
+    pub links: DataFrame,
+    pub logs: Vec<LogRecord>,
+    pub diag: Diagnostics,
+    pub other_signals: u64,
+    pub span_count: u64,
+}
+
+/// A finished part: frames built, ready to append.
+struct Done {
+    spans: DataFrame,
+    events: DataFrame,
+    links: DataFrame,
+    logs: Vec<LogRecord>,
+    diag: Diagnostics,
+    other_signals: u64,
+}
+
+fn finish(part: Part) -> Result<Done> {
+    Ok(Done {
+        spans: part.spans.finish()?,
+        events: part.events.finish()?,
+        links: part.links.finish()?,
+        logs: part.logs,
+        diag: part.diag,
+        other_signals: part.other_signals,
+    })
+}
+
+impl Loaded {
+    fn absorb(&mut self, done: Done) -> Result<()> {
+        self.span_count += done.spans.height() as u64;
+        append(&mut self.spans, done.spans)?;
+        append(&mut self.events, done.events)?;
+        append(&mut self.links, done.links)?;
+        self.logs.extend(done.logs);
+        self.diag.merge(done.diag);
+        self.other_signals += done.other_signals;
+        Ok(())
+    }
+
+    fn absorb_all(&mut self, parts: Vec<Result<Done>>) -> Result<()> {
+        parts.into_iter().try_for_each(|p| self.absorb(p?))
+    }
+}
+
+/// Reads from `reader` until `buf` holds `target` bytes or the input ends; true at the end.
+fn fill(reader: &mut (dyn Read + Send), buf: &mut Vec<u8>, target: usize) -> Result<bool> {
+    let want = target.saturating_sub(buf.len());
+    buf.reserve(want);
+    let got = reader.take(want as u64).read_to_end(buf)?;
+    Ok(got < want)
+}
+
+/// Streams JSON Lines: `buf` holds what was already read (the start of the input).
+pub fn parse_lines(
+    reader: &mut (dyn Read + Send),
+    mut buf: Vec<u8>,
+    label: &str,
+    acc: &mut Loaded,
+) -> Result<()> {
+    let mut eof = fill(reader, &mut buf, BLOCK_BYTES).with_context(|| format!("{label}: read"))?;
+    let mut line = 1usize;
+    loop {
+        let cut = if eof {
+            Some(buf.len())
+        } else {
+            memchr::memrchr(b'\n', &buf).map(|i| i + 1)
+        };
+        let Some(cut) = cut else {
+            // One line longer than a block: read on until it ends.
+            let target = buf.len() + BLOCK_BYTES;
+            eof = fill(reader, &mut buf, target).with_context(|| format!("{label}: read"))?;
+            continue;
+        };
+        let mut next = buf.split_off(cut);
+        let (parts, more) = rayon::join(
+            || parse_block(&buf, line, label),
+            || {
+                if eof {
+                    Ok(true)
+                } else {
+                    fill(reader, &mut next, BLOCK_BYTES)
+                }
+            },
+        );
+        acc.absorb_all(parts)?;
+        if eof {
+            return Ok(());
+        }
+        line += memchr::memchr_iter(b'\n', &buf).count();
+        eof = more.with_context(|| format!("{label}: read"))?;
+        buf = next;
+    }
+}
+
+/// Splits a block into line groups of about [`GROUP_BYTES`] and parses them in parallel.
+fn parse_block(block: &[u8], first_line: usize, label: &str) -> Vec<Result<Done>> {
+    let mut groups = Vec::new();
+    let (mut start, mut line) = (0usize, first_line);
+    while start < block.len() {
+        let end = memchr::memchr(b'\n', block.get(start + GROUP_BYTES..).unwrap_or_default())
+            .map_or(block.len(), |i| start + GROUP_BYTES + i + 1);
+        let group = block.get(start..end).unwrap_or_default();
+        groups.push((group, line));
+        line += memchr::memchr_iter(b'\n', group).count();
+        start = end;
+    }
+    groups
+        .into_par_iter()
+        .map(|(group, line)| parse_group(group, line, label))
+        .collect()
+}
+
+/// Parses the lines of one group sequentially into one part.
+fn parse_group(group: &[u8], first_line: usize, label: &str) -> Result<Done> {
+    let mut part = Part::with_capacity(group.len() / BYTES_PER_SPAN);
+    let mut start = 0usize;
+    let ends = memchr::memchr_iter(b'\n', group).chain(std::iter::once(group.len()));
+    for (i, end) in ends.enumerate() {
+        let line = group.get(start..end).unwrap_or_default().trim_ascii();
+        start = end + 1;
+        if !line.is_empty() {
+            let place = Place {
+                label,
+                line: first_line + i,
+            };
+            parse_document(line, &mut part, place);
+        }
+    }
+    finish(part)
+}
+
+/// Parses one JSON document (a line) fully and walks it.
+fn parse_document(bytes: &[u8], part: &mut Part, place: Place<'_>) {
+    match serde_json::from_slice::<Doc>(bytes) {
+        Ok(doc) => {
+            if !walk_doc(&doc, part, place) {
+                part.diag
+                    .add(Level::Skip, "JSON record holds no OTLP signal", || {
+                        place.at()
+                    });
+            }
+        }
+        Err(e) => {
+            let reason = format!("malformed JSON record ({})", error_class(&e));
+            part.diag.add(Level::Skip, &reason, || place.at());
+        }
+    }
+}
+
+fn error_class(e: &serde_json::Error) -> &'static str {
+    use serde_json::error::Category;
+    match e.classify() {
+        Category::Io => "read error",
+        Category::Syntax => "syntax error",
+        Category::Data => "wrong type",
+        Category::Eof => "truncated",
+    }
+}
+
+/// One element of a whole document, with the line it starts on.
+enum Item<'a> {
+    Spans(&'a RawValue, usize),
+    Logs(&'a RawValue, usize),
+}
+
+/// Parses a whole document (pretty-printed or one line), its elements in parallel.
+pub fn parse_whole(bytes: &[u8], label: &str, acc: &mut Loaded) -> Result<()> {
+    let trimmed = bytes.trim_ascii();
+    let raw = match serde_json::from_slice::<RawDoc>(trimmed) {
+        Ok(raw) => raw,
+        Err(_) if first_line_is_whole(trimmed) => {
+            // JSON Lines whose first line was longer than the detection window.
+            return acc.absorb_all(parse_block(bytes, 1, label));
+        }
+        Err(e) => {
+            let reason = format!("malformed JSON document ({})", error_class(&e));
+            acc.diag
+                .add(Level::Skip, &reason, || format!("{label}:{}", e.line()));
+            return Ok(());
+        }
+    };
+    if let Some(inner) = raw.result {
+        return parse_whole(inner.get().as_bytes(), label, acc);
+    }
+    if raw.resource_spans.is_none() && raw.resource_logs.is_none() {
+        let mut part = Part::with_capacity(0);
+        parse_document(trimmed, &mut part, Place { label, line: 1 });
+        return acc.absorb(finish(part)?);
+    }
+    acc.other_signals +=
+        u64::from(raw.resource_metrics.is_some() || raw.resource_profiles.is_some());
+    let items = items_with_lines(bytes, &raw);
+    let parts: Vec<Result<Done>> = group_items(&items)
+        .into_par_iter()
+        .map(|group| parse_items(group, label))
+        .collect();
+    acc.absorb_all(parts)
+}
+
+/// True when the input has several lines and the first is a JSON document on its own.
+fn first_line_is_whole(bytes: &[u8]) -> bool {
+    let Some(end) = memchr::memchr(b'\n', bytes) else {
+        return false;
+    };
+    let first = bytes.get(..end).unwrap_or_default();
+    serde_json::from_slice::<serde::de::IgnoredAny>(first).is_ok()
+}
+
+/// The elements in document order, each with its starting line (counted once, in order).
+fn items_with_lines<'a>(bytes: &[u8], raw: &RawDoc<'a>) -> Vec<Item<'a>> {
+    let spans = raw.resource_spans.iter().flatten().map(|r| (*r, true));
+    let logs = raw.resource_logs.iter().flatten().map(|r| (*r, false));
+    let mut all: Vec<(&RawValue, bool)> = spans.chain(logs).collect();
+    let base = bytes.as_ptr() as usize;
+    all.sort_by_key(|(r, _)| r.get().as_ptr() as usize);
+    let (mut pos, mut line) = (0usize, 1usize);
+    all.into_iter()
+        .map(|(r, is_spans)| {
+            let offset = (r.get().as_ptr() as usize)
+                .saturating_sub(base)
+                .min(bytes.len());
+            line += memchr::memchr_iter(b'\n', bytes.get(pos..offset).unwrap_or_default()).count();
+            pos = offset.max(pos);
+            if is_spans {
+                Item::Spans(r, line)
+            } else {
+                Item::Logs(r, line)
+            }
+        })
+        .collect()
+}
+
+fn item_len(item: &Item<'_>) -> usize {
+    match item {
+        Item::Spans(r, _) | Item::Logs(r, _) => r.get().len(),
+    }
+}
+
+fn group_items<'i, 'a>(items: &'i [Item<'a>]) -> Vec<&'i [Item<'a>]> {
+    let mut groups = Vec::new();
+    let (mut start, mut bytes) = (0usize, 0usize);
+    for (i, item) in items.iter().enumerate() {
+        bytes += item_len(item);
+        if bytes >= GROUP_BYTES {
+            groups.push(items.get(start..=i).unwrap_or_default());
+            (start, bytes) = (i + 1, 0);
+        }
+    }
+    groups.push(items.get(start..).unwrap_or_default());
+    groups
+}
+
+fn parse_items(items: &[Item<'_>], label: &str) -> Result<Done> {
+    let bytes: usize = items.iter().map(item_len).sum();
+    let mut part = Part::with_capacity(bytes / BYTES_PER_SPAN);
+    for item in items {
+        match item {
+            Item::Spans(raw, line) => {
+                let place = Place { label, line: *line };
+                match serde_json::from_str::<ResourceSpans>(raw.get()) {
+                    Ok(rs) => walk_resource_spans(
+                        rs.resource.as_ref(),
+                        rs.scope_spans.as_deref(),
+                        &mut part,
+                        place,
+                    ),
+                    Err(e) => bad_element(&mut part, &e, place),
+                }
+            }
+            Item::Logs(raw, line) => {
+                let place = Place { label, line: *line };
+                match serde_json::from_str::<ResourceLogs>(raw.get()) {
+                    Ok(rl) => walk_resource_logs(
+                        rl.resource.as_ref(),
+                        rl.scope_logs.as_deref(),
+                        &mut part,
+                        place,
+                    ),
+                    Err(e) => bad_element(&mut part, &e, place),
+                }
+            }
+        }
+    }
+    finish(part)
+}
+
+fn bad_element(part: &mut Part, e: &serde_json::Error, place: Place<'_>) {
+    let reason = format!("malformed resource entry ({})", error_class(e));
+    part.diag.add(Level::Skip, &reason, || place.at());
+}
