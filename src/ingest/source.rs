@@ -219,7 +219,10 @@ mod tests {
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
         gz.write_all(&text).unwrap();
         assert_eq!(read(text.clone()), (text.clone(), Compression::None));
-        assert_eq!(read(gz.finish().unwrap()), (text.clone(), Compression::Gzip));
+        assert_eq!(
+            read(gz.finish().unwrap()),
+            (text.clone(), Compression::Gzip)
+        );
         assert_eq!(read(zstd(&text)), (text.clone(), Compression::Zstd));
     }
 
