@@ -1,9 +1,9 @@
 //! Attempt grouping: which client spans are attempts of one logical call.
 //!
 //! Sibling CLIENT spans under the same parent span, to the same callee and operation, in
-//! sequence, are attempts of one call. `resend_count` decides when present (0 = a new call,
-//! > 0 = a retry of the current one); without it a repeat counts as a retry when the previous
-//! attempt failed, or as a hedge when it starts while the previous one is still running; a
+//! sequence, are attempts of one call. `resend_count` decides when present (0 is a new call,
+//! a positive count a retry of the current one); without it a repeat counts as a retry when
+//! the previous attempt failed, or as a hedge when it starts while the previous one is still running; a
 //! repeat after a success is a new call (a loop making two queries is not retrying).
 
 use std::collections::HashMap;

@@ -82,7 +82,7 @@ pub fn windows(t: &SpanTable, incident: Option<Window>, baseline: Option<Window>
             None => (None, WindowSource::None),
         },
     };
-    let range = Window::new(lo, hi.saturating_add(1));
+    let range = Window::new(lo, hi);
     let baseline = baseline.unwrap_or_else(|| default_baseline(range, incident, &buckets));
     Windows {
         range,

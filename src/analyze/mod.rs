@@ -116,7 +116,12 @@ pub fn analyze(data: &Dataset, opts: &AnalyzeOptions) -> Result<Analysis> {
     let windows = incident::windows(&table, opts.incident, opts.baseline);
     let services = services::service_stats(&table, &self_ns, &windows);
     let edges = edges::edge_stats(&table, &graph, &attempts, &windows);
-    let focus = windows.incident.unwrap_or(windows.range);
+    // Without an incident the errors of the whole range (its last instant included).
+    let whole = Window::new(
+        windows.range.start_ns,
+        windows.range.end_ns.saturating_add(1),
+    );
+    let focus = windows.incident.unwrap_or(whole);
     let errors = errors::error_origins(&table, &graph, focus);
     let baseline_errors = errors::error_origins(&table, &graph, windows.baseline);
     let logs = logs::log_evidence(&data.logs, windows.incident, windows.baseline);

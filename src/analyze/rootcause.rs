@@ -25,6 +25,8 @@ const MIN_SCORE: f64 = 0.1;
 const MIN_SAMPLES: u64 = 10;
 /// A rise of 1.5× in self time or p99 is a clear departure for a role.
 const RISE: f64 = 1.5;
+/// Self-time ratios within this factor either way read as "unchanged".
+const UNCHANGED_BAND: f64 = 1.2;
 /// A second source must score at least this share of the top score.
 const SECOND_SOURCE_SHARE: f64 = 0.8;
 
@@ -172,9 +174,15 @@ fn reason(ctx: &Context, s: &ServiceStats, inc: &Window, p: &Parts) -> String {
     let mut clauses = Vec::new();
     if let (Some(r), Some(i)) = (p.self_ratio, s.incident) {
         let (b, n) = (s.baseline.self_ms, i.self_ms);
+        let moved = if r >= UNCHANGED_BAND {
+            format!("rose {r:.1}×")
+        } else if r <= 1.0 / UNCHANGED_BAND {
+            format!("fell {:.1}×", 1.0 / r)
+        } else {
+            "unchanged".to_string()
+        };
         clauses.push(format!(
-            "own time per request {} {r:.1}× ({:.1} → {:.1} ms, n={}/{})",
-            if r >= 1.0 { "rose" } else { "changed" },
+            "own time per request {moved} ({:.1} → {:.1} ms, n={}/{})",
             b.value.unwrap_or(0.0),
             n.value.unwrap_or(0.0),
             b.n,

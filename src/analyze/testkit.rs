@@ -261,8 +261,7 @@ impl Gen {
         service: &str,
         kind: i32,
         name: &str,
-        s_us: i64,
-        e_us: i64,
+        (s_us, e_us): (i64, i64),
     ) -> SpanSpec {
         let mut sp = SpanSpec::new(trace, self.id(), parent, service, kind, 0, 0);
         sp.start_ns = T0 + s_us * 1000;
@@ -286,8 +285,7 @@ impl Gen {
             "frontend",
             kind::SERVER,
             "GET /checkout",
-            at_us,
-            0,
+            (at_us, 0),
         );
         let cl = self.span(
             trace,
@@ -295,8 +293,7 @@ impl Gen {
             "frontend",
             kind::CLIENT,
             "GET /api/order",
-            at_us + fe_self / 2,
-            0,
+            (at_us + fe_self / 2, 0),
         );
         let api_start = cl.start_ns / 1000 - T0 / 1000 + self.rng.range(100, 300);
         let api = self.span(
@@ -305,8 +302,7 @@ impl Gen {
             "api",
             kind::SERVER,
             "GET /api/order",
-            api_start,
-            0,
+            (api_start, 0),
         );
         let first_call = api_start + self.rng.range(200, 600);
         let (api_end, api_failed) = self.db_calls(trace, api.id, first_call);
@@ -358,8 +354,7 @@ impl Gen {
             "api",
             kind::CLIENT,
             "SELECT orders",
-            at_us,
-            0,
+            (at_us, 0),
         );
         cl.peer = Some("db".into());
         cl.resend = Some(attempt);
@@ -372,8 +367,7 @@ impl Gen {
             "db",
             kind::SERVER,
             "SELECT orders",
-            srv_start + skew,
-            srv_end + skew,
+            (srv_start + skew, srv_end + skew),
         );
         let timed_out = srv_end + 100 - at_us > API_TIMEOUT_US;
         let cl_end = if timed_out {

@@ -215,3 +215,17 @@ fn bench_100k() {
     assert!((inc.start_ns - t0 - 600 * NS_PER_S).abs() <= w, "{inc:?}");
     assert!((inc.end_ns - t0 - 1200 * NS_PER_S).abs() <= w, "{inc:?}");
 }
+
+#[test]
+#[ignore]
+fn show_summary() {
+    let (a, data) = run(&Scenario {
+        db_skew_ms: -2000,
+        ..faulty()
+    });
+    eprintln!("{}", summary_text(&a));
+    eprintln!(
+        "{}",
+        serde_json::to_string_pretty(&findings_document(&a, &data)).unwrap()
+    );
+}
