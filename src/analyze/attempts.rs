@@ -6,7 +6,7 @@
 //! the previous attempt failed, or as a hedge when it starts while the previous one is still running; a
 //! repeat after a success is a new call (a loop making two queries is not retrying).
 
-use std::collections::HashMap;
+use super::intern::FastMap;
 
 use rayon::prelude::*;
 
@@ -79,7 +79,7 @@ fn call_ranges(t: &SpanTable, g: &CallGraph) -> Vec<std::ops::Range<usize>> {
 /// The logical calls of one trace (lists of call indices), in order of their first attempt.
 fn group_trace(t: &SpanTable, g: &CallGraph, calls: std::ops::Range<usize>) -> Vec<Vec<u32>> {
     let mut groups: Vec<Vec<u32>> = Vec::new();
-    let mut current: HashMap<(u32, u32, u32), usize> = HashMap::new();
+    let mut current: FastMap<(u32, u32, u32), usize> = FastMap::default();
     for ci in calls {
         let c = g.calls[ci];
         let row = c.client as usize;

@@ -6,8 +6,6 @@
 //! fault it reports. Also: for each service, how many of its failed requests had an origin
 //! below it in another service.
 
-use std::collections::HashMap;
-
 use super::graph::CallGraph;
 use super::table::SpanTable;
 use crate::model::window::Window;
@@ -51,13 +49,12 @@ impl ErrorOrigins {
 
 /// Finds the origins of errors whose span starts in `win`.
 pub fn error_origins(t: &SpanTable, g: &CallGraph, win: Window) -> ErrorOrigins {
-    let call_of: HashMap<u32, u32> = g.calls.iter().map(|c| (c.client, c.callee)).collect();
     let per_trace: Vec<(Vec<Origin>, bool)> = t.par_traces(|rows| {
         let origins: Vec<Origin> = rows
             .clone()
             .filter(|&i| t.is_error(i) && win.contains(t.start[i]))
             .filter(|&i| !t.children(i).iter().any(|&c| t.is_error(c as usize)))
-            .map(|i| charge(t, &call_of, i))
+            .map(|i| charge(t, g, i))
             .collect();
         let any_error = rows
             .clone()
@@ -73,12 +70,12 @@ pub fn error_origins(t: &SpanTable, g: &CallGraph, win: Window) -> ErrorOrigins 
         out.error_traces += u64::from(any);
         out.origins.extend(o);
     }
-    count_from_below(t, &call_of, win, &mut out.per_service);
+    count_from_below(t, g, win, &mut out.per_service);
     out
 }
 
-fn charge(t: &SpanTable, call_of: &HashMap<u32, u32>, i: usize) -> Origin {
-    let callee = call_of.get(&(i as u32)).copied();
+fn charge(t: &SpanTable, g: &CallGraph, i: usize) -> Origin {
+    let callee = g.call_of_client(i).map(|c| g.calls[c].callee);
     match callee {
         Some(node) if t.is_client(i) => Origin {
             row: i as u32,
@@ -94,15 +91,10 @@ fn charge(t: &SpanTable, call_of: &HashMap<u32, u32>, i: usize) -> Origin {
 }
 
 /// For each failed request, whether an origin charged to another node lies below it.
-fn count_from_below(
-    t: &SpanTable,
-    call_of: &HashMap<u32, u32>,
-    win: Window,
-    out: &mut [ServiceErrors],
-) {
+fn count_from_below(t: &SpanTable, g: &CallGraph, win: Window, out: &mut [ServiceErrors]) {
     let hits: Vec<Vec<(u32, bool)>> = t.par_traces(|rows| {
         rows.filter(|&i| t.is_server(i) && t.is_error(i) && win.contains(t.start[i]))
-            .map(|i| (t.service[i], origin_below(t, call_of, i)))
+            .map(|i| (t.service[i], origin_below(t, g, i)))
             .collect()
     });
     for (svc, below) in hits.into_iter().flatten() {
@@ -112,14 +104,14 @@ fn count_from_below(
     }
 }
 
-fn origin_below(t: &SpanTable, call_of: &HashMap<u32, u32>, s: usize) -> bool {
+fn origin_below(t: &SpanTable, g: &CallGraph, s: usize) -> bool {
     let mut stack: Vec<usize> = t.children(s).iter().map(|&c| c as usize).collect();
     while let Some(c) = stack.pop() {
         if !t.is_error(c) {
             continue;
         }
         let is_origin = !t.children(c).iter().any(|&g| t.is_error(g as usize));
-        if is_origin && charge(t, call_of, c).node != t.service[s] {
+        if is_origin && charge(t, g, c).node != t.service[s] {
             return true;
         }
         stack.extend(t.children(c).iter().map(|&g| g as usize));

@@ -1,9 +1,10 @@
 //! Incident and baseline windows: detected from the data, or given by the user.
 //!
-//! Two system-level signals per bucket: the error rate over all spans, and the p99 duration
-//! of entry requests (root SERVER/CONSUMER spans). A bucket departs when a signal exceeds
-//! its robust threshold (median + k·MAD over all buckets); the incident runs from the first
-//! to the last run of [`SUSTAIN_BUCKETS`] departing buckets.
+//! Two system-level signals per bucket: the share of entry requests (root SERVER/CONSUMER
+//! spans) whose trace holds an error, and the entry requests' p99 duration. A bucket departs
+//! when a signal exceeds its robust threshold (median + k·MAD over all buckets); the
+//! incident runs from the first to the last run of [`SUSTAIN_BUCKETS`] departing buckets
+//! (runs within [`MERGE_GAP_BUCKETS`] of each other; the largest such cluster).
 
 use super::buckets::Buckets;
 use super::stats::{quantile, upper_threshold};
@@ -24,6 +25,12 @@ pub const MIN_ERROR_RATE_RISE: f64 = 0.01;
 /// …and by at least this many errors above the expected count in the bucket, so a single
 /// unlucky error in a thin bucket is not an incident.
 pub const MIN_EXCESS_ERRORS: f64 = 3.0;
+/// Sustained runs closer than this are one incident (a signal dips inside an incident,
+/// and thin buckets break runs); of several separate clusters the one with the most
+/// departing buckets is the incident.
+pub const MERGE_GAP_BUCKETS: usize = 10;
+/// …and a long incident tolerates longer dips: up to a quarter of its length so far.
+pub const MERGE_GAP_DIVISOR: usize = 4;
 /// The default baseline needs at least this many buckets; otherwise the stretch after the
 /// incident is used.
 pub const MIN_BASELINE_BUCKETS: usize = 3;
@@ -41,6 +48,7 @@ pub enum WindowSource {
 #[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct SystemSignals {
     pub spans: Vec<u64>,
+    /// Entry requests whose trace holds an error span.
     pub errors: Vec<u64>,
     pub entry_requests: Vec<u64>,
     /// Entry p99 in ms per bucket (`None` when too few samples).
@@ -110,7 +118,35 @@ fn default_baseline(range: Window, incident: Option<Window>, b: &Buckets) -> Win
 /// First to last bucket of the sustained runs of departures.
 fn detect(departed: &[bool]) -> Option<std::ops::Range<usize>> {
     let runs = sustained_runs(departed, SUSTAIN_BUCKETS);
-    Some(runs.first()?.start..runs.last()?.end)
+    let mut clusters: Vec<(std::ops::Range<usize>, usize)> = Vec::new();
+    for r in runs {
+        match clusters.last_mut() {
+            Some((c, n))
+                if r.start - c.end <= MERGE_GAP_BUCKETS.max(c.len() / MERGE_GAP_DIVISOR) =>
+            {
+                *n += r.len();
+                c.end = r.end;
+            }
+            _ => clusters.push((r.clone(), r.len())),
+        }
+    }
+    let best = clusters
+        .iter()
+        .max_by(|a, b| a.1.cmp(&b.1).then(b.0.start.cmp(&a.0.start)))?;
+    Some(extend_to_edges(departed, best.0.clone()))
+}
+
+/// Widens `r` over departing buckets just outside it (at most [`SUSTAIN_BUCKETS`] apart):
+/// the incident starts at the first departing bucket, even one too short to be a run.
+fn extend_to_edges(departed: &[bool], mut r: std::ops::Range<usize>) -> std::ops::Range<usize> {
+    let near = |from: usize, to: usize| (from..to).filter(|&k| departed.get(k) == Some(&true));
+    while let Some(k) = near(r.start.saturating_sub(SUSTAIN_BUCKETS), r.start).next() {
+        r.start = k;
+    }
+    while let Some(k) = near(r.end, r.end + SUSTAIN_BUCKETS).next_back() {
+        r.end = k + 1;
+    }
+    r
 }
 
 /// Runs of at least `min_len` consecutive `true`s.
@@ -139,17 +175,16 @@ fn system_signals(t: &SpanTable, b: &Buckets) -> SystemSignals {
         entry_requests: vec![0; b.count],
         ..Default::default()
     };
-    let mut entry: Vec<Vec<f64>> = vec![Vec::new(); b.count];
-    let roots_are_servers = (0..t.len()).any(|i| t.parent_of(i).is_none() && t.is_server(i));
-    for i in 0..t.len() {
-        let k = b.index(t.start[i]);
-        s.spans[k] += 1;
-        s.errors[k] += u64::from(t.is_error(i));
-        if t.parent_of(i).is_none() && (t.is_server(i) || !roots_are_servers) {
-            entry[k].push(t.duration(i) as f64 / 1e6);
-        }
+    for &st in &t.start {
+        s.spans[b.index(st)] += 1;
     }
-    s.entry_requests = entry.iter().map(|v| v.len() as u64).collect();
+    let mut entry: Vec<Vec<f64>> = vec![Vec::new(); b.count];
+    for (row, failed) in entry_requests(t) {
+        let k = b.index(t.start[row]);
+        entry[k].push(t.duration(row) as f64 / 1e6);
+        s.entry_requests[k] += 1;
+        s.errors[k] += u64::from(failed);
+    }
     s.entry_p99_ms = entry
         .iter_mut()
         .map(|v| {
@@ -162,23 +197,40 @@ fn system_signals(t: &SpanTable, b: &Buckets) -> SystemSignals {
     s
 }
 
+/// Each trace's entry request (its first root SERVER/CONSUMER span, else its first root)
+/// and whether any span of the trace failed. Errors are counted per request, not per span:
+/// one failed request marks a span at every layer, which would look like a burst.
+fn entry_requests(t: &SpanTable) -> Vec<(usize, bool)> {
+    t.par_traces(|rows| {
+        let roots = || rows.clone().filter(|&i| t.parent_of(i).is_none());
+        let root = roots()
+            .find(|&i| t.is_server(i))
+            .or_else(|| roots().next())?;
+        Some((root, rows.clone().any(|i| t.is_error(i))))
+    })
+    .into_iter()
+    .flatten()
+    .collect()
+}
+
 fn flag_departures(s: &mut SystemSignals) {
     let judged = |n: u64| n >= MIN_BUCKET_SAMPLES;
-    let rates: Vec<f64> = (0..s.spans.len())
-        .filter(|&i| judged(s.spans[i]))
-        .map(|i| s.errors[i] as f64 / s.spans[i] as f64)
+    let n = s.entry_requests.len();
+    let rates: Vec<f64> = (0..n)
+        .filter(|&i| judged(s.entry_requests[i]))
+        .map(|i| s.errors[i] as f64 / s.entry_requests[i] as f64)
         .collect();
     let p99s: Vec<f64> = s.entry_p99_ms.iter().flatten().copied().collect();
     let med_rate = super::stats::median_mad(&rates).map_or(0.0, |m| m.0);
     let med_p99 = super::stats::median_mad(&p99s).map_or(0.0, |m| m.0);
     s.error_rate_threshold = upper_threshold(&rates, K_SIGMA, MIN_ERROR_RATE_RISE);
     s.entry_p99_threshold_ms = upper_threshold(&p99s, K_SIGMA, med_p99 * MIN_LATENCY_RISE);
-    s.departed = (0..s.spans.len())
+    s.departed = (0..n)
         .map(|i| {
-            let n = s.spans[i] as f64;
-            let excess = s.errors[i] as f64 - n * med_rate;
-            let err = judged(s.spans[i])
-                && s.error_rate_threshold.is_some_and(|th| s.errors[i] as f64 / n > th)
+            let req = s.entry_requests[i] as f64;
+            let excess = s.errors[i] as f64 - req * med_rate;
+            let err = judged(s.entry_requests[i])
+                && s.error_rate_threshold.is_some_and(|th| s.errors[i] as f64 / req > th)
                 && excess >= MIN_EXCESS_ERRORS;
             let lat = matches!((s.entry_p99_ms[i], s.entry_p99_threshold_ms), (Some(v), Some(th)) if v > th);
             err || lat
@@ -203,6 +255,14 @@ mod tests {
         ];
         assert_eq!(sustained_runs(&f, 3), vec![3..6, 7..11]);
         assert_eq!(detect(&[true, false, true, true, false]), None);
+        let mut far = vec![false; 40];
+        far[2..10].iter_mut().for_each(|x| *x = true);
+        far[14..17].iter_mut().for_each(|x| *x = true); // within the merge gap
+        far[35..38].iter_mut().for_each(|x| *x = true); // a separate blip
+        assert_eq!(detect(&far), Some(2..17));
+        far[0] = true; // a lone departure just before the run opens the incident
+        far[19] = true;
+        assert_eq!(detect(&far), Some(0..20));
     }
 
     #[test]

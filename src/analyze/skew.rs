@@ -1,7 +1,8 @@
 //! Clock-skew detection and correction across services, in the manner of Jaeger's adjuster.
 //!
-//! A child span in another service whose start lies outside its parent's interval by more
-//! than the parent's own duration cannot be explained by network delay or a caller that
+//! A SERVER child of a CLIENT span in another service whose start lies outside the
+//! client's interval by more than the client's own duration cannot be explained by network
+//! delay or a caller that
 //! gave up early (a child may outlive its parent, but it cannot start long before it or
 //! long after it): its service's clock is off. We shift that child — and every descendant
 //! in the same service, which shares its clock — so that it sits centred inside the parent
@@ -62,6 +63,8 @@ fn trace_shifts(t: &SpanTable, rows: std::ops::Range<usize>) -> (Vec<i64>, u64) 
             let c = c as usize;
             shift[c - base] = if t.service[c] == t.service[p] {
                 shift[p - base]
+            } else if !is_sync_call(t, p, c) {
+                0
             } else {
                 let d = skew_delta(ps, pe, t.start[c], t.end[c]);
                 links += u64::from(d != 0);
@@ -71,6 +74,13 @@ fn trace_shifts(t: &SpanTable, rows: std::ops::Range<usize>) -> (Vec<i64>, u64) 
         }
     }
     (shift, links)
+}
+
+/// A synchronous call: CLIENT parent, SERVER child. A CONSUMER may legitimately start long
+/// after its PRODUCER ended (the message waited in a queue), so messaging is never skew.
+fn is_sync_call(t: &SpanTable, p: usize, c: usize) -> bool {
+    use crate::model::columns::kind;
+    t.kind[p] as i32 == kind::CLIENT && t.kind[c] as i32 == kind::SERVER
 }
 
 /// The shift that puts child `[cs, ce]` inside parent `[ps, pe]`, or 0 when the child's
@@ -107,6 +117,23 @@ mod tests {
         let ms = |ns: i64| (ns - crate::analyze::testkit::T0) / 1_000_000;
         assert_eq!((ms(t.start[db]), ms(t.end[db])), (1002, 1008));
         assert_eq!((ms(t.start[inner]), ms(t.end[inner])), (1003, 1005));
+    }
+
+    #[test]
+    fn a_consumer_long_after_its_producer_is_queueing_not_skew() {
+        let mut f = Frames::default();
+        f.push(SpanSpec::new(1, 1, 0, "checkout", kind::PRODUCER, 0, 2));
+        f.push(SpanSpec::new(
+            1,
+            2,
+            1,
+            "fulfillment",
+            kind::CONSUMER,
+            500,
+            520,
+        ));
+        let mut t = SpanTable::from_frame(&f.spans()).unwrap();
+        assert_eq!(correct_skew(&mut t), SkewCounts::default());
     }
 
     #[test]

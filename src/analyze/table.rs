@@ -5,7 +5,6 @@
 //! row indices, children a CSR list. Building it also counts the structural data-quality
 //! problems (duplicates, orphans, end before start, parent cycles).
 
-use std::collections::HashMap;
 use std::ops::Range;
 
 use anyhow::Result;
@@ -13,7 +12,7 @@ use polars::prelude::DataFrame;
 use rayon::prelude::*;
 
 use super::frame_read::{read_spans, RawSpans};
-use super::intern::Interner;
+use super::intern::{FastMap, Interner};
 use crate::model::columns::kind;
 
 /// Parent index of a root or orphan span.
@@ -164,7 +163,7 @@ fn build(raw: RawSpans) -> SpanTable {
 
 /// Trace index per row (first-seen order) and the trace ids.
 fn intern_traces(ids: &[u128]) -> (Vec<u32>, Vec<u128>) {
-    let mut map: HashMap<u128, u32> = HashMap::new();
+    let mut map: FastMap<u128, u32> = FastMap::default();
     let mut list = Vec::new();
     let rows = ids
         .iter()
@@ -247,7 +246,8 @@ fn trace_ranges(trace: &[u32]) -> Vec<Range<u32>> {
 fn resolve_parents(t: &mut SpanTable, parent_ids: &[u64], s: &mut StructureCounts) {
     let span_id = &t.span_id;
     let per_trace: Vec<(Vec<u32>, [u64; 3])> = t.par_traces(|rows| {
-        let mut map: HashMap<u64, u32> = HashMap::with_capacity(rows.len());
+        let mut map: FastMap<u64, u32> =
+            FastMap::with_capacity_and_hasher(rows.len(), Default::default());
         let mut dups = 0;
         for i in rows.clone() {
             if map.insert(span_id[i], i as u32).is_some() {

@@ -229,3 +229,22 @@ fn show_summary() {
         serde_json::to_string_pretty(&findings_document(&a, &data)).unwrap()
     );
 }
+
+/// Throughput on ~1M generated spans (optimised build):
+/// `CARGO_PROFILE_DEV_OPT_LEVEL=3 cargo test --lib analyze::tests::scale_1m -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn scale_1m() {
+    let sc = Scenario {
+        rate_per_s: 300,
+        ..faulty()
+    };
+    let data = scenario(&sc).dataset();
+    let t = std::time::Instant::now();
+    let a = analyze(&data, &AnalyzeOptions::default()).unwrap();
+    eprintln!("analyze {} spans: {:?}", a.table.len(), t.elapsed());
+    let t = std::time::Instant::now();
+    let table = super::table::SpanTable::from_frame(&data.spans).unwrap();
+    eprintln!("span table alone: {:?} ({} rows)", t.elapsed(), table.len());
+    assert_eq!(a.root_causes[0].service, "db");
+}

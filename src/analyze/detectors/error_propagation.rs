@@ -14,7 +14,10 @@ use crate::model::finding::{Evidence, Finding, Severity};
 use crate::model::window::{Window, NS_PER_S};
 
 /// Fewer origins than this in the incident are too few to describe a propagation.
-const MIN_ORIGINS: u64 = 10;
+const MIN_ORIGINS: u64 = 20;
+/// The excess over the count the baseline rate predicts must exceed this many Poisson
+/// standard deviations (background errors come and go in clumps).
+const MIN_EXCESS_SIGMAS: f64 = 3.0;
 /// The origin rate (per second) must at least double over the baseline to be a finding.
 const MIN_RATE_RISE: f64 = 2.0;
 /// A service counts as reached when at least half of its failed requests came from below.
@@ -53,7 +56,10 @@ fn origin_finding(ctx: &Context, node: u32, inc: &Window) -> Option<Finding> {
     let origins = ctx.errors.count_for(node);
     let base = ctx.baseline_errors.count_for(node);
     let base_rate = per_second(base, &ctx.windows.baseline);
-    if origins < MIN_ORIGINS || per_second(origins, inc) < MIN_RATE_RISE * base_rate {
+    let expected = base_rate * inc.len_ns() as f64 / NS_PER_S as f64;
+    let significant = origins as f64 - expected >= MIN_EXCESS_SIGMAS * expected.max(1.0).sqrt();
+    if origins < MIN_ORIGINS || per_second(origins, inc) < MIN_RATE_RISE * base_rate || !significant
+    {
         return None;
     }
     let reached = reached_services(ctx, node);
