@@ -7,7 +7,7 @@
 
 use super::attempts::Attempts;
 use super::graph::CallGraph;
-use super::incident::Windows;
+use super::incident::{Windows, MIN_BUCKET_SAMPLES};
 use super::stats::{quantile, Counted};
 use super::table::SpanTable;
 use crate::model::window::Window;
@@ -35,7 +35,12 @@ impl EdgeCounts {
 pub struct EdgeSeries {
     pub calls: Vec<u32>,
     pub attempts: Vec<u32>,
+    pub retries: Vec<u32>,
     pub errors: Vec<u32>,
+    pub timeouts: Vec<u32>,
+    /// Client-duration percentiles (`None` under [`MIN_BUCKET_SAMPLES`] attempts).
+    pub p50_ms: Vec<Option<f64>>,
+    pub p99_ms: Vec<Option<f64>>,
 }
 
 /// Everything known about one caller → callee edge.
@@ -117,16 +122,33 @@ fn counts(t: &SpanTable, g: &CallGraph, a: &Attempts, calls: &[usize], win: &Win
 
 fn series(t: &SpanTable, g: &CallGraph, a: &Attempts, w: &Windows, calls: &[usize]) -> EdgeSeries {
     let n = w.buckets.count;
+    let zeros = vec![0; n];
     let mut s = EdgeSeries {
-        calls: vec![0; n],
-        attempts: vec![0; n],
-        errors: vec![0; n],
+        calls: zeros.clone(),
+        attempts: zeros.clone(),
+        retries: zeros.clone(),
+        errors: zeros.clone(),
+        timeouts: zeros,
+        ..Default::default()
     };
+    let mut durs: Vec<Vec<f64>> = vec![Vec::new(); n];
     for &ci in calls {
-        let k = w.buckets.index(start(t, g, ci));
+        let row = g.calls[ci].client as usize;
+        let k = w.buckets.index(t.start[row]);
+        let first = a.ordinal[ci] == 0;
         s.attempts[k] += 1;
-        s.calls[k] += u32::from(a.ordinal[ci] == 0);
-        s.errors[k] += u32::from(t.is_error(g.calls[ci].client as usize));
+        s.calls[k] += u32::from(first);
+        s.retries[k] += u32::from(!first);
+        s.errors[k] += u32::from(t.is_error(row));
+        s.timeouts[k] += u32::from(t.is_error(row) && t.timeout[row]);
+        durs[k].push(ms(t, g, ci));
     }
+    let pct = |d: &mut Vec<f64>, q: f64| {
+        (d.len() as u64 >= MIN_BUCKET_SAMPLES)
+            .then(|| quantile(d, q))
+            .flatten()
+    };
+    s.p50_ms = durs.iter_mut().map(|d| pct(d, 0.5)).collect();
+    s.p99_ms = durs.iter_mut().map(|d| pct(d, 0.99)).collect();
     s
 }

@@ -79,6 +79,8 @@ pub fn rank(ctx: &Context) -> Vec<RootCause> {
         .iter()
         .filter_map(|s| score(ctx, s, &inc, earliest, &symptomatic))
         .collect();
+    let virtual_nodes = ctx.table.services.len() as u32..ctx.graph.nodes.len() as u32;
+    out.extend(virtual_nodes.filter_map(|n| score_virtual(ctx, n, !symptomatic.is_empty())));
     out.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.service.cmp(&b.service)));
     out
 }
@@ -141,6 +143,51 @@ fn score(
         self_time_ratio: self_ratio,
         origin_share,
         onset_ns: s.onset_ns,
+    })
+}
+
+/// An uninstrumented callee (a virtual node: no server spans, so no self time): its
+/// callers' client p99 towards it stands in for its own time.
+fn score_virtual(ctx: &Context, node: u32, callers_hurt: bool) -> Option<RootCause> {
+    let name = ctx.graph.name(node);
+    let ratio = ctx
+        .edges
+        .iter()
+        .filter(|e| e.callee == name)
+        .filter_map(|e| {
+            let (b, i) = (e.baseline.p99_ms, e.incident?.p99_ms);
+            (b.n >= MIN_SAMPLES && i.n >= MIN_SAMPLES).then(|| ratio(i.value, b.value))?
+        })
+        .max_by(f64::total_cmp);
+    let origins = ctx.errors.count_for(node);
+    let origin_share = origins as f64 / ctx.errors.origins.len().max(1) as f64;
+    let self_c = ratio.map_or(0.0, |r| r.log10().clamp(0.0, 1.0));
+    let position_c = if callers_hurt { 1.0 } else { 0.0 };
+    let total = W_SELF * self_c + W_ORIGIN * origin_share + W_POSITION * position_c;
+    if total < MIN_SCORE || (self_c == 0.0 && origins == 0) {
+        return None;
+    }
+    let mut clauses = Vec::new();
+    if let Some(r) = ratio.filter(|&r| r >= UNCHANGED_BAND) {
+        clauses.push(format!("callers' p99 towards it rose {r:.1}×"));
+    }
+    if origins > 0 {
+        let n = ctx.errors.origins.len();
+        clauses.push(format!(
+            "{:.0} % of error origins ({origins} of {n})",
+            origin_share * 100.0
+        ));
+    }
+    Some(RootCause {
+        service: name.to_string(),
+        score: (total * 1000.0).round() / 1000.0,
+        reason: format!(
+            "{name} (not instrumented, seen from its callers): {}",
+            clauses.join("; ")
+        ),
+        self_time_ratio: ratio,
+        origin_share,
+        onset_ns: None,
     })
 }
 

@@ -205,6 +205,8 @@ pub struct Scenario {
     pub seed: u64,
     /// Shift db's clock by this many ms in every trace (clock skew).
     pub db_skew_ms: i64,
+    /// db records no spans (only api's CLIENT spans name it).
+    pub db_uninstrumented: bool,
 }
 
 impl Default for Scenario {
@@ -216,6 +218,7 @@ impl Default for Scenario {
             background_error: 0.002,
             seed: 7,
             db_skew_ms: 0,
+            db_uninstrumented: false,
         }
     }
 }
@@ -401,7 +404,9 @@ impl Gen {
             self.f.logs.push((cl.end_ns, "api".into(), 17, msg));
         }
         self.f.push(cl);
-        self.f.push(srv);
+        if !self.sc.db_uninstrumented {
+            self.f.push(srv);
+        }
         (cl_end, !(timed_out || err))
     }
 }

@@ -119,6 +119,19 @@ fn skewed_db_clock_is_corrected_and_the_diagnosis_holds() {
 }
 
 #[test]
+fn an_uninstrumented_db_is_still_named_from_its_callers() {
+    let (a, _) = run(&Scenario {
+        db_uninstrumented: true,
+        ..faulty()
+    });
+    assert!(a.windows.incident.is_some());
+    let top = &a.root_causes[0];
+    assert_eq!(top.service, "db", "{:#?}", a.root_causes);
+    assert!(top.reason.contains("not instrumented"), "{}", top.reason);
+    assert!(a.services.iter().all(|s| s.name != "db"));
+}
+
+#[test]
 fn output_does_not_depend_on_thread_count() {
     let data = scenario(&faulty()).dataset();
     let with = |n: usize| {
