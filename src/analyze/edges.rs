@@ -152,3 +152,31 @@ fn series(t: &SpanTable, g: &CallGraph, a: &Attempts, w: &Windows, calls: &[usiz
     s.p99_ms = durs.iter_mut().map(|d| pct(d, 0.99)).collect();
     s
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analyze::testkit::{scenario, Scenario};
+    use crate::analyze::{analyze, AnalyzeOptions};
+
+    #[test]
+    fn series_add_up_to_the_totals_and_windows_split_them() {
+        let data = scenario(&Scenario {
+            fault: Some((240, 420)),
+            ..Default::default()
+        })
+        .dataset();
+        let a = analyze(&data, &AnalyzeOptions::default()).unwrap();
+        let e = a.edges.iter().find(|e| e.callee == "db").unwrap();
+        let sum = |v: &[u32]| v.iter().map(|&x| u64::from(x)).sum::<u64>();
+        assert_eq!(sum(&e.series.attempts), e.total.attempts);
+        assert_eq!(sum(&e.series.calls), e.total.calls);
+        assert_eq!(sum(&e.series.retries), e.total.retries);
+        assert_eq!(e.total.attempts, e.total.calls + e.total.retries);
+        let inc = e.incident.unwrap();
+        assert!(inc.attempts + e.baseline.attempts <= e.total.attempts);
+        assert!(inc.timeouts > 0 && e.baseline.timeouts == 0);
+        assert!(inc.p99_ms.value > e.baseline.p99_ms.value);
+        assert!(e.series.p99_ms.iter().flatten().count() > 100);
+    }
+}

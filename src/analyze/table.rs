@@ -387,6 +387,29 @@ mod tests {
     }
 
     #[test]
+    fn optional_columns_may_be_missing_but_required_ones_are_named() {
+        use polars::prelude::*;
+        let col = |n: &str, v: Vec<&str>| Column::from(Series::new(n.into(), v));
+        let mut cols = vec![
+            col(crate::model::columns::TRACE_ID, vec!["0a"]),
+            col(crate::model::columns::SPAN_ID, vec!["01"]),
+            col(crate::model::columns::SERVICE, vec!["api"]),
+            col(crate::model::columns::NAME, vec!["GET"]),
+            Series::new(crate::model::columns::KIND.into(), vec![2i32]).into(),
+            Series::new(crate::model::columns::START_NS.into(), vec![5i64]).into(),
+        ];
+        let missing_end = DataFrame::new(1, cols.clone()).unwrap();
+        let e = SpanTable::from_frame(&missing_end).unwrap_err();
+        assert!(format!("{e:#}").contains("end_ns"), "{e:#}");
+        cols.push(Series::new(crate::model::columns::END_NS.into(), vec![9i64]).into());
+        let t = SpanTable::from_frame(&DataFrame::new(1, cols).unwrap()).unwrap();
+        assert_eq!(
+            (t.len(), t.status[0], t.resend[0]),
+            (1, 0, crate::analyze::frame_read::ABSENT)
+        );
+    }
+
+    #[test]
     fn empty_frame_gives_empty_table() {
         let t = SpanTable::from_frame(&DataFrame::default()).unwrap();
         assert!(t.is_empty());
