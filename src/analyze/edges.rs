@@ -155,7 +155,6 @@ fn series(t: &SpanTable, g: &CallGraph, a: &Attempts, w: &Windows, calls: &[usiz
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use crate::analyze::testkit::{scenario, Scenario};
     use crate::analyze::{analyze, AnalyzeOptions};
 
