@@ -191,6 +191,45 @@ fn findings_document_follows_the_contract() {
 }
 
 #[test]
+fn an_empty_dataset_is_a_quiet_answer_not_an_error() {
+    let data = Dataset::default();
+    let a = analyze(&data, &AnalyzeOptions::default()).unwrap();
+    assert!(a.findings.is_empty() && a.root_causes.is_empty() && a.services.is_empty());
+    assert!(summary_text(&a).contains("No incident detected"));
+    assert_eq!(findings_document(&a, &data)["input"]["spans"], 0);
+}
+
+#[test]
+fn summary_reads_in_thirty_seconds() {
+    let (a, _) = run(&faulty());
+    let text = summary_text(&a);
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("Incident   12:04:00 → 12:07:00 UTC")),
+        "{text}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("Source     db: own time per request rose")),
+        "{text}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("Spread     db (+0 s) → api")),
+        "{text}"
+    );
+    assert!(
+        text.contains("[warning] retry_amplification  api → db"),
+        "{text}"
+    );
+    assert!(lines.len() < 30, "{text}");
+}
+
+#[test]
 fn user_windows_override_detection() {
     let data = scenario(&faulty()).dataset();
     let inc = Window::new(T0 + 300 * NS_PER_S, T0 + 400 * NS_PER_S);
