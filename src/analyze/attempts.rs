@@ -3,7 +3,8 @@
 //! Sibling CLIENT spans under the same parent span, to the same callee and operation, in
 //! sequence, are attempts of one call. `resend_count` decides when present (0 is a new call,
 //! a positive count a retry of the current one); without it a repeat counts as a retry when
-//! the previous attempt failed, or as a hedge when it starts while the previous one is still running; a
+//! the previous attempt failed, or as a hedge when it starts a while after the previous one
+//! but before that one ended (calls started together are a parallel fan-out); a
 //! repeat after a success is a new call (a loop making two queries is not retrying).
 
 use super::intern::FastMap;
@@ -109,10 +110,16 @@ fn group_trace(t: &SpanTable, g: &CallGraph, calls: std::ops::Range<usize>) -> V
 /// new call.
 fn is_retry_of(t: &SpanTable, c: usize, prev: usize) -> bool {
     match t.resend[c] {
-        ABSENT => t.is_error(prev) || t.start[c] < t.end[prev],
+        ABSENT if t.start[c] >= t.end[prev] => t.is_error(prev),
+        ABSENT => t.start[c] - t.start[prev] >= HEDGE_MIN_DELAY_NS,
         n => n > 0,
     }
 }
+
+/// An overlapping repeat is a hedge only when it started this long after the attempt it
+/// repeats: hedging fires after a delay (typically the callee's p95, tens of ms), while a
+/// parallel fan-out to the same operation starts its calls together.
+const HEDGE_MIN_DELAY_NS: i64 = 5_000_000;
 
 #[cfg(test)]
 mod tests {
@@ -157,8 +164,14 @@ mod tests {
             client(2, 0, 50, None, true),   // failed
             client(3, 60, 70, None, false), // retry of 2
             client(4, 80, 90, None, false), // after a success: new call
-            client(5, 85, 95, None, false), // overlaps 4: hedge
+            client(5, 87, 95, None, false), // overlaps 4, 7 ms later: hedge
         ]);
         assert_eq!(g, vec![vec![0, 1], vec![2, 3]]);
+        let fan_out = groups_of(vec![
+            client(2, 0, 50, None, true),
+            client(3, 1, 40, None, false),
+            client(4, 1, 45, None, false),
+        ]);
+        assert_eq!(fan_out, vec![vec![0], vec![1], vec![2]]);
     }
 }
