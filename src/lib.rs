@@ -11,6 +11,7 @@
 //! [`model`] holds the vocabulary every stage shares; [`app`] is the one place that chains
 //! the stages; [`cli`] is the only module that knows clap.
 
+pub mod analyze;
 pub mod app;
 pub mod cli;
 pub mod export;

@@ -2,4 +2,6 @@
 //! findings.
 
 pub mod columns;
+pub mod finding;
 pub mod frame;
+pub mod window;

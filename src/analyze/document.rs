@@ -1,0 +1,260 @@
+//! The findings document, `cascade.findings/v1` (PRODUCT.md): the stable JSON contract
+//! written by `analyze --json` / `-o` and by `report`. The wire structs are private here.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::incident::WindowSource;
+use super::quality::DataQuality;
+use super::stats::Counted;
+use super::Analysis;
+use crate::ingest::Dataset;
+use crate::model::finding::{EdgeRef, Evidence, Severity};
+use crate::model::window::{rfc3339, Window};
+
+/// The schema id.
+pub const SCHEMA: &str = "cascade.findings/v1";
+
+#[derive(Serialize)]
+struct Doc<'a> {
+    schema: &'static str,
+    input: Input,
+    windows: Windows,
+    services: Vec<Service>,
+    edges: Vec<Edge>,
+    root_causes: Vec<RootCause<'a>>,
+    findings: Vec<FindingOut<'a>>,
+    data_quality: Quality<'a>,
+}
+
+#[derive(Serialize)]
+struct Input {
+    spans: u64,
+    traces: u64,
+    services: u64,
+    log_records: u64,
+    skipped: Skipped,
+}
+
+#[derive(Serialize)]
+struct Skipped {
+    count: u64,
+    reasons: Vec<Reason>,
+}
+
+#[derive(Serialize)]
+struct Reason {
+    level: String,
+    reason: String,
+    count: u64,
+    examples: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct Span {
+    start: String,
+    end: String,
+}
+
+#[derive(Serialize)]
+struct Windows {
+    baseline: Span,
+    incident: Option<Span>,
+    detected: bool,
+    /// `detected`, `user` or `none`.
+    source: WindowSource,
+    bucket_s: f64,
+}
+
+#[derive(Serialize)]
+struct Pair {
+    baseline: Option<f64>,
+    incident: Option<f64>,
+    n_baseline: u64,
+    n_incident: u64,
+}
+
+#[derive(Serialize)]
+struct Service {
+    name: String,
+    role: &'static str,
+    requests: u64,
+    errors: u64,
+    p99_ms: Pair,
+    self_time_ms: Pair,
+    onset: Option<String>,
+}
+
+#[derive(Serialize)]
+struct Edge {
+    caller: String,
+    callee: String,
+    calls: u64,
+    attempts: u64,
+    retries: u64,
+    errors: u64,
+    amplification: Option<f64>,
+    p50_ms: Option<f64>,
+    p99_ms: Option<f64>,
+}
+
+#[derive(Serialize)]
+struct RootCause<'a> {
+    service: &'a str,
+    score: f64,
+    reason: &'a str,
+}
+
+#[derive(Serialize)]
+struct FindingOut<'a> {
+    kind: &'a str,
+    severity: Severity,
+    title: &'a str,
+    services: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    edge: Option<&'a EdgeRef>,
+    start: String,
+    end: String,
+    metrics: BTreeMap<&'a str, f64>,
+    evidence: &'a Evidence,
+}
+
+#[derive(Serialize)]
+struct Quality<'a> {
+    #[serde(flatten)]
+    counts: &'a DataQuality,
+    caveats: Vec<String>,
+}
+
+/// Rounds to 1 µs (for ms values) / 6 decimals, so the document does not carry float noise.
+fn r6(v: f64) -> f64 {
+    (v * 1e6).round() / 1e6
+}
+
+fn span(w: &Window) -> Span {
+    Span {
+        start: rfc3339(w.start_ns),
+        end: rfc3339(w.end_ns),
+    }
+}
+
+fn pair(b: Counted, i: Option<Counted>) -> Pair {
+    Pair {
+        baseline: b.value.map(r6),
+        incident: i.and_then(|i| i.value).map(r6),
+        n_baseline: b.n,
+        n_incident: i.map_or(0, |i| i.n),
+    }
+}
+
+/// The findings document of an analysis.
+pub fn findings_document(a: &Analysis, data: &Dataset) -> serde_json::Value {
+    let doc = Doc {
+        schema: SCHEMA,
+        input: input(a, data),
+        windows: windows(a),
+        services: services(a),
+        edges: edges(a),
+        root_causes: a
+            .root_causes
+            .iter()
+            .map(|r| RootCause {
+                service: &r.service,
+                score: r.score,
+                reason: &r.reason,
+            })
+            .collect(),
+        findings: a.findings.iter().map(finding).collect(),
+        data_quality: Quality {
+            counts: &a.quality,
+            caveats: a.quality.caveats(),
+        },
+    };
+    serde_json::to_value(doc).unwrap_or(serde_json::Value::Null)
+}
+
+fn input(a: &Analysis, data: &Dataset) -> Input {
+    let reasons: Vec<Reason> = data
+        .diagnostics
+        .iter()
+        .map(|(level, reason, e)| Reason {
+            level: format!("{level:?}").to_lowercase(),
+            reason: reason.to_string(),
+            count: e.count,
+            examples: e.examples.clone(),
+        })
+        .collect();
+    Input {
+        spans: a.table.len() as u64,
+        traces: a.table.trace_rows.len() as u64,
+        services: a.table.services.len() as u64,
+        log_records: data.logs.height() as u64,
+        skipped: Skipped {
+            count: a.quality.ingest_skipped,
+            reasons,
+        },
+    }
+}
+
+fn windows(a: &Analysis) -> Windows {
+    let w = &a.windows;
+    Windows {
+        baseline: span(&w.baseline),
+        incident: w.incident.as_ref().map(span),
+        detected: w.detected(),
+        source: w.source,
+        bucket_s: w.buckets.width_s(),
+    }
+}
+
+fn services(a: &Analysis) -> Vec<Service> {
+    a.services
+        .iter()
+        .zip(&a.roles)
+        .map(|(s, role)| Service {
+            name: s.name.clone(),
+            role: role.as_str(),
+            requests: s.series.requests.iter().map(|&x| u64::from(x)).sum(),
+            errors: s.series.errors.iter().map(|&x| u64::from(x)).sum(),
+            p99_ms: pair(s.baseline.p99_ms, s.incident.map(|i| i.p99_ms)),
+            self_time_ms: pair(s.baseline.self_ms, s.incident.map(|i| i.self_ms)),
+            onset: s.onset_ns.map(rfc3339),
+        })
+        .collect()
+}
+
+fn edges(a: &Analysis) -> Vec<Edge> {
+    a.edges
+        .iter()
+        .map(|e| Edge {
+            caller: e.caller.clone(),
+            callee: e.callee.clone(),
+            calls: e.total.calls,
+            attempts: e.total.attempts,
+            retries: e.total.retries,
+            errors: e.total.errors,
+            amplification: e.total.amplification().map(r6),
+            p50_ms: e.p50_ms.value.map(r6),
+            p99_ms: e.total.p99_ms.value.map(r6),
+        })
+        .collect()
+}
+
+fn finding(f: &crate::model::finding::Finding) -> FindingOut<'_> {
+    FindingOut {
+        kind: &f.kind,
+        severity: f.severity,
+        title: &f.title,
+        services: &f.services,
+        edge: f.edge.as_ref(),
+        start: rfc3339(f.start_ns),
+        end: rfc3339(f.end_ns),
+        metrics: f
+            .metrics
+            .iter()
+            .map(|(k, v)| (k.as_str(), r6(*v)))
+            .collect(),
+        evidence: &f.evidence,
+    }
+}

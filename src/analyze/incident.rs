@@ -1,0 +1,301 @@
+//! Incident and baseline windows: detected from the data, or given by the user.
+//!
+//! Two system-level signals per bucket: the share of entry requests (root SERVER/CONSUMER
+//! spans) whose trace holds an error, and the entry requests' p99 duration. A bucket departs
+//! when a signal exceeds its robust threshold (median + k·MAD over all buckets); the
+//! incident runs from the first to the last run of [`SUSTAIN_BUCKETS`] departing buckets
+//! (runs within [`MERGE_GAP_BUCKETS`] of each other; the largest such cluster).
+
+use super::buckets::Buckets;
+use super::stats::{quantile, upper_threshold};
+use super::table::SpanTable;
+use crate::model::window::Window;
+
+/// k in median + k·σ̂: four robust standard deviations keeps a quiet system quiet across
+/// ~1000 buckets (a normal tail beyond 4σ is ~3e-5 per bucket), yet a 10× shift clears it.
+pub const K_SIGMA: f64 = 4.0;
+/// A departure must hold this many consecutive buckets (one slow bucket is noise).
+pub const SUSTAIN_BUCKETS: usize = 3;
+/// Buckets with fewer samples than this are not judged (a p99 of two values means little).
+pub const MIN_BUCKET_SAMPLES: u64 = 3;
+/// Entry p99 must also rise by at least this fraction over its median (MAD can be ~0).
+pub const MIN_LATENCY_RISE: f64 = 0.5;
+/// Error rate must also rise by at least this much (absolute) over its median.
+pub const MIN_ERROR_RATE_RISE: f64 = 0.01;
+/// …and by at least this many errors above the expected count in the bucket, so a single
+/// unlucky error in a thin bucket is not an incident.
+pub const MIN_EXCESS_ERRORS: f64 = 3.0;
+/// Sustained runs closer than this are one incident (a signal dips inside an incident,
+/// and thin buckets break runs); of several separate clusters the one with the most
+/// departing buckets is the incident.
+pub const MERGE_GAP_BUCKETS: usize = 10;
+/// …and a long incident tolerates longer dips: up to a quarter of its length so far.
+pub const MERGE_GAP_DIVISOR: usize = 4;
+/// The default baseline needs at least this many buckets; otherwise the stretch after the
+/// incident is used.
+pub const MIN_BASELINE_BUCKETS: usize = 3;
+
+/// Where the incident window came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WindowSource {
+    Detected,
+    User,
+    None,
+}
+
+/// Per-bucket system signals and their thresholds (kept for charts and the report).
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct SystemSignals {
+    pub spans: Vec<u64>,
+    /// Entry requests whose trace holds an error span.
+    pub errors: Vec<u64>,
+    pub entry_requests: Vec<u64>,
+    /// Entry p99 in ms per bucket (`None` when too few samples).
+    pub entry_p99_ms: Vec<Option<f64>>,
+    pub error_rate_threshold: Option<f64>,
+    pub entry_p99_threshold_ms: Option<f64>,
+    /// Whether each bucket departed.
+    pub departed: Vec<bool>,
+}
+
+/// The windows every statistic refers to.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Windows {
+    /// Whole data range.
+    pub range: Window,
+    pub buckets: Buckets,
+    pub incident: Option<Window>,
+    pub baseline: Window,
+    pub source: WindowSource,
+    pub signals: SystemSignals,
+}
+
+impl Windows {
+    /// Whether the incident was found in the data (not given by the user).
+    pub fn detected(&self) -> bool {
+        self.source == WindowSource::Detected
+    }
+}
+
+/// Computes the windows, honouring user overrides.
+pub fn windows(t: &SpanTable, incident: Option<Window>, baseline: Option<Window>) -> Windows {
+    let (lo, hi) = t.time_range().unwrap_or((0, 0));
+    let buckets = Buckets::for_range(lo, hi);
+    let signals = system_signals(t, &buckets);
+    let (incident, source) = match incident {
+        Some(w) => (Some(w), WindowSource::User),
+        None => match detect(&signals.departed) {
+            Some(r) => (Some(buckets.window(r)), WindowSource::Detected),
+            None => (None, WindowSource::None),
+        },
+    };
+    let range = Window::new(lo, hi);
+    let baseline = baseline.unwrap_or_else(|| default_baseline(range, incident, &buckets));
+    Windows {
+        range,
+        buckets,
+        incident,
+        baseline,
+        source,
+        signals,
+    }
+}
+
+/// The stretch before the incident, else after it, else the whole range.
+fn default_baseline(range: Window, incident: Option<Window>, b: &Buckets) -> Window {
+    let Some(inc) = incident else { return range };
+    let min_len = MIN_BASELINE_BUCKETS as i64 * b.width_ns;
+    let before = Window::new(range.start_ns, inc.start_ns);
+    let after = Window::new(inc.end_ns, range.end_ns);
+    if before.len_ns() >= min_len || before.len_ns() >= after.len_ns() {
+        before
+    } else {
+        after
+    }
+}
+
+/// First to last bucket of the sustained runs of departures.
+fn detect(departed: &[bool]) -> Option<std::ops::Range<usize>> {
+    let runs = sustained_runs(departed, SUSTAIN_BUCKETS);
+    let mut clusters: Vec<(std::ops::Range<usize>, usize)> = Vec::new();
+    for r in runs {
+        match clusters.last_mut() {
+            Some((c, n))
+                if r.start - c.end <= MERGE_GAP_BUCKETS.max(c.len() / MERGE_GAP_DIVISOR) =>
+            {
+                *n += r.len();
+                c.end = r.end;
+            }
+            _ => clusters.push((r.clone(), r.len())),
+        }
+    }
+    let best = clusters
+        .iter()
+        .max_by(|a, b| a.1.cmp(&b.1).then(b.0.start.cmp(&a.0.start)))?;
+    Some(extend_to_edges(departed, best.0.clone()))
+}
+
+/// Widens `r` over departing buckets just outside it (at most [`SUSTAIN_BUCKETS`] apart):
+/// the incident starts at the first departing bucket, even one too short to be a run.
+fn extend_to_edges(departed: &[bool], mut r: std::ops::Range<usize>) -> std::ops::Range<usize> {
+    let near = |from: usize, to: usize| (from..to).filter(|&k| departed.get(k) == Some(&true));
+    while let Some(k) = near(r.start.saturating_sub(SUSTAIN_BUCKETS), r.start).next() {
+        r.start = k;
+    }
+    while let Some(k) = near(r.end, r.end + SUSTAIN_BUCKETS).next_back() {
+        r.end = k + 1;
+    }
+    r
+}
+
+/// Runs of at least `min_len` consecutive `true`s.
+pub fn sustained_runs(flags: &[bool], min_len: usize) -> Vec<std::ops::Range<usize>> {
+    let mut out = Vec::new();
+    let mut start = None;
+    for (i, &f) in flags.iter().chain(std::iter::once(&false)).enumerate() {
+        match (f, start) {
+            (true, None) => start = Some(i),
+            (false, Some(s)) => {
+                if i - s >= min_len {
+                    out.push(s..i);
+                }
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+fn system_signals(t: &SpanTable, b: &Buckets) -> SystemSignals {
+    let mut s = SystemSignals {
+        spans: vec![0; b.count],
+        errors: vec![0; b.count],
+        entry_requests: vec![0; b.count],
+        ..Default::default()
+    };
+    for &st in &t.start {
+        s.spans[b.index(st)] += 1;
+    }
+    let mut entry: Vec<Vec<f64>> = vec![Vec::new(); b.count];
+    for (row, failed) in entry_requests(t) {
+        let k = b.index(t.start[row]);
+        entry[k].push(t.duration(row) as f64 / 1e6);
+        s.entry_requests[k] += 1;
+        s.errors[k] += u64::from(failed);
+    }
+    s.entry_p99_ms = entry
+        .iter_mut()
+        .map(|v| {
+            (v.len() as u64 >= MIN_BUCKET_SAMPLES)
+                .then(|| quantile(v, 0.99))
+                .flatten()
+        })
+        .collect();
+    flag_departures(&mut s);
+    s
+}
+
+/// Each trace's entry request (its first root SERVER/CONSUMER span, else its first root)
+/// and whether any span of the trace failed. Errors are counted per request, not per span:
+/// one failed request marks a span at every layer, which would look like a burst.
+fn entry_requests(t: &SpanTable) -> Vec<(usize, bool)> {
+    t.par_traces(|rows| {
+        let roots = || rows.clone().filter(|&i| t.parent_of(i).is_none());
+        let root = roots()
+            .find(|&i| t.is_server(i))
+            .or_else(|| roots().next())?;
+        Some((root, rows.clone().any(|i| t.is_error(i))))
+    })
+    .into_iter()
+    .flatten()
+    .collect()
+}
+
+fn flag_departures(s: &mut SystemSignals) {
+    let judged = |n: u64| n >= MIN_BUCKET_SAMPLES;
+    let n = s.entry_requests.len();
+    let rates: Vec<f64> = (0..n)
+        .filter(|&i| judged(s.entry_requests[i]))
+        .map(|i| s.errors[i] as f64 / s.entry_requests[i] as f64)
+        .collect();
+    let p99s: Vec<f64> = s.entry_p99_ms.iter().flatten().copied().collect();
+    let med_rate = super::stats::median_mad(&rates).map_or(0.0, |m| m.0);
+    let med_p99 = super::stats::median_mad(&p99s).map_or(0.0, |m| m.0);
+    s.error_rate_threshold = upper_threshold(&rates, K_SIGMA, MIN_ERROR_RATE_RISE);
+    s.entry_p99_threshold_ms = upper_threshold(&p99s, K_SIGMA, med_p99 * MIN_LATENCY_RISE);
+    s.departed = (0..n)
+        .map(|i| {
+            let req = s.entry_requests[i] as f64;
+            let excess = s.errors[i] as f64 - req * med_rate;
+            let err = judged(s.entry_requests[i])
+                && s.error_rate_threshold.is_some_and(|th| s.errors[i] as f64 / req > th)
+                && excess >= MIN_EXCESS_ERRORS;
+            let lat = matches!((s.entry_p99_ms[i], s.entry_p99_threshold_ms), (Some(v), Some(th)) if v > th);
+            err || lat
+        })
+        .collect();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analyze::testkit::{scenario, Scenario, T0};
+    use crate::model::window::NS_PER_S;
+
+    fn table(sc: &Scenario) -> SpanTable {
+        SpanTable::from_frame(&scenario(sc).spans()).unwrap()
+    }
+
+    #[test]
+    fn runs_need_to_be_sustained() {
+        let f = [
+            true, true, false, true, true, true, false, true, true, true, true,
+        ];
+        assert_eq!(sustained_runs(&f, 3), vec![3..6, 7..11]);
+        assert_eq!(detect(&[true, false, true, true, false]), None);
+        let mut far = vec![false; 40];
+        far[2..10].iter_mut().for_each(|x| *x = true);
+        far[14..17].iter_mut().for_each(|x| *x = true); // within the merge gap
+        far[35..38].iter_mut().for_each(|x| *x = true); // a separate blip
+        assert_eq!(detect(&far), Some(2..17));
+        far[0] = true; // a lone departure just before the run opens the incident
+        far[19] = true;
+        assert_eq!(detect(&far), Some(0..20));
+    }
+
+    #[test]
+    fn fault_window_is_found_within_two_buckets() {
+        let t = table(&Scenario {
+            fault: Some((240, 420)),
+            ..Default::default()
+        });
+        let w = windows(&t, None, None);
+        let inc = w.incident.expect("incident detected");
+        assert_eq!(w.source, WindowSource::Detected);
+        let width = w.buckets.width_ns;
+        assert!(
+            (inc.start_ns - (T0 + 240 * NS_PER_S)).abs() <= 2 * width,
+            "{inc:?}"
+        );
+        assert!(
+            (inc.end_ns - (T0 + 420 * NS_PER_S)).abs() <= 2 * width,
+            "{inc:?}"
+        );
+        assert_eq!(w.baseline.end_ns, inc.start_ns);
+    }
+
+    #[test]
+    fn quiet_system_has_no_incident_and_overrides_win() {
+        let t = table(&Scenario::default());
+        let w = windows(&t, None, None);
+        assert_eq!(w.incident, None);
+        assert_eq!(w.source, WindowSource::None);
+        assert_eq!(w.baseline, w.range);
+        let inc = Window::new(T0 + 100 * NS_PER_S, T0 + 200 * NS_PER_S);
+        let w = windows(&t, Some(inc), None);
+        assert_eq!((w.incident, w.source), (Some(inc), WindowSource::User));
+        assert_eq!(w.baseline.end_ns, inc.start_ns);
+    }
+}

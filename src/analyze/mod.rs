@@ -1,0 +1,154 @@
+//! Analyze: the diagnosis. Spans → compact table → call graph → windows → per-service and
+//! per-edge statistics → detectors → root-cause ranking.
+//!
+//! Entry point: [`analyze`]. Output: [`Analysis`], rendered by [`findings_document`]
+//! (`cascade.findings/v1`) and [`summary_text`] (the terminal summary).
+
+pub mod attempts;
+pub mod buckets;
+pub mod detectors;
+pub mod document;
+pub mod edges;
+pub mod errors;
+pub mod export;
+mod frame_read;
+pub mod graph;
+pub mod incident;
+pub mod intern;
+pub mod logs;
+pub mod onset;
+pub mod quality;
+pub mod rootcause;
+pub mod selftime;
+pub mod services;
+pub mod skew;
+pub mod stats;
+pub mod summary;
+pub mod table;
+#[cfg(test)]
+pub mod testkit;
+
+use anyhow::{Context as _, Result};
+
+pub use self::document::findings_document;
+pub use self::summary::summary_text;
+pub use crate::model::window::{parse_window, Window};
+
+use self::attempts::Attempts;
+use self::edges::EdgeStats;
+use self::errors::ErrorOrigins;
+use self::graph::CallGraph;
+use self::incident::Windows;
+use self::logs::LogEvidence;
+use self::quality::DataQuality;
+use self::rootcause::{Role, RootCause};
+use self::services::ServiceStats;
+use self::table::SpanTable;
+use crate::ingest::Dataset;
+use crate::model::finding::Finding;
+
+/// What to analyse; both windows already parsed (see [`parse_window`]).
+#[derive(Debug, Clone, Default)]
+pub struct AnalyzeOptions {
+    /// Incident window. Default `None`: detected from the data (system error rate and entry
+    /// p99 departing from their median + k·MAD over buckets); no incident if none departs.
+    pub incident: Option<Window>,
+    /// Baseline window. Default `None`: the stretch before the incident (after it when the
+    /// stretch before is shorter than three buckets); the whole range without an incident.
+    pub baseline: Option<Window>,
+}
+
+/// Everything the analysis found; later stages (report, replay) read it.
+#[derive(Debug)]
+pub struct Analysis {
+    pub table: SpanTable,
+    pub graph: CallGraph,
+    pub attempts: Attempts,
+    /// Self time per row in ns (`selftime::NOT_SERVER` for non-server rows).
+    pub self_ns: Vec<i64>,
+    pub windows: Windows,
+    /// Ordered by name.
+    pub services: Vec<ServiceStats>,
+    /// Role of each service, aligned with `services`.
+    pub roles: Vec<Role>,
+    /// In graph edge order (sorted by caller, callee).
+    pub edges: Vec<EdgeStats>,
+    pub errors: ErrorOrigins,
+    pub baseline_errors: ErrorOrigins,
+    pub logs: LogEvidence,
+    /// Sorted: worst severity first.
+    pub findings: Vec<Finding>,
+    /// Best first.
+    pub root_causes: Vec<RootCause>,
+    pub quality: DataQuality,
+}
+
+impl Analysis {
+    /// The detector context over this analysis.
+    pub fn context(&self) -> detectors::Context<'_> {
+        detectors::Context {
+            table: &self.table,
+            graph: &self.graph,
+            attempts: &self.attempts,
+            windows: &self.windows,
+            services: &self.services,
+            edges: &self.edges,
+            self_ns: &self.self_ns,
+            errors: &self.errors,
+            baseline_errors: &self.baseline_errors,
+            logs: &self.logs,
+        }
+    }
+}
+
+/// Runs the whole diagnosis on a loaded dataset.
+pub fn analyze(data: &Dataset, opts: &AnalyzeOptions) -> Result<Analysis> {
+    let mut table = SpanTable::from_frame(&data.spans).context("reading the spans frame")?;
+    let skew = skew::correct_skew(&mut table);
+    let quality = DataQuality::new(
+        table.len() as u64,
+        table.structure.clone(),
+        skew,
+        &data.diagnostics,
+    );
+    let graph = graph::build_graph(&table, &data.links);
+    let attempts = attempts::group_attempts(&table, &graph);
+    let self_ns = selftime::self_times(&table, &selftime::wait_starts(&table, &graph, &attempts));
+    let windows = incident::windows(&table, opts.incident, opts.baseline);
+    let services = services::service_stats(&table, &self_ns, &windows);
+    let edges = edges::edge_stats(&table, &graph, &attempts, &windows);
+    // Without an incident the errors of the whole range (its last instant included).
+    let whole = Window::new(
+        windows.range.start_ns,
+        windows.range.end_ns.saturating_add(1),
+    );
+    let focus = windows.incident.unwrap_or(whole);
+    let errors = errors::error_origins(&table, &graph, focus);
+    let baseline_errors = errors::error_origins(&table, &graph, windows.baseline);
+    let logs = logs::log_evidence(&data.logs, windows.incident, windows.baseline);
+    let mut a = Analysis {
+        table,
+        graph,
+        attempts,
+        self_ns,
+        windows,
+        services,
+        roles: Vec::new(),
+        edges,
+        errors,
+        baseline_errors,
+        logs,
+        findings: Vec::new(),
+        root_causes: Vec::new(),
+        quality,
+    };
+    let ctx = a.context();
+    let findings = detectors::run_all(&ctx);
+    let root_causes = rootcause::rank(&ctx);
+    let roles = rootcause::roles(&ctx, &root_causes);
+    (a.findings, a.root_causes, a.roles) = (findings, root_causes, roles);
+    Ok(a)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,104 @@
+//! Data quality: what was wrong with the spans, what was corrected, and the caveats a reader
+//! must know before trusting the diagnosis.
+
+use super::skew::SkewCounts;
+use super::table::StructureCounts;
+use crate::ingest::diag::{Diagnostics, Level};
+
+/// Every data-quality count.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct DataQuality {
+    pub spans: u64,
+    pub structure: StructureCounts,
+    pub skew: SkewCounts,
+    /// Records ingest dropped.
+    pub ingest_skipped: u64,
+}
+
+/// Above this share of affected spans a caveat is worth a reader's attention.
+const CAVEAT_SHARE: f64 = 0.001;
+
+impl DataQuality {
+    pub fn new(
+        spans: u64,
+        structure: StructureCounts,
+        skew: SkewCounts,
+        diag: &Diagnostics,
+    ) -> Self {
+        DataQuality {
+            spans,
+            structure,
+            skew,
+            ingest_skipped: diag.total(Level::Skip),
+        }
+    }
+
+    /// One line per problem that touches a noticeable share of the data (or any skip).
+    pub fn caveats(&self) -> Vec<String> {
+        let s = &self.structure;
+        let mut out = Vec::new();
+        let mut note = |n: u64, what: &str| {
+            if n > 0 && (n as f64 >= self.spans as f64 * CAVEAT_SHARE) {
+                out.push(format!("{n} {what}"));
+            }
+        };
+        note(
+            s.orphans,
+            "orphan spans (parent missing; treated as roots, their callers unknown)",
+        );
+        note(
+            s.duplicate_span_ids,
+            "spans share a span id with another span of their trace",
+        );
+        note(s.duplicate_copies, "exact duplicate spans dropped");
+        note(
+            s.end_before_start,
+            "spans ended before they started (clamped)",
+        );
+        note(s.parent_cycles, "parent cycles cut");
+        note(s.bad_ids, "ids were not hex");
+        if self.skew.shifted_spans > 0 {
+            let by: Vec<String> = self
+                .skew
+                .shifted_by_service
+                .iter()
+                .map(|(k, v)| format!("{k} {v}"))
+                .collect();
+            out.push(format!(
+                "clock skew: {} spans shifted (up to {:.1} ms; {})",
+                self.skew.shifted_spans,
+                self.skew.max_shift_ns as f64 / 1e6,
+                by.join(", ")
+            ));
+        }
+        if self.ingest_skipped > 0 {
+            out.push(format!(
+                "{} records skipped at ingest (see `cascade inspect`)",
+                self.ingest_skipped
+            ));
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn caveats_name_noticeable_problems_only() {
+        let mut q = DataQuality {
+            spans: 100_000,
+            ..Default::default()
+        };
+        q.structure.orphans = 5; // 0.005 % — not worth a line
+        q.structure.parent_cycles = 200;
+        q.skew.shifted_spans = 3;
+        q.skew.max_shift_ns = 1_000_000_000;
+        q.skew.shifted_by_service.insert("db".into(), 3);
+        let c = q.caveats();
+        assert_eq!(c.len(), 2, "{c:?}");
+        assert!(c[0].starts_with("200 parent cycles"));
+        assert!(c[1].contains("1000.0 ms; db 3"));
+    }
+}

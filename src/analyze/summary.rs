@@ -1,0 +1,193 @@
+//! The terminal summary: what a tired on-call engineer reads in 30 seconds — the incident
+//! window, the source, the path it spread along, the top findings with their numbers, and
+//! the data-quality caveats.
+
+use std::fmt::Write as _;
+
+use chrono::{DateTime, Utc};
+use petgraph::Direction;
+
+use super::incident::K_SIGMA;
+use super::rootcause::Role;
+use super::Analysis;
+use crate::model::window::{Window, NS_PER_S};
+
+/// How many root causes and findings the summary lists.
+const TOP_ROOT_CAUSES: usize = 3;
+const TOP_FINDINGS: usize = 5;
+
+/// The summary text (several lines, ends with a newline).
+pub fn summary_text(a: &Analysis) -> String {
+    let mut out = String::new();
+    header(a, &mut out);
+    match a.windows.incident {
+        Some(inc) => incident(a, &inc, &mut out),
+        None => {
+            let n = a.windows.buckets.count;
+            let _ = writeln!(
+                out,
+                "\nNo incident detected: error rate and entry p99 stayed under median + {K_SIGMA}·MAD over {n} buckets."
+            );
+        }
+    }
+    findings(a, &mut out);
+    caveats(a, &mut out);
+    out
+}
+
+fn clock(t_ns: i64) -> String {
+    DateTime::<Utc>::from_timestamp_nanos(t_ns)
+        .format("%H:%M:%S")
+        .to_string()
+}
+
+fn offset_s(a: &Analysis, t_ns: i64) -> f64 {
+    (t_ns - a.windows.range.start_ns) as f64 / NS_PER_S as f64
+}
+
+fn span_text(a: &Analysis, w: &Window) -> String {
+    format!(
+        "{} → {} UTC (+{:.0}…+{:.0} s, {:.0} s)",
+        clock(w.start_ns),
+        clock(w.end_ns),
+        offset_s(a, w.start_ns),
+        offset_s(a, w.end_ns),
+        w.len_ns() as f64 / NS_PER_S as f64
+    )
+}
+
+fn header(a: &Analysis, out: &mut String) {
+    let r = &a.windows.range;
+    let _ = writeln!(
+        out,
+        "cascade analyze: {} spans, {} traces, {} services, {} → {} ({} s buckets)",
+        a.table.len(),
+        a.table.trace_rows.len(),
+        a.services.len(),
+        crate::model::window::rfc3339(r.start_ns),
+        crate::model::window::rfc3339(r.end_ns),
+        a.windows.buckets.width_s()
+    );
+}
+
+fn incident(a: &Analysis, inc: &Window, out: &mut String) {
+    let how = if a.windows.detected() {
+        "detected"
+    } else {
+        "given"
+    };
+    let _ = writeln!(out, "\nIncident   {} [{how}]", span_text(a, inc));
+    let _ = writeln!(out, "Baseline   {}", span_text(a, &a.windows.baseline));
+    match a.root_causes.first() {
+        Some(top) => {
+            let _ = writeln!(out, "Source     {}", top.reason);
+        }
+        None => {
+            let _ = writeln!(
+                out,
+                "Source     not identified (no service's own time, errors or onset stood out)"
+            );
+        }
+    }
+    let path = spread_path(a);
+    if path.len() > 1 {
+        let _ = writeln!(out, "Spread     {}", path.join(" → "));
+    }
+    if a.root_causes.len() > 1 {
+        let _ = writeln!(out, "\nRoot-cause ranking");
+        for (k, r) in a.root_causes.iter().take(TOP_ROOT_CAUSES).enumerate() {
+            let _ = writeln!(
+                out,
+                "  {}. {:<16} {:.2}  {}",
+                k + 1,
+                r.service,
+                r.score,
+                r.reason
+            );
+        }
+    }
+}
+
+/// From the top root cause upward: at each step the non-healthy caller that departed first.
+fn spread_path(a: &Analysis) -> Vec<String> {
+    let Some(top) = a.root_causes.first() else {
+        return Vec::new();
+    };
+    let Some(mut cur) = a.services.iter().position(|s| s.name == top.service) else {
+        return Vec::new();
+    };
+    let mut path = vec![cur];
+    loop {
+        let id = a.services[cur].id;
+        let g = &a.graph;
+        let next = g
+            .graph
+            .neighbors_directed(g.node_index[id as usize], Direction::Incoming)
+            .filter_map(|n| a.services.iter().position(|s| s.id == g.graph[n]))
+            .filter(|&k| !path.contains(&k) && a.roles.get(k).is_some_and(|r| *r != Role::Healthy))
+            .min_by_key(|&k| {
+                (
+                    a.services[k].onset_ns.unwrap_or(i64::MAX),
+                    a.services[k].name.clone(),
+                )
+            });
+        match next {
+            Some(k) => {
+                path.push(k);
+                cur = k;
+            }
+            None => break,
+        }
+    }
+    path.iter().map(|&k| with_onset(a, k)).collect()
+}
+
+fn with_onset(a: &Analysis, k: usize) -> String {
+    let s = &a.services[k];
+    match (s.onset_ns, a.windows.incident) {
+        (Some(o), Some(inc)) => format!(
+            "{} ({:+.0} s)",
+            s.name,
+            (o - inc.start_ns) as f64 / NS_PER_S as f64
+        ),
+        _ => s.name.clone(),
+    }
+}
+
+fn findings(a: &Analysis, out: &mut String) {
+    if a.findings.is_empty() {
+        let _ = writeln!(out, "\nFindings   none");
+        return;
+    }
+    let _ = writeln!(out, "\nFindings ({})", a.findings.len());
+    for f in a.findings.iter().take(TOP_FINDINGS) {
+        let _ = writeln!(
+            out,
+            "  [{:<7}] {:<20} {}",
+            f.severity.as_str(),
+            f.kind,
+            f.title
+        );
+        if let Some(t) = f.evidence.trace_ids.first() {
+            let _ = writeln!(out, "            e.g. trace {t}");
+        }
+    }
+    if a.findings.len() > TOP_FINDINGS {
+        let _ = writeln!(
+            out,
+            "  … {} more in the findings document (--json)",
+            a.findings.len() - TOP_FINDINGS
+        );
+    }
+}
+
+fn caveats(a: &Analysis, out: &mut String) {
+    let c = a.quality.caveats();
+    if c.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "\nData quality");
+    for line in c {
+        let _ = writeln!(out, "  - {line}");
+    }
+}
