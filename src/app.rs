@@ -2,8 +2,10 @@
 
 use anyhow::Result;
 
+use crate::cli::SimulateArgs;
 use crate::cli::{Cli, Command, InputArgs};
 use crate::ingest::{self, IngestOptions};
+use crate::replay::simulate::SimulateOptions;
 
 /// Runs one command; returns the process exit status on success.
 pub fn run(cli: Cli) -> Result<u8> {
@@ -14,7 +16,7 @@ pub fn run(cli: Cli) -> Result<u8> {
             Ok(0)
         }
         Command::Analyze(_) => anyhow::bail!("analyze is being built"),
-        Command::Simulate(_) => anyhow::bail!("simulate is being built"),
+        Command::Simulate(args) => crate::replay::simulate::run(&simulate_options(&args)),
     }
 }
 
@@ -23,5 +25,19 @@ fn ingest_options(input: &InputArgs) -> IngestOptions {
         traces: input.inputs.clone(),
         logs: input.logs.clone(),
         progress: crate::output::progress_allowed(),
+    }
+}
+
+fn simulate_options(args: &SimulateArgs) -> SimulateOptions {
+    SimulateOptions {
+        model: args.model.clone(),
+        policies: args.policies.clone(),
+        seed: args.seed,
+        seeds: args.seeds,
+        out_dir: args.out_dir.clone(),
+        traces_out: args.traces_out.clone(),
+        logs_out: args.logs_out.clone(),
+        sample: args.sample,
+        json: args.json,
     }
 }

@@ -86,6 +86,9 @@ pub struct SimulateArgs {
     /// RNG seed (default: the model's `seed`).
     #[arg(long)]
     pub seed: Option<u64>,
+    /// Run this many seeds (seed, seed+1, ...) in parallel and report their mean.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub seeds: u32,
     /// Write timeseries.csv and summary.json into this folder.
     #[arg(long, value_name = "DIR")]
     pub out_dir: Option<PathBuf>,

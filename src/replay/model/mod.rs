@@ -1,0 +1,198 @@
+//! The incident model (`incident-model/v1`, shared/bench/SCENARIO.md) as serde structs, with
+//! the replay extensions: arrival `schedule`, empirical service times, parallel call groups,
+//! per-edge and per-service resilience policies. `load_model` reads and validates a file.
+
+mod ordered;
+pub mod policy;
+mod validate;
+
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use serde::Deserialize;
+
+pub use ordered::Ordered;
+pub use policy::{BackoffSpec, PolicySpec};
+
+/// The pseudo-service that sends external requests to `arrivals.entry`.
+pub const CLIENT: &str = "client";
+
+/// A whole incident model, as read from its JSON file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IncidentModel {
+    /// `"incident-model/v1"` (informational).
+    #[serde(default)]
+    pub format: Option<String>,
+    /// Scenario name, echoed in the output.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Simulated span `[0, duration_s)`.
+    pub duration_s: f64,
+    /// RNG seed (default 1, like the peer).
+    #[serde(default = "default_seed")]
+    pub seed: u64,
+    /// Bucket width of the time series (default 1 s).
+    #[serde(default = "default_interval")]
+    pub sample_interval_s: f64,
+    pub arrivals: Arrivals,
+    /// Services in file order.
+    pub services: Ordered<ServiceSpec>,
+    #[serde(default)]
+    pub calls: Vec<CallEntry>,
+    #[serde(default)]
+    pub policies: Policies,
+    #[serde(default)]
+    pub faults: Vec<FaultSpec>,
+}
+
+fn default_seed() -> u64 {
+    1
+}
+
+fn default_interval() -> f64 {
+    1.0
+}
+
+/// External load: a constant Poisson rate or a piecewise-constant schedule.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Arrivals {
+    pub entry: String,
+    #[serde(default)]
+    pub rate_per_s: Option<f64>,
+    /// `[[start_s, rate], ...]`; the rate is 0 before the first entry.
+    #[serde(default)]
+    pub schedule: Option<Vec<(f64, f64)>>,
+}
+
+/// One service: its worker pool, queue and own processing time.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceSpec {
+    pub workers: u32,
+    #[serde(default)]
+    pub queue_limit: Option<u32>,
+    pub service_time_ms: DistSpec,
+    /// Extension: CoDel-style shedding of visits that waited too long in the queue.
+    #[serde(default)]
+    pub codel: Option<CodelSpec>,
+}
+
+/// Controlled-delay queue management (Nichols & Jacobson; defaults 5 ms / 100 ms).
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct CodelSpec {
+    #[serde(default = "codel_target")]
+    pub target_ms: f64,
+    #[serde(default = "codel_interval")]
+    pub interval_ms: f64,
+}
+
+fn codel_target() -> f64 {
+    5.0
+}
+
+fn codel_interval() -> f64 {
+    100.0
+}
+
+/// A service-time distribution in milliseconds.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DistSpec {
+    /// `lognormal`, `exponential`, `constant` or `empirical`.
+    pub dist: String,
+    #[serde(default)]
+    pub median: Option<f64>,
+    #[serde(default)]
+    pub p99: Option<f64>,
+    #[serde(default)]
+    pub mean: Option<f64>,
+    #[serde(default)]
+    pub value: Option<f64>,
+    /// `[[quantile, ms], ...]` for `empirical`, increasing in both.
+    #[serde(default)]
+    pub quantiles: Option<Vec<(f64, f64)>>,
+}
+
+/// An entry of `calls[]`: a plain call (`to`) or a call group (`calls`, maybe `parallel`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CallEntry {
+    pub from: String,
+    #[serde(default)]
+    pub to: Option<String>,
+    /// Sequential repetitions (default 1).
+    #[serde(default)]
+    pub count: Option<u32>,
+    /// Probability each repetition (or the whole group) is made (default 1).
+    #[serde(default)]
+    pub p: Option<f64>,
+    /// Group only: send the members at once and wait for all of them.
+    #[serde(default)]
+    pub parallel: bool,
+    /// Group only: the member calls.
+    #[serde(default)]
+    pub calls: Option<Vec<GroupMember>>,
+}
+
+/// A member of a call group.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GroupMember {
+    pub to: String,
+    #[serde(default)]
+    pub count: Option<u32>,
+    #[serde(default)]
+    pub p: Option<f64>,
+}
+
+/// `policies`: a default and per-edge overrides.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Policies {
+    #[serde(default)]
+    pub default: Option<PolicySpec>,
+    /// Per-edge overrides (`from`, `to` and policy fields), merged field by field.
+    #[serde(default)]
+    pub edges: Vec<PolicySpec>,
+}
+
+/// A fault window on one service.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FaultSpec {
+    pub service: String,
+    pub start_s: f64,
+    pub end_s: f64,
+    #[serde(default = "one")]
+    pub latency_multiplier: f64,
+    #[serde(default)]
+    pub error_rate: f64,
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+/// Reads, parses and validates an incident model file.
+pub fn load_model(path: &Path) -> Result<IncidentModel> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading model {}", path.display()))?;
+    parse_model(&text).with_context(|| format!("model {}", path.display()))
+}
+
+/// Parses and validates a model from JSON text.
+pub fn parse_model(text: &str) -> Result<IncidentModel> {
+    let model: IncidentModel = serde_json::from_str(text).context("parsing incident-model JSON")?;
+    validate::validate(&model)?;
+    Ok(model)
+}
+
+impl IncidentModel {
+    /// Index of a service by name.
+    pub fn service_index(&self, name: &str) -> Option<usize> {
+        self.services.0.iter().position(|(n, _)| n == name)
+    }
+}
