@@ -7,8 +7,8 @@
 use anyhow::{bail, Context, Result};
 
 use super::model::policy::{
-    AdaptiveSpec, BackoffSpec, BreakerSpec, ConcurrencySpec, HedgeSpec, Jitter, LimitKind,
-    PolicySpec, ThrottleSpec,
+    AdaptiveSpec, BreakerSpec, ConcurrencySpec, HedgeSpec, Jitter, LimitKind, PolicySpec,
+    ThrottleSpec,
 };
 use super::model::CodelSpec;
 
@@ -64,20 +64,19 @@ type Pairs<'a> = Vec<(&'a str, &'a str)>;
 
 fn pairs(rest: &str) -> Result<Pairs<'_>> {
     let items = rest.split(',').map(str::trim).filter(|s| !s.is_empty());
-    items
+    Ok(items
         .map(|it| {
-            Ok(it
-                .split_once('=')
-                .map_or(("", it), |(k, v)| (k.trim(), v.trim())))
+            it.split_once('=')
+                .map_or(("", it), |(k, v)| (k.trim(), v.trim()))
         })
-        .collect()
+        .collect())
 }
 
 /// The value of a one-value spec (`timeout:100ms` or `timeout:after=100ms`).
 fn one_value<'a>(kv: &Pairs<'a>, key: &str) -> Result<&'a str> {
     match kv.as_slice() {
-        [("", v)] => Ok(v),
-        [(k, v)] if *k == key => Ok(v),
+        [("", v)] => Ok(*v),
+        [(k, v)] if *k == key => Ok(*v),
         _ => bail!("expected one value (`{key}=...`)"),
     }
 }
@@ -146,7 +145,7 @@ fn retry(p: &mut PolicySpec, kv: &Pairs) -> Result<()> {
     if p.max_attempts == Some(0) {
         bail!("attempts must be >= 1");
     }
-    p.backoff = Some(BackoffSpec { ..b });
+    p.backoff = Some(b);
     Ok(())
 }
 

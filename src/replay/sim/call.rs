@@ -81,7 +81,9 @@ impl<R: Recorder> Engine<'_, R> {
         call.t_send = self.now;
         call.state = CallState::Waiting;
         self.dispatch_attempt(c, serial);
-        if let (Some(_), true) = (pol.hedge, self.calls.items[c as usize].cur == serial) {
+        let now_call = &self.calls.items[c as usize];
+        let outstanding = now_call.state == CallState::Waiting && now_call.cur == serial;
+        if pol.hedge.is_some() && outstanding {
             if let Some(d) = self.guards[e].hedge_delay() {
                 self.push(self.now + d, Ev::Hedge { call: c, serial });
             }
@@ -173,7 +175,7 @@ impl<R: Recorder> Engine<'_, R> {
         let ok = outcome == Outcome::Ok;
         let topo = self.topo;
         let pol = &topo.edges[e].policy;
-        self.guards[e].inflight -= 1;
+        self.guards[e].inflight = self.guards[e].inflight.saturating_sub(1);
         self.guards[e].on_result(pol, self.now, ok, self.now - sent);
         if R::ENABLED {
             self.record_attempt(&call, serial, sent, outcome);
@@ -199,7 +201,7 @@ impl<R: Recorder> Engine<'_, R> {
                 return;
             }
             call.hedge = NONE;
-            self.guards[e].inflight -= 1;
+            self.guards[e].inflight = self.guards[e].inflight.saturating_sub(1);
         }
         if ok {
             self.complete(c, true);
@@ -281,21 +283,29 @@ mod tests {
     fn backoff_follows_the_formulas() {
         let mut rng = Rng::new(5);
         let none = policy(r#"{"backoff":{"base_ms":10,"max_ms":200,"multiplier":2}}"#);
-        let ds: Vec<f64> = (1..=6).map(|k| backoff_delay(&none, k, 0.0, &mut rng)).collect();
+        let ds: Vec<f64> = (1..=6)
+            .map(|k| backoff_delay(&none, k, 0.0, &mut rng))
+            .collect();
         assert_eq!(ds, [0.01, 0.02, 0.04, 0.08, 0.16, 0.2]);
         let full = policy(r#"{"backoff":{"base_ms":100,"jitter":"full"}}"#);
         let equal = policy(r#"{"backoff":{"base_ms":100,"jitter":"equal"}}"#);
         for _ in 0..1000 {
             let f = backoff_delay(&full, 3, 0.0, &mut rng);
             let e = backoff_delay(&equal, 3, 0.0, &mut rng);
-            assert!((0.0..0.4).contains(&f) && (0.2..0.4).contains(&e), "{f} {e}");
+            assert!(
+                (0.0..0.4).contains(&f) && (0.2..0.4).contains(&e),
+                "{f} {e}"
+            );
         }
         let deco = policy(r#"{"backoff":{"base_ms":100,"max_ms":1000,"jitter":"decorrelated"}}"#);
         let mut prev = 0.0;
         for k in 1..50 {
             let d = backoff_delay(&deco, k, prev, &mut rng);
             let hi = if k == 1 { 0.3 } else { 3.0 * prev };
-            assert!(d >= 0.1 && d <= hi.min(1.0) + 1e-12, "k={k} d={d} prev={prev}");
+            assert!(
+                d >= 0.1 && d <= hi.min(1.0) + 1e-12,
+                "k={k} d={d} prev={prev}"
+            );
             prev = d;
         }
     }

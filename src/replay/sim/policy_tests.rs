@@ -46,28 +46,53 @@ fn ok(st: &RunStats, from_bucket: usize) -> u32 {
 fn retries_amplify_and_a_budget_caps_them() {
     let plain = go(&model(DB, &format!("{RETRY4}}}"), DB_DOWN));
     // 40 s at 1 attempt per call + 20 s at 4 attempts per call ≈ 2.0.
-    assert!((1.8..2.2).contains(&amp(&plain)), "plain amplification {}", amp(&plain));
-    let budget = go(&model(DB, &format!(r#"{RETRY4},"retry_budget_ratio":0.1,"retry_budget_burst":10}}"#), DB_DOWN));
+    assert!(
+        (1.8..2.2).contains(&amp(&plain)),
+        "plain amplification {}",
+        amp(&plain)
+    );
+    let budget = go(&model(
+        DB,
+        &format!(r#"{RETRY4},"retry_budget_ratio":0.1,"retry_budget_burst":10}}"#),
+        DB_DOWN,
+    ));
     let e = &budget.edges[1];
-    assert!(e.retries as f64 <= 0.1 * e.first as f64 + 10.0, "budget let {} retries for {} calls", e.retries, e.first);
+    assert!(
+        e.retries as f64 <= 0.1 * e.first as f64 + 10.0,
+        "budget let {} retries for {} calls",
+        e.retries,
+        e.first
+    );
     assert!(e.retries_denied > 1000, "{}", e.retries_denied);
 }
 
 #[test]
 fn grpc_throttling_stops_retries_below_half_the_tokens() {
-    let st = go(&model(DB, &format!(r#"{RETRY4},"retry_throttle":{{"max_tokens":10,"token_ratio":0.1}}}}"#), DB_DOWN));
+    let st = go(&model(
+        DB,
+        &format!(r#"{RETRY4},"retry_throttle":{{"max_tokens":10,"token_ratio":0.1}}}}"#),
+        DB_DOWN,
+    ));
     let e = &st.edges[1];
     // 10 tokens, retries stop at <= 5: a handful of retries, then none during the fault.
     assert!(e.retries < 20, "{} retries", e.retries);
     assert!(amp(&st) < 1.01, "{}", amp(&st));
-    assert!(ok(&st, 35) > 4500, "recovers after the fault: {}", ok(&st, 35));
+    assert!(
+        ok(&st, 35) > 4500,
+        "recovers after the fault: {}",
+        ok(&st, 35)
+    );
 }
 
 #[test]
 fn breaker_fails_fast_then_closes_again() {
     let off = go(&model(DB, r#"{"timeout_ms":200}"#, DB_DOWN));
     let on = go(&model(DB, r#"{"timeout_ms":200,"breaker":{}}"#, DB_DOWN));
-    assert!(on.edges[1].local_rejects > 2000, "{}", on.edges[1].local_rejects);
+    assert!(
+        on.edges[1].local_rejects > 2000,
+        "{}",
+        on.edges[1].local_rejects
+    );
     // While open, db sees far fewer attempts than without the breaker.
     assert!(on.services[1].arrivals * 10 < off.services[1].arrivals * 9);
     // After the fault (30 s) plus one sleep window (5 s), the breaker closed again.
@@ -76,7 +101,11 @@ fn breaker_fails_fast_then_closes_again() {
 
 #[test]
 fn adaptive_throttling_rejects_locally_with_sre_probability() {
-    let st = go(&model(DB, r#"{"timeout_ms":200,"adaptive_throttle":{"k":2,"window_s":10}}"#, DB_DOWN));
+    let st = go(&model(
+        DB,
+        r#"{"timeout_ms":200,"adaptive_throttle":{"k":2,"window_s":10}}"#,
+        DB_DOWN,
+    ));
     let e = &st.edges[1];
     assert!(e.local_rejects > 500, "{}", e.local_rejects);
     assert!(ok(&st, 45) > 2800, "{}", ok(&st, 45));
@@ -88,23 +117,45 @@ fn deadline_propagation_drops_work_nobody_waits_for() {
     let off = slow(r#"{"timeout_ms":50,"max_attempts":2}"#);
     let on = slow(r#"{"timeout_ms":50,"max_attempts":2,"deadline_propagation":true}"#);
     assert_eq!(off.services[1].deadline_dropped, 0);
-    assert!(on.services[1].deadline_dropped > 1000, "{}", on.services[1].deadline_dropped);
-    assert!(on.services[1].peak_queue < off.services[1].peak_queue, "{} vs {}", on.services[1].peak_queue, off.services[1].peak_queue);
+    assert!(
+        on.services[1].deadline_dropped > 1000,
+        "{}",
+        on.services[1].deadline_dropped
+    );
+    assert!(
+        on.services[1].peak_queue < off.services[1].peak_queue,
+        "{} vs {}",
+        on.services[1].peak_queue,
+        off.services[1].peak_queue
+    );
 }
 
 #[test]
 fn codel_sheds_a_standing_queue() {
-    let codel_db = r#"{"workers":8,"service_time_ms":{"dist":"lognormal","median":4,"p99":12},"codel":{}}"#;
+    let codel_db =
+        r#"{"workers":8,"service_time_ms":{"dist":"lognormal","median":4,"p99":12},"codel":{}}"#;
     let off = go(&model(DB, r#"{"timeout_ms":null}"#, DB_SLOW));
     let on = go(&model(codel_db, r#"{"timeout_ms":null}"#, DB_SLOW));
-    assert!(on.services[1].codel_dropped > 500, "{}", on.services[1].codel_dropped);
+    assert!(
+        on.services[1].codel_dropped > 500,
+        "{}",
+        on.services[1].codel_dropped
+    );
     assert!(on.services[1].peak_queue * 2 < off.services[1].peak_queue);
 }
 
 #[test]
 fn static_bulkhead_caps_in_flight_attempts() {
-    let st = go(&model(DB, r#"{"timeout_ms":null,"concurrency_limit":{"kind":"static","limit":4}}"#, DB_SLOW));
-    assert!(st.edges[1].local_rejects > 500, "{}", st.edges[1].local_rejects);
+    let st = go(&model(
+        DB,
+        r#"{"timeout_ms":null,"concurrency_limit":{"kind":"static","limit":4}}"#,
+        DB_SLOW,
+    ));
+    assert!(
+        st.edges[1].local_rejects > 500,
+        "{}",
+        st.edges[1].local_rejects
+    );
     // Never more than 4 in flight on the edge, so db never queues beyond its 8 workers.
     assert_eq!(st.services[1].peak_queue, 0);
 }
@@ -117,7 +168,11 @@ fn hedging_cuts_the_tail() {
         crate::replay::sim::stats::p99(&mut xs).unwrap_or(0.0)
     };
     let off = go(&model(tail_db, r#"{"timeout_ms":null}"#, DB_SLOW));
-    let on = go(&model(tail_db, r#"{"timeout_ms":null,"hedge":{"percentile":0.9}}"#, DB_SLOW));
+    let on = go(&model(
+        tail_db,
+        r#"{"timeout_ms":null,"hedge":{"percentile":0.9}}"#,
+        DB_SLOW,
+    ));
     assert!(on.edges[1].hedges > 500, "{}", on.edges[1].hedges);
     assert!(p99(&on) < 0.8 * p99(&off), "{} vs {}", p99(&on), p99(&off));
 }

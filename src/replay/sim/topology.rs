@@ -201,9 +201,9 @@ impl EdgeTable<'_> {
         if let Some(i) = self.edges.iter().position(|e| e.from == from && e.to == to) {
             return i as u32;
         }
+        let m = self.m;
         let name_of = |i: u32| {
-            self.m
-                .services
+            m.services
                 .0
                 .get(i as usize)
                 .map_or(CLIENT, |(n, _)| n.as_str())

@@ -84,7 +84,8 @@ impl<R: Recorder> Engine<'_, R> {
     fn advance(&mut self, v: u32) {
         loop {
             let vis = self.visits.items[v as usize];
-            let steps = &self.topo.services[vis.svc as usize].steps;
+            let topo = self.topo;
+            let steps = &topo.services[vis.svc as usize].steps;
             let Some(step) = steps.get(vis.step as usize) else {
                 self.finish_visit(v, true);
                 return;
@@ -101,8 +102,8 @@ impl<R: Recorder> Engine<'_, R> {
                     return;
                 }
                 Step::Seq(_) => self.next_step(v, 1),
-                Step::Gate { p, len } => {
-                    let skip = *p < 1.0 && self.rng.uniform() >= *p;
+                &Step::Gate { p, len } => {
+                    let skip = p < 1.0 && self.rng.uniform() >= p;
                     self.next_step(v, if skip { 1 + len } else { 1 });
                 }
                 Step::Par { p, .. } => {
@@ -128,9 +129,9 @@ impl<R: Recorder> Engine<'_, R> {
     /// (so `advance` goes on), false when the visit now waits (or has already failed).
     fn fan_out(&mut self, v: u32) -> bool {
         let vis = self.visits.items[v as usize];
-        let Some(Step::Par { members, .. }) = self.topo.services[vis.svc as usize]
-            .steps
-            .get(vis.step as usize)
+        let topo = self.topo;
+        let Some(Step::Par { members, .. }) =
+            topo.services[vis.svc as usize].steps.get(vis.step as usize)
         else {
             return true;
         };

@@ -12,15 +12,24 @@ use crate::replay::sim::recorder::{AttemptRecord, Outcome, VisitRecord};
 pub fn rfc3339(ns: u64) -> String {
     let secs = (ns / 1_000_000_000) as i64;
     let nanos = (ns % 1_000_000_000) as u32;
-    chrono::DateTime::from_timestamp(secs, nanos)
-        .map_or_else(String::new, |d| d.format("%Y-%m-%dT%H:%M:%S%.9fZ").to_string())
+    chrono::DateTime::from_timestamp(secs, nanos).map_or_else(String::new, |d| {
+        d.format("%Y-%m-%dT%H:%M:%S%.9fZ").to_string()
+    })
 }
 
 /// (trace id, span id) of a log line.
 type Ids<'a> = (&'a str, &'a str);
 
 impl TelemetryRecorder {
-    fn log(&mut self, t: f64, severity: &str, service: &str, message: String, ids: Ids, extra: Value) {
+    fn log(
+        &mut self,
+        t: f64,
+        severity: &str,
+        service: &str,
+        message: String,
+        ids: Ids,
+        extra: Value,
+    ) {
         let Some(w) = self.logs.as_mut() else { return };
         let mut rec = json!({"timestamp": rfc3339(ns(t)), "severity": severity, "service": service,
             "message": message, "trace_id": ids.0, "span_id": ids.1});
@@ -34,10 +43,25 @@ impl TelemetryRecorder {
     }
 
     /// Caller-side lines: a WARN per retry, WARN/ERROR (last attempt) per timeout/rejection.
-    pub(super) fn client_logs(&mut self, r: &AttemptRecord, caller: &str, callee: &str, timeout_ms: i64, ids: Ids, max: u32) {
+    pub(super) fn client_logs(
+        &mut self,
+        r: &AttemptRecord,
+        caller: &str,
+        callee: &str,
+        timeout_ms: i64,
+        ids: Ids,
+        max: u32,
+    ) {
         if r.attempt > 1 {
             let extra = json!({"peer": callee, "attempt": r.attempt});
-            self.log(r.start, "WARN", caller, format!("retrying GET {callee}"), ids, extra);
+            self.log(
+                r.start,
+                "WARN",
+                caller,
+                format!("retrying GET {callee}"),
+                ids,
+                extra,
+            );
         }
         let sev = if r.attempt >= max { "ERROR" } else { "WARN" };
         match r.outcome {
@@ -48,7 +72,14 @@ impl TelemetryRecorder {
             }
             Outcome::Rejected => {
                 let extra = json!({"peer": callee, "attempt": r.attempt, "status": 503});
-                self.log(r.end, sev, caller, format!("call to {callee} rejected: 503"), ids, extra);
+                self.log(
+                    r.end,
+                    sev,
+                    caller,
+                    format!("call to {callee} rejected: 503"),
+                    ids,
+                    extra,
+                );
             }
             Outcome::Ok | Outcome::Error => {}
         }
@@ -64,8 +95,19 @@ impl TelemetryRecorder {
         let extra = json!({"route": route(svc), "status": if r.ok { 200 } else { 500 },
             "duration_ms": ms(r.end - r.start), "queue_ms": ms(r.start - r.arrive),
             "queue_depth": r.queue_at_arrival});
-        let (sev, verb) = if r.ok { ("INFO", "completed") } else { ("ERROR", "failed") };
-        self.log(r.end, sev, svc, format!("GET {} {verb}", route(svc)), ids, extra);
+        let (sev, verb) = if r.ok {
+            ("INFO", "completed")
+        } else {
+            ("ERROR", "failed")
+        };
+        self.log(
+            r.end,
+            sev,
+            svc,
+            format!("GET {} {verb}", route(svc)),
+            ids,
+            extra,
+        );
     }
 }
 
@@ -75,6 +117,9 @@ mod tests {
 
     #[test]
     fn rfc3339_keeps_nanoseconds() {
-        assert_eq!(rfc3339(super::super::BASE_NS + 1_000_000_123), "2024-06-01T12:00:01.000000123Z");
+        assert_eq!(
+            rfc3339(super::super::BASE_NS + 1_000_000_123),
+            "2024-06-01T12:00:01.000000123Z"
+        );
     }
 }

@@ -90,7 +90,10 @@ impl TelemetryRecorder {
     pub fn create(topo: &Topology, opts: &TelemetryOptions) -> Result<Self> {
         let (mut resources, mut res_base) = (Vec::new(), Vec::new());
         for s in &topo.services {
-            let n = s.workers.div_ceil(WORKERS_PER_INSTANCE).clamp(1, MAX_INSTANCES);
+            let n = s
+                .workers
+                .div_ceil(WORKERS_PER_INSTANCE)
+                .clamp(1, MAX_INSTANCES);
             res_base.push((resources.len(), n));
             resources.extend((0..n).map(|i| spans::resource(&s.name, i, opts.seed)));
         }
@@ -109,16 +112,24 @@ impl TelemetryRecorder {
 
     /// Head sampling: a whole trace is kept or dropped.
     fn sampled(&self, trace: u32) -> bool {
-        self.opts.sample >= 1.0 || unit(mix(self.opts.seed ^ 0x5A3F, trace as u64)) < self.opts.sample
+        self.opts.sample >= 1.0
+            || unit(mix(self.opts.seed ^ 0x5A3F, trace as u64)) < self.opts.sample
     }
 
     fn trace_id(&self, trace: u32) -> String {
         let t = trace as u64;
-        format!("{:016x}{:016x}", mix(self.opts.seed, t * 2), mix(self.opts.seed, t * 2 + 1))
+        format!(
+            "{:016x}{:016x}",
+            mix(self.opts.seed, t * 2),
+            mix(self.opts.seed, t * 2 + 1)
+        )
     }
 
     fn span_id(&self, serial: u32, client: bool) -> String {
-        format!("{:016x}", mix(self.opts.seed ^ 0xC0FFEE, serial as u64 * 2 + client as u64))
+        format!(
+            "{:016x}",
+            mix(self.opts.seed ^ 0xC0FFEE, serial as u64 * 2 + client as u64)
+        )
     }
 
     /// Resource index of the instance that served visit `serial` (or made its calls).
@@ -162,7 +173,10 @@ impl TelemetryRecorder {
     /// Flushes the files and writes the ground truth beside the traces.
     pub fn finish(mut self, topo: &Topology, stats: &RunStats) -> Result<()> {
         self.flush();
-        for w in [self.traces.as_mut(), self.logs.as_mut()].into_iter().flatten() {
+        for w in [self.traces.as_mut(), self.logs.as_mut()]
+            .into_iter()
+            .flatten()
+        {
             if let Err(e) = w.flush() {
                 self.error.get_or_insert(e);
             }

@@ -27,7 +27,9 @@ pub fn route(svc: &str) -> String {
 
 /// Resource of instance `i` of service `svc` (stable ids from the seed).
 pub fn resource(svc: &str, i: u32, seed: u64) -> Value {
-    let name_hash = svc.bytes().fold(0u64, |a, b| a.wrapping_mul(31).wrapping_add(b as u64));
+    let name_hash = svc
+        .bytes()
+        .fold(0u64, |a, b| a.wrapping_mul(31).wrapping_add(b as u64));
     let h = mix(seed, mix(i as u64, name_hash));
     let pod = format!("{svc}-{:09x}-{:05x}", h >> 28, (h & 0xFFFFF) ^ i as u64);
     let uuid = format!(
@@ -58,11 +60,28 @@ impl Recorder for TelemetryRecorder {
         let callee = topo.services[edge.to as usize].name.as_str();
         let caller = topo.services[edge.from as usize].name.as_str();
         let (trace, span) = (self.trace_id(r.trace), self.span_id(r.serial, true));
-        let timeout_ms = edge.policy.timeout.map_or(0, |t| (t * 1000.0).round() as i64);
-        let s = client_span(r, &trace, &span, &self.span_id(r.parent, false), callee, timeout_ms);
+        let timeout_ms = edge
+            .policy
+            .timeout
+            .map_or(0, |t| (t * 1000.0).round() as i64);
+        let s = client_span(
+            r,
+            &trace,
+            &span,
+            &self.span_id(r.parent, false),
+            callee,
+            timeout_ms,
+        );
         let res = self.resource_of(edge.from, r.parent);
         self.emit(res, s);
-        self.client_logs(r, caller, callee, timeout_ms, (&trace, &span), edge.policy.max_attempts);
+        self.client_logs(
+            r,
+            caller,
+            callee,
+            timeout_ms,
+            (&trace, &span),
+            edge.policy.max_attempts,
+        );
     }
 
     fn visit(&mut self, topo: &Topology, r: &VisitRecord) {
@@ -82,12 +101,22 @@ impl Recorder for TelemetryRecorder {
     }
 }
 
-fn client_span(r: &AttemptRecord, trace: &str, span: &str, parent: &str, callee: &str, timeout_ms: i64) -> Value {
+fn client_span(
+    r: &AttemptRecord,
+    trace: &str,
+    span: &str,
+    parent: &str,
+    callee: &str,
+    timeout_ms: i64,
+) -> Value {
     let mut attrs = vec![
         sattr("http.request.method", "GET"),
         sattr("server.address", callee),
         iattr("server.port", PORT),
-        sattr("url.full", &format!("http://{callee}:{PORT}{}", route(callee))),
+        sattr(
+            "url.full",
+            &format!("http://{callee}:{PORT}{}", route(callee)),
+        ),
         sattr("network.protocol.version", "1.1"),
     ];
     let (status, events) = client_outcome(r, &mut attrs, callee, timeout_ms);
@@ -103,21 +132,32 @@ fn client_span(r: &AttemptRecord, trace: &str, span: &str, parent: &str, callee:
     s
 }
 
-fn client_outcome(r: &AttemptRecord, attrs: &mut Vec<Value>, callee: &str, timeout_ms: i64) -> (Value, Option<Value>) {
+fn client_outcome(
+    r: &AttemptRecord,
+    attrs: &mut Vec<Value>,
+    callee: &str,
+    timeout_ms: i64,
+) -> (Value, Option<Value>) {
     match r.outcome {
         Outcome::Ok => {
             attrs.push(iattr("http.response.status_code", 200));
             (json!({}), None)
         }
         Outcome::Error | Outcome::Rejected => {
-            let code = if r.outcome == Outcome::Error { 500 } else { 503 };
+            let code = if r.outcome == Outcome::Error {
+                500
+            } else {
+                503
+            };
             attrs.push(iattr("http.response.status_code", code));
             attrs.push(sattr("error.type", &code.to_string()));
             (json!({"code": 2, "message": format!("GET {code}")}), None)
         }
         Outcome::Timeout => {
             attrs.push(sattr("error.type", "timeout"));
-            let msg = format!("error sending request to {callee}: operation timed out after {timeout_ms} ms");
+            let msg = format!(
+                "error sending request to {callee}: operation timed out after {timeout_ms} ms"
+            );
             let ev = json!([{"timeUnixNano": ns(r.end).to_string(), "name": "exception",
                 "attributes": [sattr("exception.type", "reqwest::Error"), sattr("exception.message", &msg)]}]);
             (json!({"code": 2, "message": msg}), Some(ev))
