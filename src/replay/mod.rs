@@ -12,3 +12,6 @@ pub mod spec;
 pub mod summary;
 pub mod telemetry;
 pub mod truth;
+
+#[cfg(test)]
+mod range_tests;

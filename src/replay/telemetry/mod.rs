@@ -198,3 +198,6 @@ fn write_line(w: &mut BufWriter<File>, v: &Value) -> std::io::Result<()> {
     serde_json::to_writer(&mut *w, v).map_err(std::io::Error::from)?;
     w.write_all(b"\n")
 }
+
+#[cfg(test)]
+mod tests;
