@@ -288,6 +288,20 @@ fn check_edge_exists(
     Ok(())
 }
 
+fn check_faults(m: &IncidentModel) -> Result<()> {
+    for (i, f) in m.faults.iter().enumerate() {
+        let p = format!("faults[{i}]");
+        known_service(m, &format!("{p}.service"), &f.service)?;
+        non_negative(&format!("{p}.start_s"), f.start_s)?;
+        if !(f.end_s.is_finite() && f.end_s > f.start_s) {
+            bail!("{p}.end_s ({}) must be after start_s ({})", f.end_s, f.start_s);
+        }
+        positive(&format!("{p}.latency_multiplier"), f.latency_multiplier)?;
+        probability(&format!("{p}.error_rate"), f.error_rate)?;
+    }
+    Ok(())
+}
+
 /// Checks the values of one policy spec (field names prefixed with `f`).
 pub fn check_policy(f: &str, p: &PolicySpec) -> Result<()> {
     if let Some(Some(t)) = p.timeout_ms {

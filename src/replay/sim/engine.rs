@@ -59,10 +59,16 @@ impl Ord for Entry {
 }
 
 /// A slab: a Vec of slots plus a free list, so ids stay small and memory is reused.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Slab<T> {
     pub items: Vec<T>,
     free: Vec<u32>,
+}
+
+impl<T> Default for Slab<T> {
+    fn default() -> Self {
+        Slab { items: Vec::new(), free: Vec::new() }
+    }
 }
 
 impl<T> Slab<T> {
