@@ -294,7 +294,11 @@ fn check_faults(m: &IncidentModel) -> Result<()> {
         known_service(m, &format!("{p}.service"), &f.service)?;
         non_negative(&format!("{p}.start_s"), f.start_s)?;
         if !(f.end_s.is_finite() && f.end_s > f.start_s) {
-            bail!("{p}.end_s ({}) must be after start_s ({})", f.end_s, f.start_s);
+            bail!(
+                "{p}.end_s ({}) must be after start_s ({})",
+                f.end_s,
+                f.start_s
+            );
         }
         positive(&format!("{p}.latency_multiplier"), f.latency_multiplier)?;
         probability(&format!("{p}.error_rate"), f.error_rate)?;
