@@ -43,7 +43,7 @@ pub fn recovery(topo: &Topology, st: &RunStats) -> Option<Recovery> {
     while from > end_bucket && healthy[from - 1] {
         from -= 1;
     }
-    let recovered_at = (from < topo.buckets).then(|| from as f64 * topo.interval);
+    let recovered_at = (from < topo.buckets).then_some(from as f64 * topo.interval);
     let ttr = recovered_at.map(|t| (t - end).max(0.0));
     Some(Recovery {
         fault_start_s: start,

@@ -116,7 +116,7 @@ impl<R: Recorder> Engine<'_, R> {
             timer
         };
         if fire.is_finite() {
-            self.push(fire, Ev::Timeout { call: c, serial });
+            self.push_timeout(call.edge, fire, c, serial);
         }
     }
 

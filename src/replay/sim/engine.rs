@@ -11,6 +11,7 @@ use super::guard::Guard;
 use super::recorder::Recorder;
 use super::rng::Rng;
 use super::stats::RunStats;
+use super::timers::{Timer, Timers};
 use super::topology::Topology;
 
 /// "No index" marker in slab references.
@@ -176,6 +177,7 @@ pub struct Engine<'t, R: Recorder> {
     pub stats: RunStats,
     pub rec: R,
     arrival_seg: usize,
+    timers: Timers,
 }
 
 impl<'t, R: Recorder> Engine<'t, R> {
@@ -196,6 +198,7 @@ impl<'t, R: Recorder> Engine<'t, R> {
             stats: RunStats::new(seed, n, topo.edges.len(), topo.buckets),
             rec,
             arrival_seg: 0,
+            timers: Timers::new(topo),
         }
     }
 
@@ -208,6 +211,50 @@ impl<'t, R: Recorder> Engine<'t, R> {
             seq: self.seq,
             ev,
         });
+    }
+
+    /// Arms the timeout of attempt `serial` of call `call` on `edge`, firing at `t`.
+    #[inline]
+    pub fn push_timeout(&mut self, edge: u32, t: f64, call: u32, serial: u32) {
+        match self.timers.class(edge) {
+            Some(class) => {
+                self.seq += 1;
+                let seq = self.seq;
+                self.timers.push(
+                    class,
+                    Timer {
+                        t,
+                        seq,
+                        call,
+                        serial,
+                    },
+                );
+            }
+            None => self.push(t, Ev::Timeout { call, serial }),
+        }
+    }
+
+    /// The next event: the earlier (by time, then sequence) of the heap top and the timers.
+    #[inline]
+    fn pop(&mut self) -> Option<(f64, Ev)> {
+        let timer = self.timers.earliest();
+        let heap_first = match (self.heap.peek(), timer) {
+            (Some(h), Some((t, seq, _))) => (h.t, h.seq) < (t, seq),
+            (Some(_), None) => true,
+            (None, _) => false,
+        };
+        if heap_first {
+            return self.heap.pop().map(|e| (e.t, e.ev));
+        }
+        let (_, _, class) = timer?;
+        let f = self.timers.pop(class)?;
+        Some((
+            f.t,
+            Ev::Timeout {
+                call: f.call,
+                serial: f.serial,
+            },
+        ))
     }
 
     /// Bucket of the current time.
@@ -230,12 +277,12 @@ impl<'t, R: Recorder> Engine<'t, R> {
         if self.topo.buckets > 1 {
             self.push(self.topo.interval, Ev::Sample(0));
         }
-        while let Some(e) = self.heap.pop() {
-            if e.t >= self.topo.duration {
+        while let Some((t, ev)) = self.pop() {
+            if t >= self.topo.duration {
                 break;
             }
-            self.now = e.t;
-            self.dispatch(e.ev);
+            self.now = t;
+            self.dispatch(ev);
         }
         self.now = self.topo.duration;
         self.sample(self.topo.buckets - 1);

@@ -8,6 +8,7 @@ pub mod guard;
 pub mod recorder;
 pub mod rng;
 pub mod stats;
+pub mod timers;
 pub mod topology;
 
 mod call;
