@@ -152,13 +152,15 @@ fn print(topo: &Topology, runs: &[RunStats], doc: &Value, json: bool) -> Result<
         "scenario {}: {} external arrivals, {} ok, {} failed, p99 {} ms, {} events",
         topo.name, x["arrivals"], x["successes"], x["failures"], x["p99_ms"], doc["events"]
     );
-    for (name, e) in doc["edges"].as_object().into_iter().flatten() {
+    for name in topo.edges.iter().map(|e| &e.name) {
+        let e = &doc["edges"][name];
         println!(
             "  edge {name:<24} first={:<8} attempts={:<8} timeouts={:<8} amplification={}",
             e["first_attempts"], e["attempts"], e["timeouts"], e["amplification"]
         );
     }
-    for (name, s) in doc["services"].as_object().into_iter().flatten() {
+    for name in topo.services.iter().map(|s| &s.name) {
+        let s = &doc["services"][name];
         println!(
             "  svc  {name:<24} arrivals={:<8} rejected={:<6} max_queue={:<7} final_queue={}",
             s["arrivals"], s["rejected"], s["max_queue"], s["final_queue"]
