@@ -34,9 +34,11 @@ pub enum Ev {
     Sample(u32),
 }
 
+/// A heap entry. `key` is the bit pattern of the (non-negative) time, which orders like the
+/// time itself and compares faster than `f64::total_cmp`.
 #[derive(Debug, Clone, Copy)]
 struct Entry {
-    t: f64,
+    key: u64,
     seq: u64,
     ev: Ev,
 }
@@ -54,8 +56,9 @@ impl PartialOrd for Entry {
 }
 impl Ord for Entry {
     /// Reversed: `BinaryHeap` is a max-heap and we pop the earliest (then oldest) event.
+    #[inline]
     fn cmp(&self, o: &Self) -> Ordering {
-        o.t.total_cmp(&self.t).then(o.seq.cmp(&self.seq))
+        (o.key, o.seq).cmp(&(self.key, self.seq))
     }
 }
 
@@ -206,8 +209,9 @@ impl<'t, R: Recorder> Engine<'t, R> {
     #[inline]
     pub fn push(&mut self, t: f64, ev: Ev) {
         self.seq += 1;
+        debug_assert!(t >= 0.0, "event time {t} before the start");
         self.heap.push(Entry {
-            t,
+            key: t.to_bits(),
             seq: self.seq,
             ev,
         });
@@ -239,12 +243,12 @@ impl<'t, R: Recorder> Engine<'t, R> {
     fn pop(&mut self) -> Option<(f64, Ev)> {
         let timer = self.timers.earliest();
         let heap_first = match (self.heap.peek(), timer) {
-            (Some(h), Some((t, seq, _))) => (h.t, h.seq) < (t, seq),
+            (Some(h), Some((t, seq, _))) => (f64::from_bits(h.key), h.seq) < (t, seq),
             (Some(_), None) => true,
             (None, _) => false,
         };
         if heap_first {
-            return self.heap.pop().map(|e| (e.t, e.ev));
+            return self.heap.pop().map(|e| (f64::from_bits(e.key), e.ev));
         }
         let (_, _, class) = timer?;
         let f = self.timers.pop(class)?;

@@ -7,6 +7,8 @@
 #[derive(Debug, Clone)]
 pub struct Rng {
     s: [u64; 4],
+    /// The second normal of the last Box–Muller pair, not yet used.
+    spare: Option<f64>,
 }
 
 /// 2^-53: turns the top 53 bits of a u64 into a uniform f64 in [0, 1).
@@ -20,7 +22,7 @@ impl Rng {
         for slot in &mut s {
             *slot = splitmix64(&mut sm);
         }
-        Rng { s }
+        Rng { s, spare: None }
     }
 
     /// Next raw 64-bit output.
@@ -56,16 +58,17 @@ impl Rng {
         -self.uniform_open0().ln() / rate
     }
 
-    /// Standard normal by the Box–Muller transform (one value per call, no hidden state).
+    /// Standard normal by the Box–Muller transform; each pair's second value is kept for
+    /// the next call.
     #[inline]
     pub fn normal(&mut self) -> f64 {
+        if let Some(z) = self.spare.take() {
+            return z;
+        }
         let r = (-2.0 * self.uniform_open0().ln()).sqrt();
-        r * (std::f64::consts::TAU * self.uniform()).cos()
-    }
-
-    /// A derived, independent generator (for telemetry ids, so they never perturb the model).
-    pub fn fork(&mut self, salt: u64) -> Rng {
-        Rng::new(self.next_u64() ^ salt.wrapping_mul(0x9E37_79B9_7F4A_7C15))
+        let (sin, cos) = (std::f64::consts::TAU * self.uniform()).sin_cos();
+        self.spare = Some(r * sin);
+        r * cos
     }
 }
 
