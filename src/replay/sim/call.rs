@@ -265,6 +265,12 @@ impl<R: Recorder> Engine<'_, R> {
             start: sent,
             end: self.now,
             outcome,
+            status: match outcome {
+                Outcome::Ok => 200,
+                Outcome::Error => self.last_status,
+                Outcome::Rejected => 503,
+                Outcome::Timeout => 0,
+            },
         };
         self.rec.attempt(self.topo, &r);
     }

@@ -181,6 +181,8 @@ pub struct Engine<'t, R: Recorder> {
     pub rec: R,
     arrival_seg: usize,
     timers: Timers,
+    /// Status of the last answer sent to a caller (telemetry only).
+    pub last_status: u16,
 }
 
 impl<'t, R: Recorder> Engine<'t, R> {
@@ -202,6 +204,7 @@ impl<'t, R: Recorder> Engine<'t, R> {
             rec,
             arrival_seg: 0,
             timers: Timers::new(topo),
+            last_status: 0,
         }
     }
 

@@ -31,6 +31,8 @@ pub struct AttemptRecord {
     pub start: f64,
     pub end: f64,
     pub outcome: Outcome,
+    /// HTTP status the caller saw: 200, the callee's 5xx, 503 when rejected, 0 on timeout.
+    pub status: u16,
 }
 
 /// A finished visit (a SERVER span).
@@ -44,6 +46,8 @@ pub struct VisitRecord {
     pub start: f64,
     pub end: f64,
     pub ok: bool,
+    /// 200, 503 when the visit's own fault failed it, 502 when a downstream call failed.
+    pub status: u16,
     /// Queue length the visit found when it arrived.
     pub queue_at_arrival: u32,
 }

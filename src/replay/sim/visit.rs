@@ -182,7 +182,15 @@ impl<R: Recorder> Engine<'_, R> {
         self.stats.events.service_end += 1;
         self.svc[vis.svc as usize].busy -= 1;
         if R::ENABLED {
-            self.record_visit(&vis, ok);
+            let status = if ok {
+                200
+            } else if vis.fail {
+                503
+            } else {
+                502
+            };
+            self.record_visit(&vis, ok, status);
+            self.last_status = status;
         }
         self.visits.items[v as usize].state = VisitState::Free;
         self.visits.release(v);
@@ -190,7 +198,7 @@ impl<R: Recorder> Engine<'_, R> {
         self.respond(vis.call, vis.serial, ok);
     }
 
-    fn record_visit(&mut self, vis: &Visit, ok: bool) {
+    fn record_visit(&mut self, vis: &Visit, ok: bool, status: u16) {
         let r = VisitRecord {
             service: vis.svc,
             edge: vis.edge,
@@ -200,6 +208,7 @@ impl<R: Recorder> Engine<'_, R> {
             start: vis.start,
             end: self.now,
             ok,
+            status,
             queue_at_arrival: vis.queue_at_arrival,
         };
         self.rec.visit(self.topo, &r);
@@ -247,6 +256,7 @@ impl<R: Recorder> Engine<'_, R> {
         }
         self.visits.items[v as usize].state = VisitState::Free;
         self.visits.release(v);
+        self.last_status = 503;
         self.respond(vis.call, vis.serial, false);
     }
 }

@@ -92,7 +92,7 @@ impl TelemetryRecorder {
             return;
         }
         let ms = |s: f64| (s * 1e6).round() / 1e3;
-        let extra = json!({"route": route(svc), "status": if r.ok { 200 } else { 500 },
+        let extra = json!({"route": route(svc), "status": r.status,
             "duration_ms": ms(r.end - r.start), "queue_ms": ms(r.start - r.arrive),
             "queue_depth": r.queue_at_arrival});
         let (sev, verb) = if r.ok {

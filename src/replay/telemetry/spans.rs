@@ -144,11 +144,7 @@ fn client_outcome(
             (json!({}), None)
         }
         Outcome::Error | Outcome::Rejected => {
-            let code = if r.outcome == Outcome::Error {
-                500
-            } else {
-                503
-            };
+            let code = r.status as i64;
             attrs.push(iattr("http.response.status_code", code));
             attrs.push(sattr("error.type", &code.to_string()));
             (json!({"code": 2, "message": format!("GET {code}")}), None)
@@ -166,7 +162,7 @@ fn client_outcome(
 }
 
 fn server_span(r: &VisitRecord, trace: &str, span: &str, svc: &str) -> Value {
-    let code = if r.ok { 200 } else { 500 };
+    let code = r.status as i64;
     let mut attrs = vec![
         sattr("http.request.method", "GET"),
         sattr("http.route", &route(svc)),
@@ -180,8 +176,13 @@ fn server_span(r: &VisitRecord, trace: &str, span: &str, svc: &str) -> Value {
     let mut s = json!({"traceId": trace, "spanId": span, "name": format!("GET {}", route(svc)), "kind": 2,
         "startTimeUnixNano": ns(r.start).to_string(), "endTimeUnixNano": ns(r.end).to_string(), "status": {}});
     if !r.ok {
-        attrs.push(sattr("error.type", "500"));
-        let msg = format!("GET {} failed: upstream or internal error", route(svc));
+        attrs.push(sattr("error.type", &code.to_string()));
+        let why = if code == 503 {
+            "overloaded"
+        } else {
+            "upstream call failed"
+        };
+        let msg = format!("GET {} failed: {why}", route(svc));
         s["events"] = json!([{"timeUnixNano": ns(r.end).to_string(), "name": "exception",
             "attributes": [sattr("exception.type", "ServiceError"), sattr("exception.message", &msg)]}]);
         s["status"] = json!({"code": 2, "message": msg});
