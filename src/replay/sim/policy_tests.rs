@@ -200,3 +200,26 @@ fn same_seed_same_output_and_seed_order_kept_in_parallel() {
     assert_eq!(summary(&t, &par[0]).to_string(), a.to_string());
     assert_ne!(summary(&t, &par[1]).to_string(), a.to_string());
 }
+
+#[test]
+fn aimd_limit_shrinks_when_attempts_time_out() {
+    let aimd = r#"{"timeout_ms":50,"concurrency_limit":{"kind":"aimd","limit":50}}"#;
+    let fixed = r#"{"timeout_ms":50,"concurrency_limit":{"kind":"static","limit":50}}"#;
+    let a = go(&model(DB, aimd, DB_SLOW));
+    let s = go(&model(DB, fixed, DB_SLOW));
+    // ×0.9 per timeout drives the limit far below 50; the static bulkhead never binds.
+    assert_eq!(s.edges[1].local_rejects, 0);
+    assert!(
+        a.edges[1].local_rejects > 500,
+        "{}",
+        a.edges[1].local_rejects
+    );
+}
+
+#[test]
+fn bounded_queue_rejects_at_its_limit() {
+    let bounded = r#"{"workers":8,"queue_limit":5,"service_time_ms":{"dist":"lognormal","median":4,"p99":12}}"#;
+    let st = go(&model(bounded, r#"{"timeout_ms":null}"#, DB_SLOW));
+    assert!(st.services[1].rejected > 500, "{}", st.services[1].rejected);
+    assert_eq!(st.services[1].peak_queue, 5);
+}
