@@ -6,10 +6,20 @@ use anyhow::{bail, Result};
 use super::policy::PolicySpec;
 use super::{CallEntry, DistSpec, IncidentModel, CLIENT};
 
+/// Most time-series buckets a run may have (each costs a few words per service and edge).
+const MAX_BUCKETS: f64 = 10_000_000.0;
+
 /// Checks the whole model; the first problem found is returned.
 pub fn validate(m: &IncidentModel) -> Result<()> {
     positive("duration_s", m.duration_s)?;
     positive("sample_interval_s", m.sample_interval_s)?;
+    if m.duration_s / m.sample_interval_s > MAX_BUCKETS {
+        bail!(
+            "sample_interval_s: {} s gives more than {MAX_BUCKETS} buckets over {} s",
+            m.sample_interval_s,
+            m.duration_s
+        );
+    }
     check_arrivals(m)?;
     check_services(m)?;
     check_calls(m)?;
