@@ -1,6 +1,21 @@
 //! The incident model (`incident-model/v1`, shared/bench/SCENARIO.md) as serde structs, with
 //! the replay extensions: arrival `schedule`, empirical service times, parallel call groups,
 //! per-edge and per-service resilience policies. `load_model` reads and validates a file.
+//!
+//! Extensions (every SCENARIO.md file stays valid):
+//! - `service_time_ms: {"dist":"empirical","quantiles":[[0.5,3.1],[0.9,8.0],[0.99,20.0]]}`:
+//!   inverse-CDF linear interpolation, from `(0, 0 ms)` unless a 0 quantile is given,
+//!   holding the last value above the last quantile;
+//! - `calls[]` entry `{"from":"web","parallel":true,"p":0.8,"calls":[{"to":"a","count":2},
+//!   {"to":"b","p":0.5}]}`: a call group made with probability `p`; parallel members are sent
+//!   at once and the visit waits for all (the first failure fails it); without `parallel`
+//!   the members run in order;
+//! - policy fields (default and per edge): `backoff.jitter: "decorrelated"`,
+//!   `retry_throttle {max_tokens, token_ratio}`, `adaptive_throttle {k, window_s}`,
+//!   `breaker {error_rate, min_requests, window_s, open_s, half_open_calls}`,
+//!   `deadline_propagation: bool`, `hedge {percentile}`,
+//!   `concurrency_limit {kind: static|aimd, limit, max_limit}`; `null` clears a default;
+//! - per service: `codel {target_ms, interval_ms}`.
 
 mod ordered;
 pub mod policy;
