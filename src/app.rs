@@ -39,5 +39,6 @@ fn simulate_options(args: &SimulateArgs) -> SimulateOptions {
         logs_out: args.logs_out.clone(),
         sample: args.sample,
         json: args.json,
+        compare: args.compare.clone(),
     }
 }

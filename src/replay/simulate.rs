@@ -8,6 +8,7 @@ use anyhow::{bail, Context, Result};
 use rayon::prelude::*;
 use serde_json::Value;
 
+use super::compare;
 use super::model::load_model;
 use super::sim::{self, RunStats, Topology};
 use super::spec::{parse_specs, Overrides};
@@ -35,6 +36,8 @@ pub struct SimulateOptions {
     pub sample: f64,
     /// Print the summary as JSON instead of text (default false).
     pub json: bool,
+    /// Alternative policy sets to compare over the same seeds (`;` joins specs; default none).
+    pub compare: Vec<String>,
 }
 
 /// Runs the command; returns the exit status.
@@ -54,7 +57,10 @@ pub fn run(opts: &SimulateOptions) -> Result<u8> {
     } else {
         run_seeds(&topo, &seeds)
     };
-    let doc = document(&topo, &runs, &opts.policies);
+    let mut doc = document(&topo, &runs, &opts.policies);
+    if !opts.compare.is_empty() {
+        doc["alternatives"] = compare::compare(&model, &opts.policies, &opts.compare, &seeds)?;
+    }
     if let Some(dir) = &opts.out_dir {
         write_out_dir(dir, &topo, &runs, &doc)?;
     }
@@ -175,6 +181,7 @@ fn print(topo: &Topology, runs: &[RunStats], doc: &Value, json: bool) -> Result<
     if runs.len() > 1 {
         println!("  mean over {} seeds: {}", runs.len(), doc["seeds_mean"]);
     }
+    compare::print(&doc["alternatives"]);
     Ok(())
 }
 
