@@ -19,9 +19,20 @@ fn small_writes_peer_columns_and_is_deterministic() {
     let dir = tempfile::tempdir().unwrap();
     let run = |sub: &str| {
         let out = dir.path().join(sub);
-        let st = cascade().args(["simulate", SMALL, "--json", "--out-dir"]).arg(&out).output().unwrap();
-        assert!(st.status.success(), "{}", String::from_utf8_lossy(&st.stderr));
-        (String::from_utf8(st.stdout).unwrap(), std::fs::read_to_string(out.join("timeseries.csv")).unwrap())
+        let st = cascade()
+            .args(["simulate", SMALL, "--json", "--out-dir"])
+            .arg(&out)
+            .output()
+            .unwrap();
+        assert!(
+            st.status.success(),
+            "{}",
+            String::from_utf8_lossy(&st.stderr)
+        );
+        (
+            String::from_utf8(st.stdout).unwrap(),
+            std::fs::read_to_string(out.join("timeseries.csv")).unwrap(),
+        )
     };
     let (a, ts) = run("a");
     let (b, _) = run("b");
@@ -52,7 +63,13 @@ fn bad_model_exits_2_naming_the_field() {
     let st = cascade().arg("simulate").arg(&path).output().unwrap();
     assert_eq!(st.status.code(), Some(2));
     let err = String::from_utf8_lossy(&st.stderr);
-    assert!(err.contains("calls[0].to: unknown service `nowhere`"), "{err}");
-    let st = cascade().args(["simulate", SMALL, "--policy", "retry:tries=2"]).output().unwrap();
+    assert!(
+        err.contains("calls[0].to: unknown service `nowhere`"),
+        "{err}"
+    );
+    let st = cascade()
+        .args(["simulate", SMALL, "--policy", "retry:tries=2"])
+        .output()
+        .unwrap();
     assert_eq!(st.status.code(), Some(2));
 }
