@@ -172,3 +172,28 @@ fn retry_storm_recovers_under_alternatives() {
         assert!(misses.is_empty(), "{}", misses.join("\n"));
     }
 }
+
+/// large.json against the peer's one measured run (seed 11: 28,452,687 events, 1,200,191
+/// ok, 0 failed, p99 110 ms). 28 M events: run with `cargo test --release -- --ignored`.
+#[test]
+#[ignore]
+fn large_matches_the_peer() {
+    let Some(t) = scenario("large", &[]) else {
+        return;
+    };
+    let (runs, _) = run_seeds(&t, &[11]);
+    let peer = [
+        ("successes", 1_200_191.0),
+        ("events", 28_452_687.0),
+        ("p99_ms", 110.0),
+    ];
+    let mut misses = out_of_range(&headline(&t, &runs, &peer));
+    if runs.iter().any(|r| total(&r.ext_fail) > 100.0) {
+        misses.push("large should stay healthy (a handful of failures at most)".into());
+    }
+    assert!(
+        misses.is_empty(),
+        "large out of range:\n{}",
+        misses.join("\n")
+    );
+}
