@@ -13,11 +13,17 @@ use crate::replay::spec::parse_specs;
 /// Relative tolerance around the peer's mean (the issue's ±5 % target).
 const TOLERANCE: f64 = 0.05;
 
+/// The bench scenario with `policies` applied; `None` only when the bench folder is absent.
 fn scenario(name: &str, policies: &[&str]) -> Option<Topology> {
     let path = std::path::PathBuf::from(format!("/work/shared/bench/scenarios/{name}.json"));
-    let m = load_model(&path).ok()?;
-    let o = parse_specs(&policies.iter().map(|s| s.to_string()).collect::<Vec<_>>()).ok()?;
-    compile(&m, &o).ok()
+    if !path.exists() {
+        eprintln!("skipping: {} not found", path.display());
+        return None;
+    }
+    let m = load_model(&path).unwrap_or_else(|e| panic!("{e:#}"));
+    let specs: Vec<String> = policies.iter().map(|s| s.to_string()).collect();
+    let o = parse_specs(&specs).unwrap_or_else(|e| panic!("{e:#}"));
+    Some(compile(&m, &o).unwrap_or_else(|e| panic!("{e:#}")))
 }
 
 fn mean(runs: &[RunStats], f: impl Fn(&RunStats) -> f64) -> f64 {
