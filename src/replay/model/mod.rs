@@ -15,6 +15,8 @@
 //!   `breaker {error_rate, min_requests, window_s, open_s, half_open_calls}`,
 //!   `deadline_propagation: bool`, `hedge {percentile}`,
 //!   `concurrency_limit {kind: static|aimd, limit, max_limit}`; `null` clears a default;
+//! - `policies.services: {"api": {...policy fields}}`: every call made by that service,
+//!   between the default and the per-edge overrides;
 //! - per service: `codel {target_ms, interval_ms}`.
 
 mod ordered;
@@ -163,12 +165,16 @@ pub struct GroupMember {
     pub p: Option<f64>,
 }
 
-/// `policies`: a default and per-edge overrides.
+/// `policies`: a default, per-service (caller) overrides and per-edge overrides, merged
+/// field by field in that order.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Policies {
     #[serde(default)]
     pub default: Option<PolicySpec>,
+    /// Extension: the policy of every call a service makes (its client library's config).
+    #[serde(default)]
+    pub services: Ordered<PolicySpec>,
     /// Per-edge overrides (`from`, `to` and policy fields), merged field by field.
     #[serde(default)]
     pub edges: Vec<PolicySpec>,

@@ -259,6 +259,14 @@ fn check_policies(m: &IncidentModel) -> Result<()> {
         }
         check_policy("policies.default", d)?;
     }
+    for (name, p) in &m.policies.services.0 {
+        let f = format!("policies.services.{name}");
+        known_service(m, &f, name)?;
+        if p.from.is_some() || p.to.is_some() {
+            bail!("{f}: `from`/`to` only belong in policies.edges[]");
+        }
+        check_policy(&f, p)?;
+    }
     let graph = callees(m);
     for (i, e) in m.policies.edges.iter().enumerate() {
         let f = format!("policies.edges[{i}]");

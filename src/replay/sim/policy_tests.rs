@@ -223,3 +223,33 @@ fn bounded_queue_rejects_at_its_limit() {
     assert!(st.services[1].rejected > 500, "{}", st.services[1].rejected);
     assert_eq!(st.services[1].peak_queue, 5);
 }
+
+#[test]
+fn service_policy_sits_between_default_and_edge() {
+    let text = r#"{"duration_s":1,"arrivals":{"entry":"a","rate_per_s":1},
+        "services":{"a":{"workers":1,"service_time_ms":{"dist":"constant","value":1}},
+                    "b":{"workers":1,"service_time_ms":{"dist":"constant","value":1}},
+                    "c":{"workers":1,"service_time_ms":{"dist":"constant","value":1}}},
+        "calls":[{"from":"a","to":"b"},{"from":"a","to":"c"}],
+        "policies":{"default":{"max_attempts":2,"timeout_ms":100},
+                    "services":{"a":{"max_attempts":3}},
+                    "edges":[{"from":"a","to":"c","max_attempts":4}]}}"#;
+    let t = Topology::compile(&parse_model(text).unwrap(), &PolicySpec::default());
+    let attempts: Vec<(String, u32)> = t
+        .edges
+        .iter()
+        .map(|e| (e.name.clone(), e.policy.max_attempts))
+        .collect();
+    assert_eq!(
+        attempts,
+        [
+            ("client->a".to_string(), 2),
+            ("a->b".into(), 3),
+            ("a->c".into(), 4)
+        ]
+    );
+    assert!(t.edges.iter().all(|e| e.policy.timeout == Some(0.1)));
+    let bad = text.replace(r#"{"a":{"max_attempts""#, r#"{"zz":{"max_attempts""#);
+    assert!(format!("{:#}", parse_model(&bad).unwrap_err())
+        .contains("policies.services.zz: unknown service"));
+}

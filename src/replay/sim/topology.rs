@@ -227,7 +227,10 @@ impl EdgeTable<'_> {
     }
 
     fn model_policy(&self, from: &str, to: &str) -> PolicySpec {
-        let default = self.m.policies.default.clone().unwrap_or_default();
+        let mut default = self.m.policies.default.clone().unwrap_or_default();
+        if let Some((_, svc)) = self.m.policies.services.0.iter().find(|(n, _)| n == from) {
+            default = svc.over(&default);
+        }
         let edge = self
             .m
             .policies
