@@ -31,52 +31,17 @@ pub fn truth_path(traces: &Path) -> PathBuf {
 
 /// The ground-truth document of one run.
 pub fn truth(topo: &Topology, st: &RunStats, sample: f64) -> Value {
-    let faults: Vec<Value> = topo
-        .services
-        .iter()
-        .flat_map(|s| {
-            s.faults.iter().map(move |f| {
-                json!({"service": s.name, "start_s": f.start, "end_s": f.end,
-               "latency_multiplier": f.multiplier, "error_rate": f.error_rate})
-            })
-        })
-        .collect();
+    let faults = faults(topo);
     let first = faults
         .iter()
-        .min_by(|a, b| {
-            a["start_s"]
-                .as_f64()
-                .unwrap_or(0.0)
-                .total_cmp(&b["start_s"].as_f64().unwrap_or(0.0))
-        })
+        .min_by(|a, b| start_of(a).total_cmp(&start_of(b)))
         .cloned();
     let rec = recovery(topo, st);
     let (start, end) = topo.fault_window().unwrap_or((0.0, 0.0));
-    let incident_end = rec
-        .as_ref()
-        .and_then(|r| r.recovered_at_s)
-        .unwrap_or(topo.duration)
-        .max(end);
+    let recovered_at = rec.as_ref().and_then(|r| r.recovered_at_s);
+    let incident_end = recovered_at.unwrap_or(topo.duration).max(end);
     let edges = edge_amplification(topo, st, start, end);
-    let mut mechanisms = Vec::new();
-    if edges
-        .iter()
-        .any(|e| e["amplification_fault_window"].as_f64().unwrap_or(0.0) > AMPLIFICATION_THRESHOLD)
-    {
-        mechanisms.push("retry_amplification");
-    }
-    if queue_grew(topo, st, start) {
-        mechanisms.push("queue_growth");
-    }
-    if st.services.iter().any(|s| s.rejected > 0) {
-        mechanisms.push("queue_overflow_rejections");
-    }
-    if st.edges.iter().any(|e| e.timeouts > 0) {
-        mechanisms.push("timeouts");
-    }
-    if rec.as_ref().is_some_and(|r| r.overload_outlived_fault) {
-        mechanisms.push("metastable_failure");
-    }
+    let metastable = rec.as_ref().is_some_and(|r| r.overload_outlived_fault);
     json!({
         "format": "cascade.truth/v1",
         "scenario": topo.name,
@@ -88,12 +53,63 @@ pub fn truth(topo: &Topology, st: &RunStats, sample: f64) -> Value {
         "faults": faults,
         "incident": {"start_s": start, "end_s": incident_end},
         "recovery": rec,
-        "mechanisms": mechanisms,
+        "mechanisms": mechanisms(topo, st, &edges, (start, end), metastable),
         "edges": edges,
         "thresholds": {"amplification": AMPLIFICATION_THRESHOLD, "queue_growth_factor": QUEUE_GROWTH_FACTOR,
                        "queue_growth_floor": QUEUE_GROWTH_FLOOR,
                        "metastable_grace_s": super::recovery::METASTABLE_GRACE_S},
     })
+}
+
+fn start_of(fault: &Value) -> f64 {
+    fault["start_s"].as_f64().unwrap_or(0.0)
+}
+
+fn faults(topo: &Topology) -> Vec<Value> {
+    let each = |s: &super::sim::topology::Service| -> Vec<Value> {
+        s.faults
+            .iter()
+            .map(|f| {
+                json!({"service": s.name, "start_s": f.start, "end_s": f.end,
+                       "latency_multiplier": f.multiplier, "error_rate": f.error_rate})
+            })
+            .collect()
+    };
+    topo.services.iter().flat_map(each).collect()
+}
+
+/// The mechanisms this run shows, each decided by its named threshold.
+fn mechanisms(
+    topo: &Topology,
+    st: &RunStats,
+    edges: &[Value],
+    window: (f64, f64),
+    metastable: bool,
+) -> Vec<&'static str> {
+    let amp = |e: &Value| e["amplification_fault_window"].as_f64().unwrap_or(0.0);
+    let win = bucket_range(topo, window.0, window.1);
+    let timeouts_in_window = st
+        .edges
+        .iter()
+        .any(|e| e.timeouts_ts[win.clone()].iter().any(|&x| x > 0));
+    let checks = [
+        (
+            edges.iter().any(|e| amp(e) > AMPLIFICATION_THRESHOLD),
+            "retry_amplification",
+        ),
+        (queue_grew(topo, st, window.0), "queue_growth"),
+        (
+            st.services.iter().any(|s| s.rejected > 0),
+            "queue_overflow_rejections",
+        ),
+        (timeouts_in_window, "timeouts"),
+        (metastable, "metastable_failure"),
+    ];
+    checks
+        .iter()
+        .filter(|(hit, _)| *hit)
+        .map(|&(_, name)| name)
+        .collect()
 }
 
 fn bucket_range(topo: &Topology, start: f64, end: f64) -> std::ops::Range<usize> {

@@ -135,8 +135,11 @@ impl<R: Recorder> Engine<'_, R> {
     pub fn timeout_fired(&mut self, c: u32, serial: u32) {
         let call = &self.calls.items[c as usize];
         if call.state == CallState::Waiting && (call.cur == serial || call.hedge == serial) {
+            let b = self.bucket();
             self.stats.events.timeout += 1;
-            self.stats.edges[call.edge as usize].timeouts += 1;
+            let es = &mut self.stats.edges[call.edge as usize];
+            es.timeouts += 1;
+            es.timeouts_ts[b] += 1;
             self.attempt_result(c, serial, Outcome::Timeout);
         }
     }

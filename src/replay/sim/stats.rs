@@ -52,6 +52,7 @@ pub struct EdgeStats {
     pub hedges: u64,
     pub attempts_ts: Vec<u32>,
     pub first_ts: Vec<u32>,
+    pub timeouts_ts: Vec<u32>,
 }
 
 impl EdgeStats {
@@ -86,6 +87,7 @@ impl RunStats {
         let edge = EdgeStats {
             attempts_ts: vec![0; buckets],
             first_ts: vec![0; buckets],
+            timeouts_ts: vec![0; buckets],
             ..Default::default()
         };
         RunStats {
