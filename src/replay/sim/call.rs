@@ -170,47 +170,40 @@ impl<R: Recorder> Engine<'_, R> {
     fn attempt_result(&mut self, c: u32, serial: u32, outcome: Outcome) {
         let call = self.calls.items[c as usize];
         let e = call.edge as usize;
-        let sent = if serial == call.hedge {
-            call.t_hedge
-        } else {
-            call.t_send
-        };
+        let is_hedge = serial == call.hedge;
+        let sent = if is_hedge { call.t_hedge } else { call.t_send };
         let ok = outcome == Outcome::Ok;
         let topo = self.topo;
-        let pol = &topo.edges[e].policy;
         self.guards[e].inflight = self.guards[e].inflight.saturating_sub(1);
-        self.guards[e].on_result(pol, self.now, ok, self.now - sent);
+        self.guards[e].on_result(&topo.edges[e].policy, self.now, ok, self.now - sent);
         if R::ENABLED {
             self.record_attempt(&call, serial, sent, outcome);
         }
-        let other = if serial == call.hedge {
-            call.cur
-        } else {
-            call.hedge
-        };
-        if other != NONE {
-            let call = &mut self.calls.items[c as usize];
-            if !ok {
-                // The other copy is still out: wait for it.
-                (call.cur, call.t_send, call.hedge) = (
-                    other,
-                    if serial == call.cur {
-                        call.t_hedge
-                    } else {
-                        call.t_send
-                    },
-                    NONE,
-                );
-                return;
-            }
-            call.hedge = NONE;
-            self.guards[e].inflight = self.guards[e].inflight.saturating_sub(1);
+        if call.hedge != NONE && !self.settle_hedge(c, is_hedge, ok) {
+            return;
         }
         if ok {
             self.complete(c, true);
         } else {
             self.after_failure(c);
         }
+    }
+
+    /// One of two outstanding copies answered. A failure waits for the other copy (false =
+    /// keep waiting); a success wins and the other copy is abandoned.
+    fn settle_hedge(&mut self, c: u32, is_hedge: bool, ok: bool) -> bool {
+        let call = &mut self.calls.items[c as usize];
+        if ok {
+            call.hedge = NONE;
+            let g = &mut self.guards[call.edge as usize];
+            g.inflight = g.inflight.saturating_sub(1);
+            return true;
+        }
+        if !is_hedge {
+            (call.cur, call.t_send) = (call.hedge, call.t_hedge);
+        }
+        call.hedge = NONE;
+        false
     }
 
     /// A failed attempt: retry after a backoff if allowed, else fail the call.
