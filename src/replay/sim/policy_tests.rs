@@ -253,3 +253,20 @@ fn service_policy_sits_between_default_and_edge() {
     assert!(format!("{:#}", parse_model(&bad).unwrap_err())
         .contains("policies.services.zz: unknown service"));
 }
+
+#[test]
+fn output_does_not_depend_on_thread_count() {
+    let t = model(DB, &format!("{RETRY4}}}"), DB_SLOW);
+    let seeds = [1, 2, 3, 4];
+    let with = |n: usize| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build()
+            .unwrap();
+        let (runs, _) = pool.install(|| crate::replay::simulate::run_seeds(&t, &seeds));
+        runs.iter()
+            .map(|r| summary(&t, r).to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(with(1), with(3));
+}
