@@ -38,11 +38,14 @@ for s in "${SCENARIOS[@]}"; do
     ev=$(sed -E 's/.*events=([0-9]+).*/\1/' <<<"$line")
     eps=$(sed -E 's/.*events_per_s=([0-9]+).*/\1/' <<<"$line")
     printf "%-12s %-8s %12s %10s %14s %10s\n" "$s" cascade "$ev" "$wall" "$eps" "$rss"
+    c_eps=$eps c_wall=$wall
     if [[ -z "${SKIP_PEER:-}" ]]; then
         read -r wall rss < <(measure "simpy_$s" "$PY" "$BENCH/peer_simpy.py" "$model" --quiet)
         json=$(tail -1 "$OUT/simpy_$s.out")
         ev=$(sed -E 's/.*"events": ([0-9]+).*/\1/' <<<"$json")
         eps=$(sed -E 's/.*"events_per_s": ([0-9]+).*/\1/' <<<"$json")
         printf "%-12s %-8s %12s %10s %14s %10s\n" "$s" simpy "$ev" "$wall" "$eps" "$rss"
+        awk -v a="$c_eps" -v b="$eps" -v wa="$c_wall" -v wb="$wall" -v s="$s" 'BEGIN {
+            printf "%-12s ratio    events/s x%.0f, process wall x%.0f\n", s, a / b, (wa > 0 ? wb / wa : 0) }'
     fi
 done
