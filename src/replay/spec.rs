@@ -8,7 +8,7 @@ use anyhow::{bail, Context, Result};
 
 use super::model::policy::{
     AdaptiveSpec, BreakerSpec, ConcurrencySpec, HedgeSpec, Jitter, LimitKind, PolicySpec,
-    ThrottleSpec,
+    ThrottleSpec, FINAGLE_BUDGET,
 };
 use super::model::CodelSpec;
 
@@ -160,8 +160,7 @@ fn jitter(v: &str) -> Result<Jitter> {
 }
 
 fn budget(p: &mut PolicySpec, kv: &Pairs) -> Result<()> {
-    // Finagle RetryBudget: 20 % of calls, 10 retries of reserve.
-    let (mut ratio, mut burst) = (0.2, 10.0);
+    let (mut ratio, mut burst) = FINAGLE_BUDGET;
     for &(k, v) in kv {
         match k {
             "ratio" => ratio = fraction(v)?,
@@ -175,10 +174,7 @@ fn budget(p: &mut PolicySpec, kv: &Pairs) -> Result<()> {
 }
 
 fn throttle(p: &mut PolicySpec, kv: &Pairs) -> Result<()> {
-    let mut t = ThrottleSpec {
-        max_tokens: 10.0,
-        token_ratio: 0.1,
-    };
+    let mut t = ThrottleSpec::GRPC;
     for &(k, v) in kv {
         match k {
             "tokens" | "max_tokens" => t.max_tokens = number(v)?,
@@ -191,10 +187,7 @@ fn throttle(p: &mut PolicySpec, kv: &Pairs) -> Result<()> {
 }
 
 fn adaptive(p: &mut PolicySpec, kv: &Pairs) -> Result<()> {
-    let mut a = AdaptiveSpec {
-        k: 2.0,
-        window_s: 120.0,
-    };
+    let mut a = AdaptiveSpec::SRE;
     for &(k, v) in kv {
         match k {
             "k" => a.k = number(v)?,
@@ -236,7 +229,7 @@ fn breaker(p: &mut PolicySpec, kv: &Pairs) -> Result<()> {
 }
 
 fn hedge(p: &mut PolicySpec, kv: &Pairs) -> Result<()> {
-    let mut h = HedgeSpec { percentile: 0.95 };
+    let mut h = HedgeSpec::TAIL_AT_SCALE;
     for &(k, v) in kv {
         match k {
             "p" | "percentile" => h.percentile = fraction(v)?,
@@ -251,11 +244,7 @@ fn hedge(p: &mut PolicySpec, kv: &Pairs) -> Result<()> {
 }
 
 fn limit(p: &mut PolicySpec, kv: &Pairs) -> Result<()> {
-    let mut c = ConcurrencySpec {
-        kind: LimitKind::Static,
-        limit: 25,
-        max_limit: 1000,
-    };
+    let mut c = ConcurrencySpec::BULKHEAD;
     for &(k, v) in kv {
         match k {
             "kind" => {
@@ -278,13 +267,7 @@ fn limit(p: &mut PolicySpec, kv: &Pairs) -> Result<()> {
 }
 
 fn codel(out: &mut Overrides, kv: &Pairs) -> Result<()> {
-    let (mut spec, mut service) = (
-        CodelSpec {
-            target_ms: 5.0,
-            interval_ms: 100.0,
-        },
-        None,
-    );
+    let (mut spec, mut service) = (CodelSpec::DEFAULT, None);
     for &(k, v) in kv {
         match k {
             "target" => spec.target_ms = duration_ms(v)?,

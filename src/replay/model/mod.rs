@@ -106,12 +106,20 @@ pub struct CodelSpec {
     pub interval_ms: f64,
 }
 
+impl CodelSpec {
+    /// CoDel's published defaults: target 5 ms, interval 100 ms.
+    pub const DEFAULT: CodelSpec = CodelSpec {
+        target_ms: 5.0,
+        interval_ms: 100.0,
+    };
+}
+
 fn codel_target() -> f64 {
-    5.0
+    CodelSpec::DEFAULT.target_ms
 }
 
 fn codel_interval() -> f64 {
-    100.0
+    CodelSpec::DEFAULT.interval_ms
 }
 
 /// A service-time distribution in milliseconds.

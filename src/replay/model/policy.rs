@@ -124,41 +124,74 @@ pub enum LimitKind {
     Aimd,
 }
 
+impl ThrottleSpec {
+    /// gRFC A6 example values (maxTokens 10, tokenRatio 0.1).
+    pub const GRPC: ThrottleSpec = ThrottleSpec {
+        max_tokens: 10.0,
+        token_ratio: 0.1,
+    };
+}
+
+impl AdaptiveSpec {
+    /// Google SRE book: K = 2 over two minutes.
+    pub const SRE: AdaptiveSpec = AdaptiveSpec {
+        k: 2.0,
+        window_s: 120.0,
+    };
+}
+
+impl HedgeSpec {
+    /// "The Tail at Scale": hedge after the 95th-percentile latency.
+    pub const TAIL_AT_SCALE: HedgeSpec = HedgeSpec { percentile: 0.95 };
+}
+
+impl ConcurrencySpec {
+    /// resilience4j bulkhead default (25 concurrent calls), static.
+    pub const BULKHEAD: ConcurrencySpec = ConcurrencySpec {
+        kind: LimitKind::Static,
+        limit: 25,
+        max_limit: 1000,
+    };
+}
+
+/// Finagle RetryBudget: retries up to 20 % of calls, plus a reserve of 10.
+pub const FINAGLE_BUDGET: (f64, f64) = (0.2, 10.0);
+
 fn d_max_tokens() -> f64 {
-    10.0
+    ThrottleSpec::GRPC.max_tokens
 }
 fn d_token_ratio() -> f64 {
-    0.1
+    ThrottleSpec::GRPC.token_ratio
 }
 fn d_k() -> f64 {
-    2.0
+    AdaptiveSpec::SRE.k
 }
 fn d_window_adaptive() -> f64 {
-    120.0
+    AdaptiveSpec::SRE.window_s
 }
 fn d_error_rate() -> f64 {
-    0.5
+    BreakerSpec::HYSTRIX.error_rate
 }
 fn d_min_requests() -> u32 {
-    20
+    BreakerSpec::HYSTRIX.min_requests
 }
 fn d_window_breaker() -> f64 {
-    10.0
+    BreakerSpec::HYSTRIX.window_s
 }
 fn d_open_s() -> f64 {
-    5.0
+    BreakerSpec::HYSTRIX.open_s
 }
 fn d_half_open() -> u32 {
-    1
+    BreakerSpec::HYSTRIX.half_open_calls
 }
 fn d_hedge_pct() -> f64 {
-    0.95
+    HedgeSpec::TAIL_AT_SCALE.percentile
 }
 fn d_limit() -> u32 {
-    25
+    ConcurrencySpec::BULKHEAD.limit
 }
 fn d_max_limit() -> u32 {
-    1000
+    ConcurrencySpec::BULKHEAD.max_limit
 }
 
 /// A policy as written in the model: every field optional (absent = inherit).
