@@ -251,7 +251,8 @@ fn limit(p: &mut PolicySpec, kv: &Pairs) -> Result<()> {
                 c.kind = match v {
                     "static" => LimitKind::Static,
                     "aimd" => LimitKind::Aimd,
-                    _ => bail!("unknown limit kind `{v}` (static, aimd)"),
+                    "vegas" => LimitKind::Vegas,
+                    _ => bail!("unknown limit kind `{v}` (static, aimd, vegas)"),
                 }
             }
             "limit" | "initial" => c.limit = number(v)?,

@@ -122,6 +122,10 @@ pub enum LimitKind {
     /// +1 per success (per limit successes), ×0.9 on a failure or timeout (Netflix
     /// concurrency-limits AIMDLimit backoffRatio 0.9).
     Aimd,
+    /// TCP-Vegas-like (Netflix VegasLimit): estimated queue = limit·(1 − rtt_min/rtt);
+    /// grow by log10(limit) below alpha = 3·log10(limit), shrink above beta = 6·log10(limit)
+    /// or on a failure.
+    Vegas,
 }
 
 impl ThrottleSpec {

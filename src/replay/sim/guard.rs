@@ -15,6 +15,9 @@ const HEDGE_WINDOW: usize = 512;
 const HEDGE_REFRESH: u32 = 64;
 /// No hedging before this many latency samples (the percentile would be noise).
 const HEDGE_MIN_SAMPLES: usize = 20;
+/// Vegas thresholds in units of log10(limit) (Netflix VegasLimit defaults alpha 3, beta 6).
+const VEGAS_ALPHA: f64 = 3.0;
+const VEGAS_BETA: f64 = 6.0;
 /// AIMD decrease factor (Netflix concurrency-limits AIMDLimit default backoffRatio).
 const AIMD_BACKOFF: f64 = 0.9;
 
@@ -89,6 +92,8 @@ pub struct Guard {
     adaptive_window: Rolling,
     pub inflight: u32,
     limit: f64,
+    /// Smallest latency seen (Vegas' no-load RTT).
+    rtt_min: f64,
     latencies: Vec<f64>,
     next_latency: usize,
     since_refresh: u32,
@@ -109,6 +114,7 @@ impl Guard {
             adaptive_window: Rolling::new(p.adaptive.map_or(120.0, |a| a.window_s)),
             inflight: 0,
             limit: p.concurrency.map_or(f64::INFINITY, |c| c.limit as f64),
+            rtt_min: f64::INFINITY,
             latencies: Vec::new(),
             next_latency: 0,
             since_refresh: 0,
@@ -194,16 +200,33 @@ impl Guard {
             self.breaker_result(&b, now, ok);
         }
         if let Some(c) = p.concurrency {
-            if c.kind == LimitKind::Aimd {
-                self.limit = if ok {
-                    (self.limit + 1.0 / self.limit).min(c.max_limit as f64)
-                } else {
-                    (self.limit * AIMD_BACKOFF).max(1.0)
-                };
-            }
+            let next = match c.kind {
+                LimitKind::Static => self.limit,
+                LimitKind::Aimd if ok => self.limit + 1.0 / self.limit,
+                LimitKind::Aimd => self.limit * AIMD_BACKOFF,
+                LimitKind::Vegas => self.vegas(ok, latency),
+            };
+            self.limit = next.clamp(1.0, c.max_limit as f64);
         }
         if p.hedge.is_some() && ok {
             self.record_latency(p, latency);
+        }
+    }
+
+    /// Next Vegas limit after one sample.
+    fn vegas(&mut self, ok: bool, rtt: f64) -> f64 {
+        let step = self.limit.log10().max(1.0);
+        if !ok {
+            return self.limit - step;
+        }
+        self.rtt_min = self.rtt_min.min(rtt);
+        let queue = self.limit * (1.0 - self.rtt_min / rtt.max(f64::MIN_POSITIVE));
+        if queue < VEGAS_ALPHA * step {
+            self.limit + step
+        } else if queue > VEGAS_BETA * step {
+            self.limit - step
+        } else {
+            self.limit
         }
     }
 

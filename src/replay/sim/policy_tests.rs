@@ -270,3 +270,20 @@ fn output_does_not_depend_on_thread_count() {
     };
     assert_eq!(with(1), with(3));
 }
+
+#[test]
+fn vegas_limit_backs_off_when_latency_rises() {
+    let vegas = r#"{"timeout_ms":null,"concurrency_limit":{"kind":"vegas","limit":20}}"#;
+    let st = go(&model(DB, vegas, DB_SLOW));
+    let e = &st.edges[1];
+    // Healthy: (almost) no rejects before the fault; the ×20 latency makes rtt/rtt_min
+    // large, so the estimated queue exceeds beta and the limit shrinks, rejecting locally.
+    let asked: u32 = e.first_ts[..10].iter().sum();
+    let sent: u32 = e.attempts_ts[..10].iter().sum();
+    assert!(
+        asked - sent < asked / 100,
+        "{} rejected before the fault",
+        asked - sent
+    );
+    assert!(e.local_rejects > 500, "{}", e.local_rejects);
+}
