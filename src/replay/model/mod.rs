@@ -14,7 +14,7 @@
 //!   `retry_throttle {max_tokens, token_ratio}`, `adaptive_throttle {k, window_s}`,
 //!   `breaker {error_rate, min_requests, window_s, open_s, half_open_calls}`,
 //!   `deadline_propagation: bool`, `hedge {percentile}`,
-//!   `concurrency_limit {kind: static|aimd, limit, max_limit}`; `null` clears a default;
+//!   `concurrency_limit {kind: static|aimd|vegas, limit, max_limit}`; `null` clears a default;
 //! - `policies.services: {"api": {...policy fields}}`: every call made by that service,
 //!   between the default and the per-edge overrides;
 //! - per service: `codel {target_ms, interval_ms}`.
