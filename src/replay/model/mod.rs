@@ -3,6 +3,7 @@
 //! per-edge and per-service resilience policies. `load_model` reads and validates a file.
 //!
 //! Extensions (every SCENARIO.md file stays valid):
+//! - `arrivals.times_s: [0.013, 0.021, ...]`: exact arrival instants instead of a rate;
 //! - `service_time_ms: {"dist":"empirical","quantiles":[[0.5,3.1],[0.9,8.0],[0.99,20.0]]}`:
 //!   inverse-CDF linear interpolation, from `(0, 0 ms)` unless a 0 quantile is given,
 //!   holding the last value above the last quantile;
@@ -81,6 +82,10 @@ pub struct Arrivals {
     /// `[[start_s, rate], ...]`; the rate is 0 before the first entry.
     #[serde(default)]
     pub schedule: Option<Vec<(f64, f64)>>,
+    /// Extension: exact arrival instants (seconds, non-decreasing), e.g. the root spans'
+    /// start times, replayed as they are.
+    #[serde(default)]
+    pub times_s: Option<Vec<f64>>,
 }
 
 /// One service: its worker pool, queue and own processing time.

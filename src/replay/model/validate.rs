@@ -59,12 +59,27 @@ fn known_service(m: &IncidentModel, field: &str, name: &str) -> Result<()> {
 fn check_arrivals(m: &IncidentModel) -> Result<()> {
     let a = &m.arrivals;
     known_service(m, "arrivals.entry", &a.entry)?;
-    match (&a.rate_per_s, &a.schedule) {
-        (Some(r), None) => non_negative("arrivals.rate_per_s", *r),
-        (None, Some(s)) => check_schedule(s),
-        (Some(_), Some(_)) => bail!("arrivals: give either `rate_per_s` or `schedule`, not both"),
-        (None, None) => bail!("arrivals: one of `rate_per_s` or `schedule` is required"),
+    match (&a.rate_per_s, &a.schedule, &a.times_s) {
+        (Some(r), None, None) => non_negative("arrivals.rate_per_s", *r),
+        (None, Some(s), None) => check_schedule(s),
+        (None, None, Some(t)) => check_times(t),
+        (None, None, None) => {
+            bail!("arrivals: one of `rate_per_s`, `schedule` or `times_s` is required")
+        }
+        _ => bail!("arrivals: give only one of `rate_per_s`, `schedule` and `times_s`"),
     }
+}
+
+fn check_times(times: &[f64]) -> Result<()> {
+    let mut prev = 0.0;
+    for (i, &t) in times.iter().enumerate() {
+        non_negative(&format!("arrivals.times_s[{i}]"), t)?;
+        if t < prev {
+            bail!("arrivals.times_s[{i}]: {t} is before the previous instant {prev}");
+        }
+        prev = t;
+    }
+    Ok(())
 }
 
 fn check_schedule(s: &[(f64, f64)]) -> Result<()> {

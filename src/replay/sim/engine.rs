@@ -321,6 +321,14 @@ impl<'t, R: Recorder> Engine<'t, R> {
 
     /// Schedules the next external arrival after `from` (piecewise Poisson).
     fn schedule_arrival(&mut self, from: f64) {
+        if !self.topo.arrival_times.is_empty() {
+            // Exact replay: `arrival_seg` walks the instants.
+            if let Some(&t) = self.topo.arrival_times.get(self.arrival_seg) {
+                self.arrival_seg += 1;
+                self.push(t.max(from), Ev::Arrival);
+            }
+            return;
+        }
         let mut t = from;
         while let Some(&(start, rate)) = self.topo.schedule.get(self.arrival_seg) {
             let end = self

@@ -287,3 +287,18 @@ fn vegas_limit_backs_off_when_latency_rises() {
     );
     assert!(e.local_rejects > 500, "{}", e.local_rejects);
 }
+
+#[test]
+fn exact_arrival_instants_are_replayed() {
+    let text = r#"{"duration_s":2,"arrivals":{"entry":"a","times_s":[0.1,0.1,0.5,1.5,2.5]},
+        "services":{"a":{"workers":1,"service_time_ms":{"dist":"constant","value":1}}}}"#;
+    let t = Topology::compile(&parse_model(text).unwrap(), &PolicySpec::default());
+    let st = go(&t);
+    assert_eq!(st.ext_arrivals, [3, 1]);
+    assert_eq!(
+        st.events.queue_entry, 1,
+        "the second request at 0.1 s waits for the first"
+    );
+    let bad = text.replace("0.5,1.5", "1.5,0.5");
+    assert!(format!("{:#}", parse_model(&bad).unwrap_err()).contains("arrivals.times_s[3]"));
+}

@@ -71,6 +71,8 @@ pub struct Topology {
     pub entry_edge: u32,
     /// `(start_s, rate)` segments, sorted.
     pub schedule: Vec<(f64, f64)>,
+    /// Exact arrival instants (replaces `schedule` when not empty).
+    pub arrival_times: Vec<f64>,
 }
 
 impl Topology {
@@ -110,6 +112,7 @@ impl Topology {
             edges,
             entry_edge,
             schedule: schedule(m),
+            arrival_times: m.arrivals.times_s.clone().unwrap_or_default(),
         }
     }
 
