@@ -18,7 +18,9 @@
 //!   `concurrency_limit {kind: static|aimd|vegas, limit, max_limit}`; `null` clears a default;
 //! - `policies.services: {"api": {...policy fields}}`: every call made by that service,
 //!   between the default and the per-edge overrides;
-//! - per service: `codel {target_ms, interval_ms}`.
+//! - per service: `codel {target_ms, interval_ms}`; call templates with their observed
+//!   frequencies: `"variants": {"browse": 0.7, "buy": 0.3}` on the service and
+//!   `"variant": "buy"` on its `calls[]` entries (entries without one apply to every visit).
 
 mod ordered;
 pub mod policy;
@@ -99,6 +101,10 @@ pub struct ServiceSpec {
     /// Extension: CoDel-style shedding of visits that waited too long in the queue.
     #[serde(default)]
     pub codel: Option<CodelSpec>,
+    /// Extension: call templates (`name -> weight`); each visit picks one by weight and
+    /// makes the `calls[]` entries of that `variant` plus those without one.
+    #[serde(default)]
+    pub variants: Ordered<f64>,
 }
 
 /// Controlled-delay queue management (Nichols & Jacobson; defaults 5 ms / 100 ms).
@@ -165,6 +171,9 @@ pub struct CallEntry {
     /// Group only: the member calls.
     #[serde(default)]
     pub calls: Option<Vec<GroupMember>>,
+    /// Only visits that picked this call template (see `services.<from>.variants`).
+    #[serde(default)]
+    pub variant: Option<String>,
 }
 
 /// A member of a call group.

@@ -6,6 +6,8 @@ use anyhow::{bail, Result};
 use super::policy::PolicySpec;
 use super::{CallEntry, DistSpec, IncidentModel, CLIENT};
 
+/// Call templates per service (the engine tags steps with a u8, 0 = every visit).
+const MAX_VARIANTS: usize = 255;
 /// Most time-series buckets a run may have (each costs a few words per service and edge).
 const MAX_BUCKETS: f64 = 10_000_000.0;
 
@@ -110,6 +112,15 @@ fn check_services(m: &IncidentModel) -> Result<()> {
             &format!("services.{name}.service_time_ms"),
             &s.service_time_ms,
         )?;
+        for (v, w) in &s.variants.0 {
+            non_negative(&format!("services.{name}.variants.{v}"), *w)?;
+        }
+        if s.variants.0.len() > MAX_VARIANTS {
+            bail!("services.{name}.variants: at most {MAX_VARIANTS} call templates");
+        }
+        if !s.variants.0.is_empty() && s.variants.0.iter().all(|(_, w)| *w == 0.0) {
+            bail!("services.{name}.variants: the weights must not all be 0");
+        }
         if let Some(c) = &s.codel {
             positive(&format!("services.{name}.codel.target_ms"), c.target_ms)?;
             positive(&format!("services.{name}.codel.interval_ms"), c.interval_ms)?;
@@ -166,6 +177,7 @@ fn check_calls(m: &IncidentModel) -> Result<()> {
     for (i, c) in m.calls.iter().enumerate() {
         let f = format!("calls[{i}]");
         known_service(m, &format!("{f}.from"), &c.from)?;
+        check_variant(m, &f, c)?;
         check_count_p(&f, c.count, c.p)?;
         match (&c.to, &c.calls) {
             (Some(to), None) if !c.parallel => known_service(m, &format!("{f}.to"), to)?,
@@ -175,6 +187,20 @@ fn check_calls(m: &IncidentModel) -> Result<()> {
             (None, Some(members)) => check_group(m, &f, c, members)?,
             _ => bail!("{f}: give either `to` (one call) or `calls` (a call group)"),
         }
+    }
+    Ok(())
+}
+
+fn check_variant(m: &IncidentModel, f: &str, c: &CallEntry) -> Result<()> {
+    let Some(name) = &c.variant else {
+        return Ok(());
+    };
+    let known = m.services.0.iter().find(|(n, _)| *n == c.from);
+    if !known.is_some_and(|(_, s)| s.variants.0.iter().any(|(v, _)| v == name)) {
+        bail!(
+            "{f}.variant: `{name}` is not in services.{}.variants",
+            c.from
+        );
     }
     Ok(())
 }

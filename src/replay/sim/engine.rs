@@ -118,6 +118,8 @@ pub struct Visit {
     pub rep: u32,
     pub pending: u32,
     pub fail: bool,
+    /// Call template picked at the end of the own time (0 = none).
+    pub variant: u8,
     pub state: VisitState,
     pub arrive: f64,
     pub start: f64,

@@ -302,3 +302,30 @@ fn exact_arrival_instants_are_replayed() {
     let bad = text.replace("0.5,1.5", "1.5,0.5");
     assert!(format!("{:#}", parse_model(&bad).unwrap_err()).contains("arrivals.times_s[3]"));
 }
+
+#[test]
+fn call_templates_follow_their_weights() {
+    let text = r#"{"duration_s":60,"arrivals":{"entry":"web","rate_per_s":100},
+        "services":{"web":{"workers":64,"variants":{"browse":0.7,"buy":0.3},
+                           "service_time_ms":{"dist":"constant","value":1}},
+                    "auth":{"workers":64,"service_time_ms":{"dist":"constant","value":1}},
+                    "catalog":{"workers":64,"service_time_ms":{"dist":"constant","value":1}},
+                    "pay":{"workers":64,"service_time_ms":{"dist":"constant","value":1}}},
+        "calls":[{"from":"web","to":"auth"},
+                 {"from":"web","to":"catalog","variant":"browse","count":2},
+                 {"from":"web","parallel":true,"variant":"buy","calls":[{"to":"pay"},{"to":"catalog"}]}]}"#;
+    let t = Topology::compile(&parse_model(text).unwrap(), &PolicySpec::default());
+    let st = go(&t);
+    let first =
+        |name: &str| st.edges[t.edges.iter().position(|e| e.name == name).unwrap()].first as f64;
+    let visits = first("web->auth");
+    assert!(
+        (first("web->pay") / visits - 0.3).abs() < 0.02,
+        "{}",
+        first("web->pay") / visits
+    );
+    // browse: 2 catalog calls at 0.7, buy: 1 at 0.3 → 1.7 per visit.
+    assert!((first("web->catalog") / visits - 1.7).abs() < 0.05);
+    let bad = text.replace(r#""variant":"buy""#, r#""variant":"sell""#);
+    assert!(format!("{:#}", parse_model(&bad).unwrap_err()).contains("calls[2].variant: `sell`"));
+}

@@ -47,6 +47,10 @@ pub struct Service {
     pub dist: Dist,
     pub faults: Vec<Fault>,
     pub steps: Vec<Step>,
+    /// Call template of each step: 0 = every visit, i = template i (1-based).
+    pub step_variant: Vec<u8>,
+    /// Cumulative template weights, normalised to end at 1 (empty = no templates).
+    pub variant_cdf: Vec<f64>,
     pub codel: Option<CodelSpec>,
 }
 
@@ -141,8 +145,22 @@ fn compile_service(name: &str, s: &crate::replay::model::ServiceSpec) -> Service
         dist: Dist::from_spec(&s.service_time_ms),
         faults: Vec::new(),
         steps: Vec::new(),
+        step_variant: Vec::new(),
+        variant_cdf: cdf(&s.variants.0),
         codel: s.codel,
     }
+}
+
+fn cdf(weights: &[(String, f64)]) -> Vec<f64> {
+    let total: f64 = weights.iter().map(|(_, w)| w).sum();
+    let mut acc = 0.0;
+    weights
+        .iter()
+        .map(|(_, w)| {
+            acc += w / total;
+            acc
+        })
+        .collect()
 }
 
 fn compile_calls(m: &IncidentModel, edges: &mut EdgeTable, services: &mut [Service]) {
@@ -159,10 +177,22 @@ fn compile_calls(m: &IncidentModel, edges: &mut EdgeTable, services: &mut [Servi
                 p: p.unwrap_or(1.0),
             }
         };
-        let steps = &mut services[from as usize].steps;
+        let svc = &mut services[from as usize];
+        let variant = c.variant.as_ref().and_then(|v| {
+            m.services.0[from as usize]
+                .1
+                .variants
+                .0
+                .iter()
+                .position(|(n, _)| n == v)
+        });
+        let tag = variant.map_or(0, |i| (i + 1) as u8);
+        let before = svc.steps.len();
+        let steps = &mut svc.steps;
         let members: Vec<CallSpec> = match (&c.to, &c.calls) {
             (Some(to), _) => {
                 steps.push(Step::Seq(spec(to, c.count, c.p)));
+                svc.step_variant.push(tag);
                 continue;
             }
             (None, members) => members
@@ -181,6 +211,8 @@ fn compile_calls(m: &IncidentModel, edges: &mut EdgeTable, services: &mut [Servi
             });
             steps.extend(members.into_iter().map(Step::Seq));
         }
+        let added = svc.steps.len() - before;
+        svc.step_variant.extend(std::iter::repeat_n(tag, added));
     }
 }
 

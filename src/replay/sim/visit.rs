@@ -32,6 +32,7 @@ impl<R: Recorder> Engine<'_, R> {
             rep: 0,
             pending: 0,
             fail: false,
+            variant: 0,
             state: VisitState::Queued,
             arrive: self.now,
             start: self.now,
@@ -71,13 +72,19 @@ impl<R: Recorder> Engine<'_, R> {
 
     /// Own service time over: fail, or start the downstream calls.
     pub fn service_done(&mut self, v: u32) {
-        let vis = &mut self.visits.items[v as usize];
-        if vis.fail {
+        if self.visits.items[v as usize].fail {
             self.finish_visit(v, false);
-        } else {
-            vis.state = VisitState::Calling;
-            self.advance(v);
+            return;
         }
+        let topo = self.topo;
+        let cdf = &topo.services[self.visits.items[v as usize].svc as usize].variant_cdf;
+        if !cdf.is_empty() {
+            let u = self.rng.uniform();
+            let i = cdf.partition_point(|&c| c <= u).min(cdf.len() - 1);
+            self.visits.items[v as usize].variant = (i + 1) as u8;
+        }
+        self.visits.items[v as usize].state = VisitState::Calling;
+        self.advance(v);
     }
 
     /// Makes the next downstream call(s) of the visit, or finishes it.
@@ -90,6 +97,15 @@ impl<R: Recorder> Engine<'_, R> {
                 self.finish_visit(v, true);
                 return;
             };
+            let tag = topo.services[vis.svc as usize]
+                .step_variant
+                .get(vis.step as usize)
+                .copied()
+                .unwrap_or(0);
+            if tag != 0 && tag != vis.variant {
+                self.next_step(v, 1);
+                continue;
+            }
             match step {
                 Step::Seq(c) if vis.rep < c.count => {
                     let c = *c;
