@@ -25,6 +25,7 @@
 mod ordered;
 pub mod policy;
 mod validate;
+mod validate_policy;
 
 use std::path::Path;
 
