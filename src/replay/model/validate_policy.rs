@@ -8,6 +8,7 @@ use super::validate::{callees, known_service, non_negative, positive, probabilit
 use super::IncidentModel;
 use super::CLIENT;
 
+/// Checks `policies.default`, `policies.services` and `policies.edges`.
 pub fn check_policies(m: &IncidentModel) -> Result<()> {
     if let Some(d) = &m.policies.default {
         if d.from.is_some() || d.to.is_some() {
