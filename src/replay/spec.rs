@@ -274,7 +274,8 @@ fn codel(out: &mut Overrides, kv: &Pairs) -> Result<()> {
             "target" => spec.target_ms = duration_ms(v)?,
             "interval" => spec.interval_ms = duration_ms(v)?,
             "service" => service = Some(v.to_string()),
-            _ => return Err(unknown(k, "target, interval, service")),
+            "lifo" => spec.adaptive_lifo = !matches!(v, "off" | "false"),
+            _ => return Err(unknown(k, "target, interval, service, lifo")),
         }
     }
     if spec.target_ms <= 0.0 || spec.interval_ms <= 0.0 {

@@ -18,7 +18,7 @@
 //!   `concurrency_limit {kind: static|aimd|vegas, limit, max_limit}`; `null` clears a default;
 //! - `policies.services: {"api": {...policy fields}}`: every call made by that service,
 //!   between the default and the per-edge overrides;
-//! - per service: `codel {target_ms, interval_ms}`; call templates with their observed
+//! - per service: `codel {target_ms, interval_ms, adaptive_lifo}`; call templates with their observed
 //!   frequencies: `"variants": {"browse": 0.7, "buy": 0.3}` on the service and
 //!   `"variant": "buy"` on its `calls[]` entries (entries without one apply to every visit).
 
@@ -116,6 +116,10 @@ pub struct CodelSpec {
     pub target_ms: f64,
     #[serde(default = "codel_interval")]
     pub interval_ms: f64,
+    /// Serve the newest queued visit first while the queue is standing (adaptive LIFO,
+    /// "Fail at Scale"); default false.
+    #[serde(default)]
+    pub adaptive_lifo: bool,
 }
 
 impl CodelSpec {
@@ -123,6 +127,7 @@ impl CodelSpec {
     pub const DEFAULT: CodelSpec = CodelSpec {
         target_ms: 5.0,
         interval_ms: 100.0,
+        adaptive_lifo: false,
     };
 }
 

@@ -329,3 +329,31 @@ fn call_templates_follow_their_weights() {
     let bad = text.replace(r#""variant":"buy""#, r#""variant":"sell""#);
     assert!(format!("{:#}", parse_model(&bad).unwrap_err()).contains("calls[2].variant: `sell`"));
 }
+
+#[test]
+fn adaptive_lifo_serves_the_newest_first_under_a_standing_queue() {
+    // Target 10 s: almost nothing is dropped; interval 10 ms: the queue is soon "standing".
+    let db = |lifo: bool| {
+        format!(
+            r#"{{"workers":8,"service_time_ms":{{"dist":"lognormal","median":4,"p99":12}},
+               "codel":{{"target_ms":10000,"interval_ms":10,"adaptive_lifo":{lifo}}}}}"#
+        )
+    };
+    let quantile = |st: &RunStats, q: f64| {
+        let mut xs: Vec<f64> = st.ext_latency[10..30].iter().flatten().copied().collect();
+        crate::replay::sim::stats::quantile(&mut xs, q).unwrap_or(0.0)
+    };
+    let fifo = go(&model(&db(false), r#"{"timeout_ms":null}"#, DB_SLOW));
+    let lifo = go(&model(&db(true), r#"{"timeout_ms":null}"#, DB_SLOW));
+    // Only visits queued in a queue's first 10 ms (not yet standing) can be dropped.
+    assert!(lifo.services[1].codel_dropped * 100 < lifo.services[1].arrivals);
+    assert!(fifo.services[1].codel_dropped * 100 < fifo.services[1].arrivals);
+    // Newest first: most requests wait less, a few wait much longer.
+    assert!(
+        quantile(&lifo, 0.5) < quantile(&fifo, 0.5),
+        "{} vs {}",
+        quantile(&lifo, 0.5),
+        quantile(&fifo, 0.5)
+    );
+    assert!(quantile(&lifo, 0.999) > quantile(&fifo, 0.999));
+}

@@ -7,6 +7,7 @@
 use super::engine::{Engine, Ev, Visit, VisitState, NONE};
 use super::recorder::{Recorder, VisitRecord};
 use super::topology::Step;
+use crate::replay::model::CodelSpec;
 
 impl<R: Recorder> Engine<'_, R> {
     /// Attempt `serial` of `call` arrives at the callee of `edge`; false = rejected at once.
@@ -43,7 +44,11 @@ impl<R: Recorder> Engine<'_, R> {
             self.start_visit(v);
         } else {
             self.stats.events.queue_entry += 1;
-            let q = &mut self.svc[svc as usize].queue;
+            let state = &mut self.svc[svc as usize];
+            if state.queue.is_empty() {
+                state.last_empty = self.now; // empty until this very instant
+            }
+            let q = &mut state.queue;
             q.push_back(v);
             st.peak_queue = st.peak_queue.max(q.len() as u32);
         }
@@ -232,7 +237,14 @@ impl<R: Recorder> Engine<'_, R> {
 
     /// Gives the free worker to the first queued visit that is still worth serving.
     fn start_next(&mut self, svc: u32) {
-        while let Some(v) = self.svc[svc as usize].queue.pop_front() {
+        loop {
+            let lifo = self
+                .standing(svc)
+                .is_some_and(|(standing, c)| standing && c.adaptive_lifo);
+            let q = &mut self.svc[svc as usize].queue;
+            let Some(v) = (if lifo { q.pop_back() } else { q.pop_front() }) else {
+                return;
+            };
             if self.svc[svc as usize].queue.is_empty() {
                 self.svc[svc as usize].last_empty = self.now;
             }
@@ -245,16 +257,21 @@ impl<R: Recorder> Engine<'_, R> {
         }
     }
 
+    /// With CoDel on: whether the queue is standing (not empty for a whole interval).
+    fn standing(&self, svc: u32) -> Option<(bool, CodelSpec)> {
+        let codel = self.topo.services[svc as usize].codel?;
+        let since_empty = self.now - self.svc[svc as usize].last_empty;
+        Some((since_empty > codel.interval_ms / 1000.0, codel))
+    }
+
     /// Deadline propagation and CoDel: why a queued visit should not be served.
     fn drop_reason(&self, v: u32) -> Option<DropReason> {
         let vis = &self.visits.items[v as usize];
         if self.now >= vis.deadline {
             return Some(DropReason::Deadline);
         }
-        let codel = self.topo.services[vis.svc as usize].codel?;
-        let state = &self.svc[vis.svc as usize];
         // Standing queue (not empty for a whole interval) → short limit `target`.
-        let standing = self.now - state.last_empty > codel.interval_ms / 1000.0;
+        let (standing, codel) = self.standing(vis.svc)?;
         let limit = if standing {
             codel.target_ms
         } else {
