@@ -52,6 +52,9 @@ pub fn run(opts: &SimulateOptions) -> Result<u8> {
     let seeds: Vec<u64> = (0..opts.seeds.max(1) as u64)
         .map(|i| first.wrapping_add(i))
         .collect();
+    if wants_telemetry(opts) && seeds.len() > 1 {
+        eprintln!("note: telemetry is recorded for one run only (seed {first}); --seeds ignored");
+    }
     let (runs, walls) = if wants_telemetry(opts) {
         run_with_telemetry(&topo, first, opts)?
     } else {
