@@ -177,8 +177,12 @@ fn print(topo: &Topology, runs: &[RunStats], doc: &Value, json: bool) -> Result<
     }
     if let Some(r) = doc["recovery"].as_object() {
         println!(
-            "  recovery: fault {}..{} s, recovered at {} s, overload outlived the fault: {}",
-            r["fault_start_s"], r["fault_end_s"], r["recovered_at_s"], r["overload_outlived_fault"]
+            "  recovery: fault {}..{} s, recovered at {} s ({} s after), overload outlived the fault: {}",
+            r["fault_start_s"],
+            r["fault_end_s"],
+            r["recovered_at_s"],
+            r["time_to_recover_s"],
+            r["overload_outlived_fault"]
         );
     }
     if runs.len() > 1 {
