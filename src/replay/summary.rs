@@ -87,15 +87,15 @@ pub fn seeds_mean(topo: &Topology, runs: &[RunStats]) -> Value {
     };
     let mut amp = Map::new();
     for (i, e) in topo.edges.iter().enumerate() {
-        let a = mean(&|st| {
-            let es = &st.edges[i];
-            if es.first == 0 {
-                1.0
-            } else {
-                es.attempts() as f64 / es.first as f64
-            }
-        });
-        amp.insert(e.name.clone(), json!(round(a, 4)));
+        // Mean over the runs where the edge carried calls; null when it never did.
+        let amps: Vec<f64> = runs
+            .iter()
+            .map(|st| &st.edges[i])
+            .filter(|es| es.first > 0)
+            .map(|es| es.attempts() as f64 / es.first as f64)
+            .collect();
+        let a = (!amps.is_empty()).then(|| round(amps.iter().sum::<f64>() / amps.len() as f64, 4));
+        amp.insert(e.name.clone(), json!(a));
     }
     let recovered = runs
         .iter()
