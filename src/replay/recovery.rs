@@ -83,3 +83,49 @@ fn bucket_healthy(st: &RunStats, b: usize, ratio: f64, base_p99: Option<f64>) ->
         _ => true,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::replay::model::{parse_model, policy::PolicySpec};
+
+    /// 20 one-second buckets, fault 5..8 s; `ok[b]` successes and `fail[b]` failures of 10.
+    fn run(ok: &[u32]) -> (Topology, RunStats) {
+        let text = r#"{"duration_s":20,"arrivals":{"entry":"a","rate_per_s":10},
+            "services":{"a":{"workers":1,"service_time_ms":{"dist":"constant","value":1}}},
+            "faults":[{"service":"a","start_s":5,"end_s":8,"error_rate":1}]}"#;
+        let t = Topology::compile(&parse_model(text).unwrap(), &PolicySpec::default());
+        let mut st = RunStats::new(1, 1, 1, 20);
+        for (b, &k) in ok.iter().enumerate() {
+            st.ext_arrivals[b] = 10;
+            st.ext_ok[b] = k;
+            st.ext_fail[b] = 10 - k;
+            st.ext_latency[b] = vec![0.01; 10];
+        }
+        (t, st)
+    }
+
+    #[test]
+    fn recovers_at_the_first_bucket_of_the_final_healthy_stretch() {
+        let mut ok = vec![10; 20];
+        ok[5..11].iter_mut().for_each(|x| *x = 0);
+        ok[12] = 0; // a relapse: recovery counts from after it
+        let (t, st) = run(&ok);
+        let r = recovery(&t, &st).unwrap();
+        assert_eq!(
+            (r.recovered_at_s, r.time_to_recover_s),
+            (Some(13.0), Some(5.0))
+        );
+        assert!(!r.overload_outlived_fault);
+    }
+
+    #[test]
+    fn never_recovering_is_a_metastable_failure() {
+        let mut ok = vec![10; 20];
+        ok[5..].iter_mut().for_each(|x| *x = 1);
+        let (t, st) = run(&ok);
+        let r = recovery(&t, &st).unwrap();
+        assert_eq!(r.recovered_at_s, None);
+        assert!(r.overload_outlived_fault);
+    }
+}
