@@ -289,3 +289,61 @@ impl Guard {
         self.hedge_delay
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::replay::model::policy::PolicySpec;
+
+    #[test]
+    fn rolling_window_forgets_old_slots() {
+        let mut w = Rolling::new(10.0);
+        w.add(0.5, 5.0, 1.0);
+        w.add(4.5, 5.0, 2.0);
+        assert_eq!(w.totals(9.9), (10.0, 3.0));
+        assert_eq!(w.totals(10.5), (5.0, 2.0), "the slot of t = 0.5 s expired");
+        assert_eq!(w.totals(100.0), (0.0, 0.0));
+    }
+
+    #[test]
+    fn breaker_opens_at_the_error_rate_and_half_opens_after_the_sleep() {
+        let spec: PolicySpec =
+            serde_json::from_str(r#"{"breaker":{"min_requests":4,"open_s":5}}"#).unwrap();
+        let p = EdgePolicy::resolve(&spec);
+        let (mut g, mut rng) = (Guard::new(&p), Rng::new(1));
+        for ok in [true, false, true, false] {
+            assert!(g.admit(&p, 1.0, &mut rng));
+            g.on_result(&p, 1.0, ok, 0.01);
+        }
+        assert!(g.breaker_open(1.0), "2 of 4 failed = 50 %");
+        assert!(!g.admit(&p, 5.9, &mut rng));
+        assert!(g.admit(&p, 6.1, &mut rng), "one trial after the 5 s sleep");
+        assert!(!g.admit(&p, 6.2, &mut rng), "only one trial at a time");
+        g.on_result(&p, 6.3, true, 0.01);
+        assert!(
+            g.admit(&p, 6.4, &mut rng) && g.admit(&p, 6.4, &mut rng),
+            "closed again"
+        );
+    }
+
+    #[test]
+    fn grpc_throttle_and_budget_tokens() {
+        let spec: PolicySpec = serde_json::from_str(
+            r#"{"retry_throttle":{"max_tokens":10,"token_ratio":0.1},"retry_budget_ratio":0.5,"retry_budget_burst":2}"#,
+        )
+        .unwrap();
+        let p = EdgePolicy::resolve(&spec);
+        let mut g = Guard::new(&p);
+        assert!(g.allow_retry(&p) && g.allow_retry(&p), "burst of 2");
+        assert!(!g.allow_retry(&p), "budget empty");
+        g.on_call(&p);
+        g.on_call(&p);
+        assert!(g.allow_retry(&p), "two calls deposited one token");
+        for _ in 0..5 {
+            g.on_result(&p, 0.0, false, 0.0);
+        }
+        g.on_call(&p);
+        g.on_call(&p);
+        assert!(!g.allow_retry(&p), "throttled at 5 of 10 tokens");
+    }
+}
