@@ -7,8 +7,8 @@
 use anyhow::{bail, Context, Result};
 
 use super::model::policy::{
-    AdaptiveSpec, BreakerSpec, ConcurrencySpec, HedgeSpec, Jitter, LimitKind, PolicySpec,
-    ThrottleSpec, FINAGLE_BUDGET,
+    AdaptiveSpec, BackoffSpec, BreakerSpec, ConcurrencySpec, HedgeSpec, Jitter, LimitKind,
+    PolicySpec, ThrottleSpec, FINAGLE_BUDGET,
 };
 use super::model::CodelSpec;
 
@@ -129,17 +129,46 @@ fn number<T: std::str::FromStr>(v: &str) -> Result<T> {
     v.parse().map_err(|_| anyhow::anyhow!("bad number `{v}`"))
 }
 
+/// A retry preset: (attempts, base ms, cap ms, jitter) from REPLAY.md's table.
+type RetryPreset = (u32, f64, f64, Jitter);
+/// AWS SDK "standard" retry mode: 3 attempts, base 100 ms, cap 20 s, full jitter.
+const AWS_STANDARD: RetryPreset = (3, 100.0, 20_000.0, Jitter::Full);
+/// Envoy route retries: 1 retry, base 25 ms, cap 250 ms (10× base), full jitter.
+const ENVOY: RetryPreset = (2, 25.0, 250.0, Jitter::Full);
+/// gRPC retry policy: at most 5 attempts; initial backoff 100 ms, max 1 s (common config).
+const GRPC_RETRY: RetryPreset = (5, 100.0, 1_000.0, Jitter::Full);
+
+/// `retry:` is a whole retry policy: unspecified keys take the AWS SDK standard values (or
+/// those of `preset=aws|envoy|grpc`), not the model's.
 fn retry(p: &mut PolicySpec, kv: &Pairs) -> Result<()> {
-    let mut b = p.backoff.clone().unwrap_or_default();
+    let preset = match kv.iter().find(|(k, _)| *k == "preset").map(|(_, v)| *v) {
+        None | Some("aws") => AWS_STANDARD,
+        Some("envoy") => ENVOY,
+        Some("grpc") => GRPC_RETRY,
+        Some(other) => bail!("unknown retry preset `{other}` (aws, envoy, grpc)"),
+    };
+    p.max_attempts = Some(preset.0);
+    let mut b = BackoffSpec {
+        base_ms: Some(preset.1),
+        max_ms: Some(Some(preset.2)),
+        multiplier: Some(2.0),
+        jitter: Some(preset.3),
+    };
     for &(k, v) in kv {
         match k {
+            "preset" => {}
             "attempts" => p.max_attempts = Some(number(v)?),
             "base" => b.base_ms = Some(duration_ms(v)?),
             "cap" => b.max_ms = Some(Some(duration_ms(v)?)),
             "mult" | "multiplier" => b.multiplier = Some(number(v)?),
             "jitter" => b.jitter = Some(jitter(v)?),
             "timeout" => p.timeout_ms = Some(Some(duration_ms(v)?)),
-            _ => return Err(unknown(k, "attempts, base, cap, mult, jitter, timeout")),
+            _ => {
+                return Err(unknown(
+                    k,
+                    "preset, attempts, base, cap, mult, jitter, timeout",
+                ))
+            }
         }
     }
     if p.max_attempts == Some(0) {
@@ -245,6 +274,9 @@ fn hedge(p: &mut PolicySpec, kv: &Pairs) -> Result<()> {
 
 fn limit(p: &mut PolicySpec, kv: &Pairs) -> Result<()> {
     let mut c = ConcurrencySpec::BULKHEAD;
+    if kv.iter().any(|&(k, v)| k == "kind" && v == "vegas") {
+        c.limit = VEGAS_INITIAL_LIMIT;
+    }
     for &(k, v) in kv {
         match k {
             "kind" => {
@@ -266,6 +298,9 @@ fn limit(p: &mut PolicySpec, kv: &Pairs) -> Result<()> {
     p.concurrency_limit = Some(Some(c));
     Ok(())
 }
+
+/// Netflix concurrency-limits VegasLimit initial limit.
+const VEGAS_INITIAL_LIMIT: u32 = 20;
 
 fn codel(out: &mut Overrides, kv: &Pairs) -> Result<()> {
     let (mut spec, mut service) = (CodelSpec::DEFAULT, None);
@@ -320,6 +355,30 @@ mod tests {
         assert!(e.contains("unknown policy kind `shield`"), "{e}");
         assert!(parse(&["breaker:errors=150%"]).is_err());
         assert!(parse(&["timeout:abc"]).is_err());
+    }
+
+    #[test]
+    fn retry_defaults_are_the_aws_sdk_standard_and_presets_work() {
+        let p = parse(&["retry"]).unwrap().edge;
+        let b = p.backoff.unwrap();
+        assert_eq!(
+            (p.max_attempts, b.base_ms, b.max_ms),
+            (Some(3), Some(100.0), Some(Some(20_000.0)))
+        );
+        let e = parse(&["retry:preset=envoy,jitter=equal"]).unwrap().edge;
+        let b = e.backoff.unwrap();
+        assert_eq!(
+            (e.max_attempts, b.base_ms, b.jitter),
+            (Some(2), Some(25.0), Some(Jitter::Equal))
+        );
+        assert!(parse(&["retry:preset=finagle"]).is_err());
+        let v = parse(&["limit:kind=vegas"])
+            .unwrap()
+            .edge
+            .concurrency_limit
+            .unwrap()
+            .unwrap();
+        assert_eq!(v.limit, 20);
     }
 
     #[test]
