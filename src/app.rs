@@ -2,8 +2,7 @@
 
 use anyhow::Result;
 
-use crate::cli::SimulateArgs;
-use crate::cli::{Cli, Command, InputArgs};
+use crate::cli::{Cli, Command, InputArgs, SimulateArgs};
 use crate::ingest::{self, IngestOptions};
 use crate::replay::simulate::SimulateOptions;
 
