@@ -2,15 +2,20 @@
 
 use anyhow::{Context, Result};
 
-use crate::cli::{Cli, Command, InputArgs, InspectArgs};
-use crate::ingest::{self, IngestOptions};
+use crate::analyze::{self, AnalyzeOptions};
+use crate::cli::{AnalyzeArgs, Cli, Command, InputArgs, InspectArgs, SimulateArgs};
+use crate::ingest::{self, Dataset, IngestOptions};
+use crate::model::columns as col;
+use crate::model::finding::Severity;
+use crate::model::frame::i64_col;
+use crate::replay::simulate::SimulateOptions;
 
 /// Runs one command; returns the process exit status on success.
 pub fn run(cli: Cli) -> Result<u8> {
     match cli.command {
         Command::Inspect(args) => inspect(&args),
-        Command::Analyze(_) => anyhow::bail!("analyze is being built"),
-        Command::Simulate(_) => anyhow::bail!("simulate is being built"),
+        Command::Analyze(args) => analyze_command(&args),
+        Command::Simulate(args) => crate::replay::simulate::run(&simulate_options(&args)),
     }
 }
 
@@ -35,4 +40,68 @@ fn inspect(args: &InspectArgs) -> Result<u8> {
         crate::export::export(&data, dir)?;
     }
     Ok(0)
+}
+
+fn analyze_command(args: &AnalyzeArgs) -> Result<u8> {
+    let data = ingest::ingest(&ingest_options(&args.input))?;
+    let opts = analyze_options(args, &data)?;
+    let analysis = analyze::analyze(&data, &opts)?;
+    let doc = analyze::findings_document(&analysis, &data);
+    let text = serde_json::to_string_pretty(&doc).context("encoding the findings")?;
+    if let Some(path) = &args.output {
+        std::fs::write(path, format!("{text}\n"))
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    if args.json {
+        println!("{text}");
+    } else {
+        print!("{}", analyze::summary_text(&analysis));
+    }
+    if let Some(dir) = &args.export {
+        crate::export::export(&data, dir)?;
+    }
+    Ok(fail_on_status(args.fail_on.as_deref(), &analysis))
+}
+
+fn analyze_options(args: &AnalyzeArgs, data: &Dataset) -> Result<AnalyzeOptions> {
+    let first_ns = first_span_ns(data)?;
+    let parse = |spec: &Option<String>, what: &str| {
+        spec.as_deref()
+            .map(|s| analyze::parse_window(s, first_ns).with_context(|| format!("--{what} {s}")))
+            .transpose()
+    };
+    Ok(AnalyzeOptions {
+        incident: parse(&args.incident, "incident")?,
+        baseline: parse(&args.baseline, "baseline")?,
+    })
+}
+
+fn first_span_ns(data: &Dataset) -> Result<i64> {
+    if data.spans.height() == 0 {
+        return Ok(0);
+    }
+    Ok(i64_col(&data.spans, col::START_NS)?.iter().flatten().min().unwrap_or(0))
+}
+
+/// Exit status 1 when a finding at or above `--fail-on` exists.
+fn fail_on_status(fail_on: Option<&str>, analysis: &analyze::Analysis) -> u8 {
+    let Some(level) = fail_on.and_then(Severity::parse) else {
+        return 0;
+    };
+    u8::from(analysis.findings.iter().any(|f| f.severity >= level))
+}
+
+fn simulate_options(args: &SimulateArgs) -> SimulateOptions {
+    SimulateOptions {
+        model: args.model.clone(),
+        policies: args.policies.clone(),
+        seed: args.seed,
+        seeds: args.seeds,
+        out_dir: args.out_dir.clone(),
+        traces_out: args.traces_out.clone(),
+        logs_out: args.logs_out.clone(),
+        sample: args.sample,
+        json: args.json,
+        compare: args.compare.clone(),
+    }
 }

@@ -86,6 +86,13 @@ pub struct SimulateArgs {
     /// RNG seed (default: the model's `seed`).
     #[arg(long)]
     pub seed: Option<u64>,
+    /// Also run this alternative policy set over the same seeds and compare (repeatable;
+    /// `;` joins several specs, e.g. `retry:attempts=3;budget:ratio=0.1`).
+    #[arg(long = "compare", value_name = "SPECS")]
+    pub compare: Vec<String>,
+    /// Run this many seeds (seed, seed+1, ...) in parallel and report their mean.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub seeds: u32,
     /// Write timeseries.csv and summary.json into this folder.
     #[arg(long, value_name = "DIR")]
     pub out_dir: Option<PathBuf>,

@@ -18,4 +18,5 @@ pub mod export;
 pub mod ingest;
 pub mod model;
 pub mod output;
+pub mod replay;
 pub mod report;

@@ -1,0 +1,18 @@
+//! Replay: re-run an incident through a discrete-event simulation model under other
+//! policies. `model` reads and validates `incident-model/v1` files, `spec` parses
+//! `--policy` specs, `sim` is the engine, `summary`/`recovery` compute the outputs,
+//! `telemetry`/`truth` write the traces, logs and ground truth a run would have produced,
+//! and `simulate` is the entry point of `cascade simulate`.
+
+pub mod compare;
+pub mod model;
+pub mod recovery;
+pub mod sim;
+pub mod simulate;
+pub mod spec;
+pub mod summary;
+pub mod telemetry;
+pub mod truth;
+
+#[cfg(test)]
+mod range_tests;

@@ -1,0 +1,203 @@
+//! The telemetry a run's services would have exported, written through the engine's
+//! `Recorder` hook: OTLP/JSON Lines traces shaped like the bench generator's (a CLIENT span
+//! per attempt in the caller's resource with `http.request.resend_count` on retries, the
+//! SERVER span as its child in the callee's resource, timeouts as ERROR client spans ending
+//! at the timer with `error.type=timeout` while the server span carries on, queueing as the
+//! gap before the server span starts), JSON-lines logs with trace/span ids (`logs.rs`), and
+//! the ground truth file. Ids derive from attempt serials, so telemetry never perturbs the
+//! model's RNG, and head sampling keeps or drops whole traces.
+
+mod logs;
+mod spans;
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use serde_json::{json, Value};
+
+use super::sim::{RunStats, Topology};
+use super::truth;
+
+/// Simulated time 0 = 2024-06-01T12:00:00Z (the bench generator's base).
+pub const BASE_NS: u64 = 1_717_243_200_000_000_000;
+/// Spans per ExportTraceServiceRequest line (Collector file exporter batches ~512).
+const BATCH: usize = 512;
+/// One service instance (pod) per this many workers.
+const WORKERS_PER_INSTANCE: u32 = 32;
+/// At most this many instances per service.
+const MAX_INSTANCES: u32 = 8;
+/// Share of successful visits that log an INFO line (the generator's P_LOG).
+const P_INFO_LOG: f64 = 0.37;
+/// Semantic-conventions schema of the resources.
+const SCHEMA_URL: &str = "https://opentelemetry.io/schemas/1.26.0";
+
+/// Where to write and how much to sample.
+#[derive(Debug, Clone)]
+pub struct TelemetryOptions {
+    pub traces: Option<PathBuf>,
+    pub logs: Option<PathBuf>,
+    /// Head-sampling rate per trace (external request).
+    pub sample: f64,
+    pub seed: u64,
+}
+
+/// Writes traces and logs as the engine reports attempts and visits.
+pub struct TelemetryRecorder {
+    opts: TelemetryOptions,
+    traces: Option<BufWriter<File>>,
+    logs: Option<BufWriter<File>>,
+    /// Resource of each (service, instance), flattened.
+    resources: Vec<Value>,
+    /// First resource index of each service, and its instance count.
+    res_base: Vec<(usize, u32)>,
+    batch: Vec<(usize, Value)>,
+    error: Option<std::io::Error>,
+    pub spans: u64,
+    pub log_lines: u64,
+}
+
+/// splitmix64-style hash of two words (ids, sampling and instance choice).
+fn mix(a: u64, b: u64) -> u64 {
+    let mut z = a ^ b.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// A uniform number in [0, 1) from a hash (deterministic per id).
+fn unit(h: u64) -> f64 {
+    (h >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
+}
+
+/// Simulated seconds → Unix nanoseconds.
+fn ns(t: f64) -> u64 {
+    BASE_NS + (t * 1e9).round() as u64
+}
+
+fn create(p: &Option<PathBuf>) -> Result<Option<BufWriter<File>>> {
+    let open = |p: &PathBuf| {
+        File::create(p)
+            .map(|f| BufWriter::with_capacity(1 << 20, f))
+            .with_context(|| format!("creating {}", p.display()))
+    };
+    p.as_ref().map(open).transpose()
+}
+
+impl TelemetryRecorder {
+    /// Opens the output files and builds one resource per service instance.
+    pub fn create(topo: &Topology, opts: &TelemetryOptions) -> Result<Self> {
+        let (mut resources, mut res_base) = (Vec::new(), Vec::new());
+        for s in &topo.services {
+            let n = s
+                .workers
+                .div_ceil(WORKERS_PER_INSTANCE)
+                .clamp(1, MAX_INSTANCES);
+            res_base.push((resources.len(), n));
+            resources.extend((0..n).map(|i| spans::resource(&s.name, i, opts.seed)));
+        }
+        Ok(TelemetryRecorder {
+            opts: opts.clone(),
+            traces: create(&opts.traces)?,
+            logs: create(&opts.logs)?,
+            resources,
+            res_base,
+            batch: Vec::with_capacity(BATCH),
+            error: None,
+            spans: 0,
+            log_lines: 0,
+        })
+    }
+
+    /// Head sampling: a whole trace is kept or dropped.
+    fn sampled(&self, trace: u32) -> bool {
+        self.opts.sample >= 1.0
+            || unit(mix(self.opts.seed ^ 0x5A3F, trace as u64)) < self.opts.sample
+    }
+
+    fn trace_id(&self, trace: u32) -> String {
+        let t = trace as u64;
+        format!(
+            "{:016x}{:016x}",
+            mix(self.opts.seed, t * 2),
+            mix(self.opts.seed, t * 2 + 1)
+        )
+    }
+
+    fn span_id(&self, serial: u32, client: bool) -> String {
+        format!(
+            "{:016x}",
+            mix(self.opts.seed ^ 0xC0FFEE, serial as u64 * 2 + client as u64)
+        )
+    }
+
+    /// Resource index of the instance that served visit `serial` (or made its calls).
+    fn resource_of(&self, svc: u32, serial: u32) -> usize {
+        let (base, n) = self.res_base[svc as usize];
+        base + (mix(self.opts.seed ^ 0x1D, serial as u64) % n as u64) as usize
+    }
+
+    fn emit(&mut self, res: usize, span: Value) {
+        self.spans += 1;
+        self.batch.push((res, span));
+        if self.batch.len() >= BATCH {
+            self.flush();
+        }
+    }
+
+    /// Writes the batch as one ExportTraceServiceRequest line, grouped by resource.
+    fn flush(&mut self) {
+        if self.batch.is_empty() {
+            return;
+        }
+        let mut batch = std::mem::take(&mut self.batch);
+        batch.sort_by_key(|(r, _)| *r);
+        let mut groups: Vec<Value> = Vec::new();
+        for chunk in batch.chunk_by(|a, b| a.0 == b.0) {
+            let spans: Vec<Value> = chunk.iter().map(|(_, s)| s.clone()).collect();
+            let scope = json!({"name": "opentelemetry.instrumentation.http", "version": "0.48.0"});
+            groups.push(json!({"resource": self.resources[chunk[0].0],
+                "scopeSpans": [{"scope": scope, "spans": spans}], "schemaUrl": SCHEMA_URL}));
+        }
+        let line = json!({ "resourceSpans": groups });
+        if let Some(w) = self.traces.as_mut() {
+            if let Err(e) = write_line(w, &line) {
+                self.error.get_or_insert(e);
+            }
+        }
+        batch.clear();
+        self.batch = batch;
+    }
+
+    /// Flushes the files and writes the ground truth beside the traces.
+    pub fn finish(mut self, topo: &Topology, stats: &RunStats) -> Result<()> {
+        self.flush();
+        for w in [self.traces.as_mut(), self.logs.as_mut()]
+            .into_iter()
+            .flatten()
+        {
+            if let Err(e) = w.flush() {
+                self.error.get_or_insert(e);
+            }
+        }
+        if let Some(e) = self.error {
+            return Err(e).context("writing telemetry");
+        }
+        if let Some(p) = &self.opts.traces {
+            let path = truth::truth_path(p);
+            let doc = truth::truth(topo, stats, self.opts.sample);
+            let text = serde_json::to_string_pretty(&doc)? + "\n";
+            std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
+        }
+        Ok(())
+    }
+}
+
+fn write_line(w: &mut BufWriter<File>, v: &Value) -> std::io::Result<()> {
+    serde_json::to_writer(&mut *w, v).map_err(std::io::Error::from)?;
+    w.write_all(b"\n")
+}
+
+#[cfg(test)]
+mod tests;
