@@ -80,7 +80,11 @@ fn first_span_ns(data: &Dataset) -> Result<i64> {
     if data.spans.height() == 0 {
         return Ok(0);
     }
-    Ok(i64_col(&data.spans, col::START_NS)?.iter().flatten().min().unwrap_or(0))
+    Ok(i64_col(&data.spans, col::START_NS)?
+        .iter()
+        .flatten()
+        .min()
+        .unwrap_or(0))
 }
 
 /// Exit status 1 when a finding at or above `--fail-on` exists.
