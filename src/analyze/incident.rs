@@ -213,6 +213,38 @@ fn entry_requests(t: &SpanTable) -> Vec<(usize, bool)> {
     .collect()
 }
 
+/// The leading stretch (1/LEAD_FRACTION of the buckets) is a second reference: an export of
+/// an incident usually starts before it, and when the overload outlives its trigger and
+/// fills most of the range, the median over all buckets is the incident itself.
+const LEAD_FRACTION: usize = 4;
+/// The leading stretch is only trusted as a reference with at least this many values.
+const MIN_LEAD_VALUES: usize = 10;
+
+/// The median of the reference with the lower median: all buckets, or the leading stretch.
+fn reference_median(all: &[f64], lead: &[f64]) -> f64 {
+    let med = |v: &[f64]| super::stats::median_mad(v).map(|m| m.0);
+    match (
+        med(all),
+        med(lead).filter(|_| lead.len() >= MIN_LEAD_VALUES),
+    ) {
+        (Some(a), Some(l)) => a.min(l),
+        (a, l) => a.or(l).unwrap_or(0.0),
+    }
+}
+
+/// The lower of the thresholds over all buckets and over the leading stretch.
+fn lower_threshold(all: &[f64], lead: &[f64], floor: impl Fn(f64) -> f64) -> Option<f64> {
+    let th = |v: &[f64]| {
+        let med = super::stats::median_mad(v)?.0;
+        upper_threshold(v, K_SIGMA, floor(med))
+    };
+    let lead_th = th(lead).filter(|_| lead.len() >= MIN_LEAD_VALUES);
+    match (th(all), lead_th) {
+        (Some(a), Some(l)) => Some(a.min(l)),
+        (a, l) => a.or(l),
+    }
+}
+
 fn flag_departures(s: &mut SystemSignals) {
     let judged = |n: u64| n >= MIN_BUCKET_SAMPLES;
     let n = s.entry_requests.len();
@@ -221,10 +253,18 @@ fn flag_departures(s: &mut SystemSignals) {
         .map(|i| s.errors[i] as f64 / s.entry_requests[i] as f64)
         .collect();
     let p99s: Vec<f64> = s.entry_p99_ms.iter().flatten().copied().collect();
-    let med_rate = super::stats::median_mad(&rates).map_or(0.0, |m| m.0);
-    let med_p99 = super::stats::median_mad(&p99s).map_or(0.0, |m| m.0);
-    s.error_rate_threshold = upper_threshold(&rates, K_SIGMA, MIN_ERROR_RATE_RISE);
-    s.entry_p99_threshold_ms = upper_threshold(&p99s, K_SIGMA, med_p99 * MIN_LATENCY_RISE);
+    let lead_rates: Vec<f64> = (0..n / LEAD_FRACTION)
+        .filter(|&i| judged(s.entry_requests[i]))
+        .map(|i| s.errors[i] as f64 / s.entry_requests[i] as f64)
+        .collect();
+    let lead_p99s: Vec<f64> = s.entry_p99_ms[..n / LEAD_FRACTION]
+        .iter()
+        .flatten()
+        .copied()
+        .collect();
+    let med_rate = reference_median(&rates, &lead_rates);
+    s.error_rate_threshold = lower_threshold(&rates, &lead_rates, |_| MIN_ERROR_RATE_RISE);
+    s.entry_p99_threshold_ms = lower_threshold(&p99s, &lead_p99s, |m| m * MIN_LATENCY_RISE);
     s.departed = (0..n)
         .map(|i| {
             let req = s.entry_requests[i] as f64;

@@ -66,7 +66,8 @@ fn trace_shifts(t: &SpanTable, rows: std::ops::Range<usize>) -> (Vec<i64>, u64) 
             } else if !is_sync_call(t, p, c) {
                 0
             } else {
-                let d = skew_delta(ps, pe, t.start[c], t.end[c]);
+                let gave_up = t.status[p] as i32 == crate::model::columns::status::ERROR;
+                let d = skew_delta(ps, pe, t.start[c], t.end[c], gave_up);
                 links += u64::from(d != 0);
                 d
             };
@@ -85,9 +86,15 @@ fn is_sync_call(t: &SpanTable, p: usize, c: usize) -> bool {
 
 /// The shift that puts child `[cs, ce]` inside parent `[ps, pe]`, or 0 when the child's
 /// start lies within the parent widened by the parent's own duration on each side.
-fn skew_delta(ps: i64, pe: i64, cs: i64, ce: i64) -> i64 {
+///
+/// When the client failed (`gave_up`: it timed out or was cancelled), a server that starts
+/// long after the client ended is what queueing at the callee looks like — the request
+/// waited for a worker after its caller had stopped waiting — so only an early start counts
+/// as skew then. A client that got an answer cannot have ended before its server started.
+fn skew_delta(ps: i64, pe: i64, cs: i64, ce: i64, gave_up: bool) -> i64 {
     let pdur = pe - ps;
-    if cs >= ps - pdur && cs <= pe + pdur {
+    let late_ok = gave_up || cs <= pe + pdur;
+    if cs >= ps - pdur && late_ok {
         return 0;
     }
     let cdur = ce - cs;
@@ -147,5 +154,18 @@ mod tests {
         let before = t.start.clone();
         assert_eq!(correct_skew(&mut t), SkewCounts::default());
         assert_eq!(t.start, before);
+    }
+
+    /// Regression: in a metastable retry storm, db server spans start seconds after their
+    /// timed-out client spans (they waited in db's queue); that is not clock skew.
+    #[test]
+    fn a_server_queued_long_after_its_timed_out_client_is_not_skew() {
+        let mut f = Frames::default();
+        let mut client = SpanSpec::new(1, 1, 0, "inventory", kind::CLIENT, 0, 100);
+        client.status = crate::model::columns::status::ERROR;
+        f.push(client);
+        f.push(SpanSpec::new(1, 2, 1, "db", kind::SERVER, 5_000, 5_040));
+        let mut t = SpanTable::from_frame(&f.spans()).unwrap();
+        assert_eq!(correct_skew(&mut t), SkewCounts::default());
     }
 }
