@@ -5,7 +5,9 @@ use std::path::Path;
 use std::process::Command;
 
 fn analyze(fixture: &str) -> serde_json::Value {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(fixture);
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(fixture);
     let out = Command::new(env!("CARGO_BIN_EXE_cascade"))
         .arg("analyze")
         .arg(dir.join("traces.jsonl.gz"))
@@ -14,7 +16,11 @@ fn analyze(fixture: &str) -> serde_json::Value {
         .arg("--json")
         .output()
         .expect("running cascade");
-    assert!(out.status.success(), "{fixture}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{fixture}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).expect("findings JSON")
 }
 
@@ -43,7 +49,9 @@ fn root_cause_is_first_on_every_incident_fixture() {
         let got = doc["root_causes"][0]["service"].as_str().unwrap_or("-");
         let detected = doc["windows"]["detected"].as_bool() == Some(true);
         if got != want || !detected {
-            wrong.push(format!("{fixture}: root cause {got} (want {want}), detected {detected}"));
+            wrong.push(format!(
+                "{fixture}: root cause {got} (want {want}), detected {detected}"
+            ));
         }
     }
     let doc = analyze("bench-inventory");
