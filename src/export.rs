@@ -13,7 +13,7 @@ use std::fs::File;
 use std::path::Path;
 
 use anyhow::{Context, Result};
-use polars::prelude::{DataFrame, ParquetWriter};
+use polars::prelude::{DataFrame, ParquetCompression, ParquetWriter};
 
 use crate::ingest::Dataset;
 use crate::model::columns as col;
@@ -46,6 +46,7 @@ fn write_parquet(df: &DataFrame, path: &Path) -> Result<()> {
     let file = File::create(path).with_context(|| format!("creating {}", path.display()))?;
     let mut df = df.clone();
     ParquetWriter::new(file)
+        .with_compression(ParquetCompression::Zstd(None))
         .finish(&mut df)
         .with_context(|| format!("writing {}", path.display()))?;
     Ok(())
