@@ -10,7 +10,6 @@ pub mod detectors;
 pub mod document;
 pub mod edges;
 pub mod errors;
-pub mod export;
 mod frame_read;
 pub mod graph;
 pub mod incident;
