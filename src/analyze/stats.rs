@@ -3,19 +3,8 @@
 /// Scale that makes the MAD estimate a standard deviation for normal data (1 / Φ⁻¹(0.75)).
 pub const MAD_TO_SIGMA: f64 = 1.4826;
 
-/// The `q` quantile (0..=1) of `sorted` with linear interpolation between closest ranks
-/// (numpy's default, DuckDB `quantile_cont`, polars `interpolation="linear"`).
-pub fn quantile_sorted(sorted: &[f64], q: f64) -> Option<f64> {
-    let n = sorted.len();
-    if n == 0 {
-        return None;
-    }
-    let rank = q.clamp(0.0, 1.0) * (n - 1) as f64;
-    let lo = rank.floor() as usize;
-    let hi = (lo + 1).min(n - 1);
-    let frac = rank - lo as f64;
-    Some(sorted[lo] + (sorted[hi] - sorted[lo]) * frac)
-}
+/// Linear-interpolated quantile of sorted values (one definition, in `model::frame`).
+pub use crate::model::frame::quantile_sorted;
 
 /// Sorts `values` (NaN-free) in place and returns the `q` quantile.
 pub fn quantile(values: &mut [f64], q: f64) -> Option<f64> {
