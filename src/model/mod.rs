@@ -4,4 +4,5 @@
 pub mod columns;
 pub mod finding;
 pub mod frame;
+pub mod replay;
 pub mod window;
