@@ -68,7 +68,8 @@ pub const PEER_SERVICE: &str = "peer_service";
 pub const ERROR_TYPE: &str = "error_type";
 /// `http.request.resend_count` / `http.resend_count` / `grpc-previous-rpc-attempts` (Int32).
 pub const RESEND_COUNT: &str = "resend_count";
-/// Every span attribute as one JSON object `{key: value}` (String).
+/// The span attributes not carried by a normalised column above, as one JSON object
+/// `{key: value}` (String; `{}` when every attribute was normalised).
 pub const ATTRIBUTES: &str = "attributes";
 
 // Events frame (plus TRACE_ID, SPAN_ID, NAME, ATTRIBUTES).

@@ -46,9 +46,22 @@ pub fn kind_of<'v, 'a>(v: &'v Option<AnyValue<'a>>) -> Kind<'v, 'a> {
 
 /// Appends `attrs` as one JSON object `{key: value}`.
 pub fn write_object(out: &mut String, attrs: &[KeyValue<'_>]) {
+    write_object_except(out, attrs, |_| false);
+}
+
+/// Appends `attrs` as one JSON object, leaving out attribute `i` when `skip(i)`.
+pub fn write_object_except(
+    out: &mut String,
+    attrs: &[KeyValue<'_>],
+    skip: impl Fn(usize) -> bool,
+) {
     out.push('{');
+    let mut first = true;
     for (i, kv) in attrs.iter().enumerate() {
-        if i > 0 {
+        if skip(i) {
+            continue;
+        }
+        if !std::mem::take(&mut first) {
             out.push(',');
         }
         write_str(out, kv.key.as_ref().map_or("", |k| k.as_str()));

@@ -94,24 +94,32 @@ pub struct Semantic<'v> {
     strs: [Option<(u8, &'v str)>; STR_SLOTS],
     ints: [Option<(u8, i32)>; INT_SLOTS],
     legacy_status: Option<i32>,
+    /// Bit `i`: attribute `i` (of the first 64) won a column, so the JSON column can skip it.
+    taken: u64,
 }
 
 impl<'v> Semantic<'v> {
     /// Reads every attribute once.
     pub fn from_attributes(attrs: &'v [KeyValue<'_>]) -> Self {
         let mut sem = Semantic::default();
-        for kv in attrs {
+        let mut str_from = [NO_ATTR; STR_SLOTS];
+        let mut int_from = [NO_ATTR; INT_SLOTS];
+        for (i, kv) in attrs.iter().enumerate() {
             let Some(key) = &kv.key else { continue };
             match classify(key.as_str()) {
                 Some(Target::Str(slot, rank)) => {
                     if let (Some(v), Some(cell)) = (as_str(&kv.value), sem.strs.get_mut(slot)) {
-                        keep_best(cell, rank, v);
+                        if keep_best(cell, rank, v) {
+                            str_from[slot] = i;
+                        }
                     }
                 }
                 Some(Target::Int(slot, rank)) => {
                     let v = int_value(slot, &kv.value);
                     if let (Some(v), Some(cell)) = (v, sem.ints.get_mut(slot)) {
-                        keep_best(cell, rank, v);
+                        if keep_best(cell, rank, v) {
+                            int_from[slot] = i;
+                        }
                     }
                 }
                 Some(Target::Status) => sem.legacy_status = legacy_status(key.as_str(), kv),
@@ -119,7 +127,18 @@ impl<'v> Semantic<'v> {
             }
         }
         sem.split_rpc_method();
+        sem.taken = str_from
+            .iter()
+            .chain(&int_from)
+            .filter(|&&i| i < u64::BITS as usize)
+            .fold(0, |bits, &i| bits | 1 << i);
         sem
+    }
+
+    /// True when attribute `i` of the span is carried by a normalised column (its value won
+    /// that column), so the `attributes` JSON need not repeat it.
+    pub fn carries(&self, i: usize) -> bool {
+        i < u64::BITS as usize && self.taken & (1 << i) != 0
     }
 
     /// The status a pre-OTel tracer wrote as a tag (`error=true`, `otel.status_code`), for
@@ -168,10 +187,16 @@ fn legacy_status(key: &str, kv: &KeyValue<'_>) -> Option<i32> {
     }
 }
 
-fn keep_best<T>(cell: &mut Option<(u8, T)>, rank: u8, v: T) {
-    if cell.as_ref().is_none_or(|(r, _)| rank < *r) {
+/// Index meaning "no attribute" (beyond any bit of [`Semantic::carries`]).
+const NO_ATTR: usize = usize::MAX;
+
+/// Stores `v` when its rank beats the cell's; true when stored.
+fn keep_best<T>(cell: &mut Option<(u8, T)>, rank: u8, v: T) -> bool {
+    let better = cell.as_ref().is_none_or(|(r, _)| rank < *r);
+    if better {
         *cell = Some((rank, v));
     }
+    better
 }
 
 fn int_value(slot: usize, v: &Option<super::wire::AnyValue<'_>>) -> Option<i32> {

@@ -430,3 +430,23 @@ fn frames_do_not_depend_on_thread_count() {
     let examples = |d: &Dataset| format!("{:?}", d.diagnostics.iter().collect::<Vec<_>>());
     assert_eq!(examples(&one), examples(&two));
 }
+
+#[test]
+fn attributes_json_keeps_only_what_no_column_carries() {
+    let attrs = r#","attributes":[
+        {"key":"http.method","value":{"stringValue":"POST"}},
+        {"key":"http.request.method","value":{"stringValue":"GET"}},
+        {"key":"http.response.status_code","value":{"intValue":"503"}},
+        {"key":"tenant","value":{"stringValue":"acme"}},
+        {"key":"error","value":{"boolValue":true}}]"#;
+    let d = load(&request("web", &[span(TRACE, SPAN, "", attrs)]));
+    assert_eq!(strs(&d.spans, col::HTTP_METHOD), vec![Some("GET".into())]);
+    assert_eq!(i32s(&d.spans, col::HTTP_STATUS_CODE), vec![Some(503)]);
+    // The losing old name, the unknown key and the legacy status tag stay reachable.
+    assert_eq!(
+        strs(&d.spans, col::ATTRIBUTES),
+        vec![Some(
+            r#"{"http.method":"POST","tenant":"acme","error":true}"#.to_string()
+        )]
+    );
+}

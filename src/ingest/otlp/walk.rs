@@ -2,7 +2,7 @@
 //! span: bad ids, kinds or times skip that span (counted); missing times, a missing
 //! `service.name` or an end before the start are kept and counted as warnings.
 
-use super::anyvalue::{as_str, write_object};
+use super::anyvalue::{as_str, write_object, write_object_except};
 use super::ids::{parse_id, HexId, SPAN_ID_BYTES, TRACE_ID_BYTES};
 use super::logs::walk_resource_logs;
 use super::scalar::{Field, Text};
@@ -312,8 +312,8 @@ fn walk_span(
     );
     let mut scratch = std::mem::take(&mut part.scratch);
     scratch.clear();
-    write_object(&mut scratch, &span.attributes);
     let semantic = Semantic::from_attributes(&span.attributes);
+    write_object_except(&mut scratch, &span.attributes, |i| semantic.carries(i));
     let status_message = span.status.as_ref().and_then(|s| s.message.as_ref());
     part.spans.push(&SpanRow {
         trace_id: c.trace.as_str(),
