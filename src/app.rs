@@ -37,7 +37,12 @@ fn inspect(args: &InspectArgs) -> Result<u8> {
         print!("{}", crate::output::inspect_text(&summary));
     }
     if let Some(dir) = &args.export {
-        crate::export::export(&data, dir)?;
+        let contents = if args.tables_only {
+            crate::export::Contents::TablesOnly
+        } else {
+            crate::export::Contents::All
+        };
+        crate::export::export(&data, dir, contents)?;
     }
     Ok(0)
 }
@@ -58,7 +63,8 @@ fn analyze_command(args: &AnalyzeArgs) -> Result<u8> {
         print!("{}", analyze::summary_text(&analysis));
     }
     if let Some(dir) = &args.export {
-        crate::export::export(&data, dir)?;
+        crate::export::export(&data, dir, crate::export::Contents::All)?;
+        crate::export::buckets::export_buckets(&analysis, dir)?;
     }
     Ok(fail_on_status(args.fail_on.as_deref(), &analysis))
 }

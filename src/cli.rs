@@ -49,6 +49,9 @@ pub struct InspectArgs {
     /// service_rates.csv into this folder.
     #[arg(long, value_name = "DIR")]
     pub export: Option<PathBuf>,
+    /// With --export: write only the two CSV tables, no Parquet frames.
+    #[arg(long, requires = "export")]
+    pub tables_only: bool,
 }
 
 #[derive(Debug, Args)]

@@ -84,23 +84,33 @@ pub fn ingest(opts: &IngestOptions) -> Result<Dataset> {
     inputs.extend(source::expand(&opts.logs)?);
     let mut loaded = Loaded::default();
     let mut files = Vec::with_capacity(inputs.len());
-    let bar = progress_bar(opts.progress, inputs.len());
-    for input in &inputs {
-        bar.set_message(input.label());
-        files.push(load_input(input, &mut loaded)?);
-        bar.inc(1);
+    let bar = progress_bar(opts.progress, source::total_bytes(&inputs));
+    for (i, input) in inputs.iter().enumerate() {
+        bar.set_message(format!(
+            "file {}/{}: {}",
+            i + 1,
+            inputs.len(),
+            input.label()
+        ));
+        files.push(load_input(input, &mut loaded, &bar)?);
     }
     bar.finish_and_clear();
     finish_dataset(loaded, files)
 }
 
-/// A per-file bar on stderr, or a hidden one (the default: `progress` is off).
-fn progress_bar(show: bool, files: usize) -> indicatif::ProgressBar {
-    if !show {
+/// Inputs smaller than this load too fast for a bar to help.
+const PROGRESS_MIN_BYTES: u64 = 64 << 20;
+
+/// A bar over the bytes on disk, on stderr; hidden unless `show` (stderr is a terminal) and
+/// the inputs are large enough to take a second or more.
+fn progress_bar(show: bool, bytes: u64) -> indicatif::ProgressBar {
+    if !show || bytes < PROGRESS_MIN_BYTES {
         return indicatif::ProgressBar::hidden();
     }
-    let bar = indicatif::ProgressBar::new(files as u64);
-    if let Ok(style) = indicatif::ProgressStyle::with_template("{pos}/{len} files {wide_msg}") {
+    let bar = indicatif::ProgressBar::new(bytes);
+    let template = "reading {bar:30} {binary_bytes}/{binary_total_bytes} \
+                    {binary_bytes_per_sec} eta {eta} {wide_msg}";
+    if let Ok(style) = indicatif::ProgressStyle::with_template(template) {
         bar.set_style(style);
     }
     bar
@@ -110,9 +120,9 @@ fn progress_bar(show: bool, files: usize) -> indicatif::ProgressBar {
 const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// What an input is, after reading its first block.
-fn load_input(input: &Input, acc: &mut Loaded) -> Result<FileReport> {
+fn load_input(input: &Input, acc: &mut Loaded, bar: &indicatif::ProgressBar) -> Result<FileReport> {
     let label = input.label();
-    let opened = source::open(input)?;
+    let opened = source::open_with_progress(input, bar)?;
     let mut reader = opened.reader;
     let mut head = Vec::new();
     std::io::Read::read_to_end(

@@ -90,12 +90,17 @@ pub struct Opened {
 
 /// Opens an input and undoes its compression.
 pub fn open(input: &Input) -> Result<Opened> {
+    open_with_progress(input, &indicatif::ProgressBar::hidden())
+}
+
+/// Opens an input and undoes its compression; `bar` advances by the bytes read from disk.
+pub fn open_with_progress(input: &Input, bar: &indicatif::ProgressBar) -> Result<Opened> {
     let label = input.label();
     let mut raw: Box<dyn Read + Send> = match input {
-        Input::File(p) => Box::new(BufReader::with_capacity(
+        Input::File(p) => Box::new(bar.wrap_read(BufReader::with_capacity(
             1 << 20,
             File::open(p).with_context(|| format!("{label}: cannot open"))?,
-        )),
+        ))),
         Input::Stdin => Box::new(BufReader::new(std::io::stdin())),
     };
     let mut head = [0u8; 8];
@@ -117,6 +122,17 @@ pub fn open(input: &Input) -> Result<Opened> {
         reader,
         compression,
     })
+}
+
+/// Bytes on disk of every file input (stdin counts 0): the length of a progress bar.
+pub fn total_bytes(inputs: &[Input]) -> u64 {
+    inputs
+        .iter()
+        .filter_map(|i| match i {
+            Input::File(p) => std::fs::metadata(p).ok().map(|m| m.len()),
+            Input::Stdin => None,
+        })
+        .sum()
 }
 
 /// Reads the whole decompressed input into memory.

@@ -50,11 +50,7 @@ pub fn write_object(out: &mut String, attrs: &[KeyValue<'_>]) {
 }
 
 /// Appends `attrs` as one JSON object, leaving out attribute `i` when `skip(i)`.
-pub fn write_object_except(
-    out: &mut String,
-    attrs: &[KeyValue<'_>],
-    skip: impl Fn(usize) -> bool,
-) {
+pub fn write_object_except(out: &mut String, attrs: &[KeyValue<'_>], skip: impl Fn(usize) -> bool) {
     out.push('{');
     let mut first = true;
     for (i, kv) in attrs.iter().enumerate() {

@@ -7,6 +7,8 @@
 //! `resend_count > 0`, `p50_ms`/`p99_ms` the client span duration (linear interpolation);
 //! `service_rates.csv` counts SERVER and CONSUMER spans per service and Unix second.
 
+pub mod buckets;
+
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 use std::fs::File;
@@ -22,8 +24,18 @@ use crate::model::frame::{i32_col, i64_col, quantile_sorted, str_col};
 const NS_PER_MS: f64 = 1e6;
 const NS_PER_S: i64 = 1_000_000_000;
 
-/// Writes every frame and the two CSV tables into `dir` (created if missing).
-pub fn export(data: &Dataset, dir: &Path) -> Result<()> {
+/// What `--export` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Contents {
+    /// The four frames as Parquet and the two CSV tables.
+    All,
+    /// Only `edges.csv` and `service_rates.csv`.
+    TablesOnly,
+}
+
+/// Writes the frames (unless `TablesOnly`) and the two CSV tables into `dir` (created if
+/// missing).
+pub fn export(data: &Dataset, dir: &Path, contents: Contents) -> Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let frames = [
         ("spans.parquet", &data.spans),
@@ -42,6 +54,9 @@ pub fn export(data: &Dataset, dir: &Path) -> Result<()> {
             )
         },
         || -> Result<()> {
+            if contents == Contents::TablesOnly {
+                return Ok(());
+            }
             for (name, df) in frames {
                 write_parquet(df, &dir.join(name))?;
             }
@@ -57,7 +72,7 @@ const ROW_GROUP_ROWS: usize = 64 * 1024;
 
 /// Writes `df` one row group at a time. `ParquetWriter::finish` would first rechunk the whole
 /// frame into row groups: a second copy of every column (+450 MB on 1M spans).
-fn write_parquet(df: &DataFrame, path: &Path) -> Result<()> {
+pub(crate) fn write_parquet(df: &DataFrame, path: &Path) -> Result<()> {
     let file = File::create(path).with_context(|| format!("creating {}", path.display()))?;
     let context = || format!("writing {}", path.display());
     let mut writer = ParquetWriter::new(std::io::BufWriter::new(file))
