@@ -73,3 +73,125 @@ fn control_fixture_has_no_warning_findings() {
         .collect();
     assert!(loud.is_empty(), "{loud:?}");
 }
+
+/// Seconds after the truth's time base of an RFC 3339 instant in the findings document.
+fn offset_s(rfc3339: &serde_json::Value, base_unix_s: f64) -> f64 {
+    let t = chrono::DateTime::parse_from_rfc3339(rfc3339.as_str().expect("an instant"))
+        .expect("RFC 3339");
+    t.timestamp() as f64 + f64::from(t.timestamp_subsec_nanos()) / 1e9 - base_unix_s
+}
+
+fn truth(fixture: &str) -> serde_json::Value {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(fixture)
+        .join("traces.truth.json");
+    serde_json::from_slice(&std::fs::read(path).expect("truth file")).expect("truth JSON")
+}
+
+/// (fixture, truth incident start s, end s, time base Unix s) for every incident fixture.
+fn incident_truths() -> Vec<(&'static str, f64, f64, f64)> {
+    let mut out: Vec<_> = [
+        "retry-storm",
+        "metastable",
+        "latency-contagion",
+        "queue-growth",
+        "error-propagation",
+        "mid-tier-source",
+    ]
+    .into_iter()
+    .map(|f| {
+        let t = truth(f);
+        let base = t["time_base_unix_ns"]
+            .as_str()
+            .and_then(|s| s.parse::<f64>().ok())
+            .expect("time base")
+            / 1e9;
+        let s = t["incident"]["start_s"].as_f64().expect("start");
+        let e = t["incident"]["end_s"].as_f64().expect("end");
+        (f, s, e, base)
+    })
+    .collect();
+    // shared/bench's generator: the middle third of 300 s from 2024-06-01T12:00:00Z.
+    out.push(("bench-inventory", 100.0, 200.0, 1_717_243_200.0));
+    out
+}
+
+#[test]
+fn incident_window_is_within_two_buckets_of_the_truth() {
+    let mut wrong = Vec::new();
+    for (fixture, start, end, base) in incident_truths() {
+        let doc = analyze(fixture);
+        let w = &doc["windows"];
+        let bucket = w["bucket_s"].as_f64().expect("bucket width");
+        let got = (
+            offset_s(&w["incident"]["start"], base),
+            offset_s(&w["incident"]["end"], base),
+        );
+        if (got.0 - start).abs() > 2.0 * bucket || (got.1 - end).abs() > 2.0 * bucket {
+            wrong.push(format!(
+                "{fixture}: {got:?} vs truth {start}..{end} (bucket {bucket} s)"
+            ));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+/// `analyze --json` with the incident window set to the truth's fault window.
+fn analyze_fault_window(fixture: &str, start_s: f64, end_s: f64) -> serde_json::Value {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(fixture);
+    let out = Command::new(env!("CARGO_BIN_EXE_cascade"))
+        .arg("analyze")
+        .arg(dir.join("traces.jsonl.gz"))
+        .arg(format!("--incident=+{start_s}s..+{end_s}s"))
+        .arg("--json")
+        .output()
+        .expect("running cascade");
+    assert!(out.status.success(), "{fixture}");
+    serde_json::from_slice(&out.stdout).expect("findings JSON")
+}
+
+#[test]
+fn per_edge_amplification_is_within_five_percent_of_the_truth() {
+    let mut checked = 0;
+    let mut wrong = Vec::new();
+    for fixture in [
+        "retry-storm",
+        "metastable",
+        "queue-growth",
+        "error-propagation",
+    ] {
+        let t = truth(fixture);
+        let (start, end) = (
+            t["fault"]["start_s"].as_f64().expect("fault start"),
+            t["fault"]["end_s"].as_f64().expect("fault end"),
+        );
+        // Offsets count from the first span, the truth from its time base: both are the run's
+        // start to within the first request's arrival, well under a bucket.
+        let doc = analyze_fault_window(fixture, start, end);
+        for e in t["edges"].as_array().expect("truth edges") {
+            let Some(want) = e["amplification_fault_window"].as_f64() else {
+                continue;
+            };
+            let got = doc["edges"].as_array().and_then(|edges| {
+                edges
+                    .iter()
+                    .find(|d| d["caller"] == e["caller"] && d["callee"] == e["callee"])
+            });
+            // The simulator's external client has no spans: its edge has no caller span.
+            let Some(got) = got else { continue };
+            let got = got["incident"]["amplification"].as_f64().unwrap_or(0.0);
+            checked += 1;
+            if (got - want).abs() > 0.05 * want {
+                wrong.push(format!(
+                    "{fixture} {}→{}: {got:.3} vs truth {want:.3}",
+                    e["caller"], e["callee"]
+                ));
+            }
+        }
+    }
+    assert!(checked >= 8, "only {checked} edges compared");
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}

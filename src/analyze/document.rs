@@ -97,6 +97,34 @@ struct Edge {
     amplification: Option<f64>,
     p50_ms: Option<f64>,
     p99_ms: Option<f64>,
+    /// The same counts over the baseline and the incident window.
+    baseline: EdgeWindow,
+    incident: Option<EdgeWindow>,
+}
+
+#[derive(Serialize)]
+struct EdgeWindow {
+    calls: u64,
+    attempts: u64,
+    retries: u64,
+    errors: u64,
+    timeouts: u64,
+    amplification: Option<f64>,
+    p99_ms: Option<f64>,
+}
+
+impl EdgeWindow {
+    fn of(c: &crate::analyze::edges::EdgeCounts) -> Self {
+        EdgeWindow {
+            calls: c.calls,
+            attempts: c.attempts,
+            retries: c.retries,
+            errors: c.errors,
+            timeouts: c.timeouts,
+            amplification: c.amplification().map(r6),
+            p99_ms: c.p99_ms.value.map(r6),
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -237,6 +265,8 @@ fn edges(a: &Analysis) -> Vec<Edge> {
             amplification: e.total.amplification().map(r6),
             p50_ms: e.p50_ms.value.map(r6),
             p99_ms: e.total.p99_ms.value.map(r6),
+            baseline: EdgeWindow::of(&e.baseline),
+            incident: e.incident.as_ref().map(EdgeWindow::of),
         })
         .collect()
 }

@@ -81,8 +81,9 @@ impl Windows {
 /// Computes the windows, honouring user overrides.
 pub fn windows(t: &SpanTable, incident: Option<Window>, baseline: Option<Window>) -> Windows {
     let (lo, hi) = t.time_range().unwrap_or((0, 0));
-    let buckets = Buckets::for_range(lo, hi);
-    let signals = system_signals(t, &buckets);
+    let entries = entry_requests(t);
+    let buckets = Buckets::for_traffic(lo, hi, entries.len() as u64);
+    let signals = system_signals(t, &buckets, &entries);
     let (incident, source) = match incident {
         Some(w) => (Some(w), WindowSource::User),
         None => match detect(&signals.departed) {
@@ -168,7 +169,7 @@ pub fn sustained_runs(flags: &[bool], min_len: usize) -> Vec<std::ops::Range<usi
     out
 }
 
-fn system_signals(t: &SpanTable, b: &Buckets) -> SystemSignals {
+fn system_signals(t: &SpanTable, b: &Buckets, entries: &[(usize, bool)]) -> SystemSignals {
     let mut s = SystemSignals {
         spans: vec![0; b.count],
         errors: vec![0; b.count],
@@ -179,7 +180,7 @@ fn system_signals(t: &SpanTable, b: &Buckets) -> SystemSignals {
         s.spans[b.index(st)] += 1;
     }
     let mut entry: Vec<Vec<f64>> = vec![Vec::new(); b.count];
-    for (row, failed) in entry_requests(t) {
+    for &(row, failed) in entries {
         let k = b.index(t.start[row]);
         entry[k].push(t.duration(row) as f64 / 1e6);
         s.entry_requests[k] += 1;
@@ -217,8 +218,15 @@ fn entry_requests(t: &SpanTable) -> Vec<(usize, bool)> {
 /// an incident usually starts before it, and when the overload outlives its trigger and
 /// fills most of the range, the median over all buckets is the incident itself.
 const LEAD_FRACTION: usize = 4;
-/// The leading stretch is only trusted as a reference with at least this many values.
+/// The leading stretch is only trusted as a reference with at least this many values…
 const MIN_LEAD_VALUES: usize = 10;
+/// …so with few buckets it grows to that many, up to this fraction of the range.
+const MAX_LEAD_FRACTION: usize = 3;
+
+/// How many leading buckets form the second reference.
+fn lead_len(n: usize) -> usize {
+    (n / LEAD_FRACTION).max(MIN_LEAD_VALUES.min(n / MAX_LEAD_FRACTION))
+}
 
 /// The median of the reference with the lower median: all buckets, or the leading stretch.
 fn reference_median(all: &[f64], lead: &[f64]) -> f64 {
@@ -253,15 +261,12 @@ fn flag_departures(s: &mut SystemSignals) {
         .map(|i| s.errors[i] as f64 / s.entry_requests[i] as f64)
         .collect();
     let p99s: Vec<f64> = s.entry_p99_ms.iter().flatten().copied().collect();
-    let lead_rates: Vec<f64> = (0..n / LEAD_FRACTION)
+    let lead = lead_len(n);
+    let lead_rates: Vec<f64> = (0..lead)
         .filter(|&i| judged(s.entry_requests[i]))
         .map(|i| s.errors[i] as f64 / s.entry_requests[i] as f64)
         .collect();
-    let lead_p99s: Vec<f64> = s.entry_p99_ms[..n / LEAD_FRACTION]
-        .iter()
-        .flatten()
-        .copied()
-        .collect();
+    let lead_p99s: Vec<f64> = s.entry_p99_ms[..lead].iter().flatten().copied().collect();
     let med_rate = reference_median(&rates, &lead_rates);
     s.error_rate_threshold = lower_threshold(&rates, &lead_rates, |_| MIN_ERROR_RATE_RISE);
     s.entry_p99_threshold_ms = lower_threshold(&p99s, &lead_p99s, |m| m * MIN_LATENCY_RISE);
