@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Ingest benchmark: cascade inspect --export vs the polars+orjson and DuckDB peers, side by side.
+# Ingest benchmark: cascade inspect --export (CSV tables only, then with Parquet) vs the polars+orjson and DuckDB peers, side by side.
 #
 # Sets up ../shared/bench (venv + data) when missing, builds release, then for spans_100k and
 # spans_1m prints wall time and peak RSS (/usr/bin/time -v) of each tool and checks that
@@ -46,8 +46,11 @@ mkdir -p "$OUT"
 for s in "${sizes[@]}"; do
   in="$BENCH/data/spans_$s.jsonl"
   echo "== spans_$s.jsonl ($(du -m "$in" | cut -f1) MB)"
-  rm -rf "$OUT/cascade-$s"
-  timed "cascade-inspect-export-$s" "$ROOT/target/release/cascade" inspect "$in" --export "$OUT/cascade-$s"
+  rm -rf "$OUT/cascade-$s" "$OUT/cascade-parquet-$s"
+  # Like for like with the peers: frames in memory + edges.csv + service_rates.csv.
+  timed "cascade-tables-$s" "$ROOT/target/release/cascade" inspect "$in" --export "$OUT/cascade-$s" --tables-only
+  # Everything --export writes (also the four frames as Parquet).
+  timed "cascade-export-parquet-$s" "$ROOT/target/release/cascade" inspect "$in" --export "$OUT/cascade-parquet-$s"
   timed "polars+orjson-$s" "$PY" "$BENCH/peer_polars.py" "$in" --loader orjson \
     --edges-out "$OUT/edges_polars_$s.csv" --persec-out "$OUT/persec_polars_$s.csv"
   timed "duckdb-$s" "$PY" "$BENCH/peer_duckdb.py" "$in" \
