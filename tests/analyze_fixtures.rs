@@ -1,36 +1,16 @@
 //! Integration: `cascade analyze --json` on every shipped fixture finds the truth's root cause
 //! first, and the control fixture yields no warning- or error-level finding.
 
-use std::path::Path;
-use std::process::Command;
+mod common;
+
+use common::{analyze_json, truth};
 
 fn analyze(fixture: &str) -> serde_json::Value {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("fixtures")
-        .join(fixture);
-    let out = Command::new(env!("CARGO_BIN_EXE_cascade"))
-        .arg("analyze")
-        .arg(dir.join("traces.jsonl.gz"))
-        .arg("--logs")
-        .arg(dir.join("logs.jsonl.gz"))
-        .arg("--json")
-        .output()
-        .expect("running cascade");
-    assert!(
-        out.status.success(),
-        "{fixture}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("findings JSON")
+    analyze_json(fixture, true, &[])
 }
 
 fn truth_root(fixture: &str) -> Option<String> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("fixtures")
-        .join(fixture)
-        .join("traces.truth.json");
-    let truth: serde_json::Value = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
-    truth["root_cause"].as_str().map(str::to_string)
+    truth(fixture)?["root_cause"].as_str().map(str::to_string)
 }
 
 #[test]
@@ -81,14 +61,6 @@ fn offset_s(rfc3339: &serde_json::Value, base_unix_s: f64) -> f64 {
     t.timestamp() as f64 + f64::from(t.timestamp_subsec_nanos()) / 1e9 - base_unix_s
 }
 
-fn truth(fixture: &str) -> serde_json::Value {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("fixtures")
-        .join(fixture)
-        .join("traces.truth.json");
-    serde_json::from_slice(&std::fs::read(path).expect("truth file")).expect("truth JSON")
-}
-
 /// (fixture, truth incident start s, end s, time base Unix s) for every incident fixture.
 fn incident_truths() -> Vec<(&'static str, f64, f64, f64)> {
     let mut out: Vec<_> = [
@@ -101,7 +73,7 @@ fn incident_truths() -> Vec<(&'static str, f64, f64, f64)> {
     ]
     .into_iter()
     .map(|f| {
-        let t = truth(f);
+        let t = truth(f).expect("truth file");
         let base = t["time_base_unix_ns"]
             .as_str()
             .and_then(|s| s.parse::<f64>().ok())
@@ -139,18 +111,11 @@ fn incident_window_is_within_two_buckets_of_the_truth() {
 
 /// `analyze --json` with the incident window set to the truth's fault window.
 fn analyze_fault_window(fixture: &str, start_s: f64, end_s: f64) -> serde_json::Value {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("fixtures")
-        .join(fixture);
-    let out = Command::new(env!("CARGO_BIN_EXE_cascade"))
-        .arg("analyze")
-        .arg(dir.join("traces.jsonl.gz"))
-        .arg(format!("--incident=+{start_s}s..+{end_s}s"))
-        .arg("--json")
-        .output()
-        .expect("running cascade");
-    assert!(out.status.success(), "{fixture}");
-    serde_json::from_slice(&out.stdout).expect("findings JSON")
+    analyze_json(
+        fixture,
+        false,
+        &[&format!("--incident=+{start_s}s..+{end_s}s")],
+    )
 }
 
 #[test]
@@ -163,7 +128,7 @@ fn per_edge_amplification_is_within_five_percent_of_the_truth() {
         "queue-growth",
         "error-propagation",
     ] {
-        let t = truth(fixture);
+        let t = truth(fixture).expect("truth file");
         let (start, end) = (
             t["fault"]["start_s"].as_f64().expect("fault start"),
             t["fault"]["end_s"].as_f64().expect("fault end"),
