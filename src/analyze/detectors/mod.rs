@@ -11,6 +11,7 @@ pub mod retry_amplification;
 use rayon::prelude::*;
 
 use super::attempts::Attempts;
+use super::critpath::CriticalPath;
 use super::edges::EdgeStats;
 use super::errors::ErrorOrigins;
 use super::graph::CallGraph;
@@ -37,6 +38,8 @@ pub struct Context<'a> {
     /// Error origins in the baseline window.
     pub baseline_errors: &'a ErrorOrigins,
     pub logs: &'a LogEvidence,
+    /// Per-node critical-path shares, baseline vs incident.
+    pub critical_path: &'a CriticalPath,
 }
 
 impl Context<'_> {
