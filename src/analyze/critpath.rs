@@ -57,6 +57,8 @@ pub struct CriticalPath {
     /// Summed critical-path length (= root durations) per window, ns.
     pub baseline_total_ns: i64,
     pub incident_total_ns: i64,
+    /// Each request's critical path split into own time and waits per callee.
+    pub requests: requests::RequestPaths,
 }
 
 impl CriticalPath {
@@ -72,7 +74,7 @@ type Seg = (i64, i64, u32);
 /// Reusable buffers of one walker (one per rayon worker).
 #[derive(Default)]
 pub struct Scratch {
-    stack: Vec<(u32, i64, i64)>,
+    stack: Vec<(u32, i64, i64, u32)>,
     kids: Vec<Seg>,
 }
 
@@ -88,9 +90,21 @@ pub fn main_root(t: &SpanTable, rows: std::ops::Range<usize>) -> Option<usize> {
 /// Walks the critical path below `root`, calling `charge(row, ns)` for every stretch of
 /// time row `row` itself held the path (the charges add up to the root's duration).
 pub fn walk(t: &SpanTable, root: usize, s: &mut Scratch, mut charge: impl FnMut(usize, i64)) {
+    walk_tagged(t, root, s, (0, |_, _| 0), |row, _, ns| charge(row, ns));
+}
+
+/// [`walk`] carrying a tag down the path: the root gets `tags.0`, a child on the path
+/// `tags.1(parent's tag, child row)`; `charge(row, tag, ns)`.
+pub fn walk_tagged(
+    t: &SpanTable,
+    root: usize,
+    s: &mut Scratch,
+    tags: (u32, impl Fn(u32, usize) -> u32),
+    mut charge: impl FnMut(usize, u32, i64),
+) {
     s.stack.clear();
-    s.stack.push((root as u32, t.start[root], t.end[root]));
-    while let Some((span, lo, hi)) = s.stack.pop() {
+    s.stack.push((root as u32, t.start[root], t.end[root], tags.0));
+    while let Some((span, lo, hi, tag)) = s.stack.pop() {
         let span = span as usize;
         eligible_children(t, span, lo, hi, &mut s.kids);
         let mut cur = hi;
@@ -98,11 +112,11 @@ pub fn walk(t: &SpanTable, root: usize, s: &mut Scratch, mut charge: impl FnMut(
             if end > cur {
                 continue; // overlaps the child already on the path
             }
-            charge(span, cur - end);
-            s.stack.push((row, start, end));
+            charge(span, tag, cur - end);
+            s.stack.push((row, start, end, tags.1(tag, row as usize)));
             cur = start;
         }
-        charge(span, cur - lo);
+        charge(span, tag, cur - lo);
     }
 }
 
@@ -123,7 +137,7 @@ fn eligible_children(t: &SpanTable, span: usize, lo: i64, hi: i64, out: &mut Vec
 }
 
 /// The node a row's own critical-path time is charged to.
-fn node_of(t: &SpanTable, g: &CallGraph, row: usize) -> u32 {
+pub fn node_of(t: &SpanTable, g: &CallGraph, row: usize) -> u32 {
     if t.is_client(row) {
         if let Some(ci) = g.call_of_client(row) {
             return g.calls[ci].callee;
@@ -242,7 +256,9 @@ pub fn critical_path(t: &SpanTable, g: &CallGraph, w: &Windows) -> CriticalPath 
         )
         .map(|(acc, _)| acc)
         .reduce(|| Acc::new(n), Acc::merge);
-    summarise(g, w.incident, acc)
+    let mut cp = summarise(g, w.incident, acc);
+    cp.requests = requests::request_paths(t, g, w);
+    cp
 }
 
 fn summarise(g: &CallGraph, incident: Option<Window>, acc: Acc) -> CriticalPath {
@@ -269,8 +285,11 @@ fn summarise(g: &CallGraph, incident: Option<Window>, acc: Acc) -> CriticalPath 
         incident_traces: acc.roots[1],
         baseline_total_ns: acc.total[0],
         incident_total_ns: acc.total[1],
+        requests: requests::RequestPaths::default(),
     }
 }
+
+pub mod requests;
 
 #[cfg(test)]
 mod tests;
