@@ -124,11 +124,12 @@ pub fn walk_tagged(
 /// dropped (see the module docs).
 fn eligible_children(t: &SpanTable, span: usize, lo: i64, hi: i64, out: &mut Vec<Seg>) {
     out.clear();
-    let clip_overflow = t.is_client(span);
+    // Async is judged against the span's own end: `hi` may be a clip by its caller.
+    let async_after = if t.is_client(span) { i64::MAX } else { t.end[span] };
     for &c in t.children(span) {
         let c_us = c as usize;
         let (start, end) = (t.start[c_us], t.end[c_us]);
-        if start >= hi || end <= lo || (end > hi && !clip_overflow) {
+        if start >= hi || end <= lo || end > async_after {
             continue;
         }
         out.push((end.min(hi), start.max(lo), c));

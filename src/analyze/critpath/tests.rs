@@ -110,6 +110,11 @@ fn clock_skewed_and_timed_out_children_are_clipped() {
         sp(3, 2, "api", kind::SERVER, 15, 200),
     ]);
     assert_eq!(path_ms(&g), BTreeMap::from([(1, 50), (2, 5), (3, 45)]));
+    // ... and its own call, cut by that clip, is still on the path (not async).
+    let mut h = g.clone();
+    h.push(sp(4, 3, "api", kind::CLIENT, 20, 150));
+    let want = BTreeMap::from([(1, 50), (2, 5), (3, 5), (4, 40)]);
+    assert_eq!(path_ms(&h), want);
 }
 
 #[test]

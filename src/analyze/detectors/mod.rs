@@ -6,6 +6,7 @@
 //! [`registry`].
 
 pub mod error_propagation;
+pub mod latency_contagion;
 pub mod retry_amplification;
 
 use rayon::prelude::*;
@@ -68,6 +69,7 @@ pub trait Detector: Sync {
 pub fn registry() -> Vec<&'static dyn Detector> {
     vec![
         &error_propagation::ErrorPropagation,
+        &latency_contagion::LatencyContagion,
         &retry_amplification::RetryAmplification,
     ]
 }
