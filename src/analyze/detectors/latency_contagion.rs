@@ -244,3 +244,6 @@ pub fn evidence(ctx: &Context, source: u32) -> Evidence {
             .collect(),
     }
 }
+
+#[cfg(test)]
+mod tests;
