@@ -103,7 +103,8 @@ pub fn walk_tagged(
     mut charge: impl FnMut(usize, u32, i64),
 ) {
     s.stack.clear();
-    s.stack.push((root as u32, t.start[root], t.end[root], tags.0));
+    s.stack
+        .push((root as u32, t.start[root], t.end[root], tags.0));
     while let Some((span, lo, hi, tag)) = s.stack.pop() {
         let span = span as usize;
         eligible_children(t, span, lo, hi, &mut s.kids);
@@ -125,7 +126,11 @@ pub fn walk_tagged(
 fn eligible_children(t: &SpanTable, span: usize, lo: i64, hi: i64, out: &mut Vec<Seg>) {
     out.clear();
     // Async is judged against the span's own end: `hi` may be a clip by its caller.
-    let async_after = if t.is_client(span) { i64::MAX } else { t.end[span] };
+    let async_after = if t.is_client(span) {
+        i64::MAX
+    } else {
+        t.end[span]
+    };
     for &c in t.children(span) {
         let c_us = c as usize;
         let (start, end) = (t.start[c_us], t.end[c_us]);

@@ -138,7 +138,14 @@ fn blank((service, name): (u32, u32)) -> EndpointPaths {
 }
 
 /// One request's split into the accumulator.
-fn add_request(t: &SpanTable, g: &CallGraph, w: &Windows, i: usize, acc: &mut Acc, s: &mut Scratch) {
+fn add_request(
+    t: &SpanTable,
+    g: &CallGraph,
+    w: &Windows,
+    i: usize,
+    acc: &mut Acc,
+    s: &mut Scratch,
+) {
     let Some(win) = window_of(w, t.start[i]) else {
         return;
     };
@@ -204,7 +211,10 @@ mod tests {
         let d_dur = api.mean_ms(api.dur_ns, 1).unwrap() - api.mean_ms(api.dur_ns, 0).unwrap();
         let wait = api.wait_on(db);
         let d_db = api.mean_ms(wait, 1).unwrap() - api.mean_ms(wait, 0).unwrap();
-        assert!(d_dur > 20.0 && d_db / d_dur > 0.9, "Δ {d_dur} ms, db {d_db} ms");
+        assert!(
+            d_dur > 20.0 && d_db / d_dur > 0.9,
+            "Δ {d_dur} ms, db {d_db} ms"
+        );
         let sum: i64 = api.own_ns[1] + api.waits.iter().map(|w| w.1[1]).sum::<i64>();
         assert_eq!(sum, api.dur_ns[1]);
     }

@@ -170,7 +170,10 @@ fn incident_path() -> (SpanTable, CriticalPath) {
 fn db_share_of_the_critical_path_rises_in_the_incident() {
     let (_, cp) = incident_path();
     let db = cp.node("db").unwrap();
-    let (b, i) = (db.baseline.share.unwrap(), db.incident.unwrap().share.unwrap());
+    let (b, i) = (
+        db.baseline.share.unwrap(),
+        db.incident.unwrap().share.unwrap(),
+    );
     assert!(b < 0.8 && i > 0.85 && i > b + 0.1, "db share {b} → {i}");
     assert!(cp.incident_traces > 500 && cp.baseline_traces > 500);
     assert_eq!(db.top_incident_traces.len(), TOP_TRACES);

@@ -81,7 +81,9 @@ impl Recorder for VisitTally {
 /// Services that can reach one of `sources` along the call edges (the sources excluded).
 fn above(topo: &Topology, sources: &[usize]) -> Vec<bool> {
     let mut up = vec![false; topo.services.len()];
-    let mut reach: Vec<bool> = (0..topo.services.len()).map(|s| sources.contains(&s)).collect();
+    let mut reach: Vec<bool> = (0..topo.services.len())
+        .map(|s| sources.contains(&s))
+        .collect();
     let mut changed = true;
     while changed {
         changed = false;
@@ -170,14 +172,20 @@ mod tests {
             ("db", "source"),
             ("fe", "infected"),
         ];
-        assert_eq!(r, want.into_iter().map(|(a, b)| (a.to_string(), b)).collect());
+        assert_eq!(
+            r,
+            want.into_iter().map(|(a, b)| (a.to_string(), b)).collect()
+        );
     }
 
     #[test]
     fn failing_db_leaves_callers_affected_and_no_fault_is_all_healthy() {
         let t = topo(r#"{"service":"db","start_s":8,"end_s":16,"error_rate":0.5}"#);
         let r = roles_of(&t);
-        assert_eq!((r["db"], r["api"], r["fe"], r["cache"]), ("source", "affected", "affected", "healthy"));
+        assert_eq!(
+            (r["db"], r["api"], r["fe"], r["cache"]),
+            ("source", "affected", "affected", "healthy")
+        );
         let quiet = roles_of(&topo(""));
         assert!(quiet.values().all(|&v| v == "healthy"), "{quiet:?}");
     }

@@ -53,7 +53,10 @@ pub fn finding(ctx: &Context, c: &Contagion, source: u32) -> Option<Finding> {
 
 fn source_metrics(ctx: &Context, source: u32, m: &mut BTreeMap<String, f64>) {
     if let Some(s) = ctx.services.iter().find(|s| s.id == source) {
-        if let (Some(b), Some(i)) = (s.baseline.self_ms.value, s.incident.and_then(|i| i.self_ms.value)) {
+        if let (Some(b), Some(i)) = (
+            s.baseline.self_ms.value,
+            s.incident.and_then(|i| i.self_ms.value),
+        ) {
             m.insert("source_self_ms_baseline".into(), b);
             m.insert("source_self_ms_incident".into(), i);
         }
@@ -85,14 +88,21 @@ fn infected_metrics(ctx: &Context, i: &Infected, m: &mut BTreeMap<String, f64>) 
     m.insert(format!("requests_incident.{name}"), e.requests[1] as f64);
     m.insert(format!("child_wait_share.{name}"), i.wait_share);
     for &(callee, share) in &i.blame {
-        m.insert(format!("wait_share.{name}.{}", ctx.graph.name(callee)), share);
+        m.insert(
+            format!("wait_share.{name}.{}", ctx.graph.name(callee)),
+            share,
+        );
     }
     crit_shares(ctx, i.service, m);
 }
 
 /// Endpoints of infected services that slowed without waiting on the node their service
 /// blames most (so not on the way to the source): `(service, endpoint)`.
-fn shared_pool(ctx: &Context, mine: &[&Infected], m: &mut BTreeMap<String, f64>) -> Vec<(String, String)> {
+fn shared_pool(
+    ctx: &Context,
+    mine: &[&Infected],
+    m: &mut BTreeMap<String, f64>,
+) -> Vec<(String, String)> {
     let mut out = Vec::new();
     for i in mine {
         let Some(&(towards, _)) = i.blame.first() else {
@@ -128,7 +138,10 @@ fn title(ctx: &Context, hops: &[u32], mine: &[&Infected], pool: &[(String, Strin
         }
     }
     let mut t = format!("{} slowed its callers: {chain}", name(hops[0]));
-    if let Some(first) = hops.get(1).and_then(|&h| mine.iter().find(|i| i.service == h)) {
+    if let Some(first) = hops
+        .get(1)
+        .and_then(|&h| mine.iter().find(|i| i.service == h))
+    {
         let share = first.blame.first().map_or(0.0, |b| b.1);
         t.push_str(&format!(
             "; {:.0} % of {}'s rise ({:.1} → {:.1} ms) is waiting on {}",

@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::analyze::testkit::{scenario, Frames, Scenario, SpanSpec, T0};
-use crate::analyze::{analyze, AnalyzeOptions, Analysis};
+use crate::analyze::{analyze, Analysis, AnalyzeOptions};
 use crate::model::columns::kind;
 use crate::model::window::Window;
 
@@ -36,8 +36,15 @@ fn slow_db_infects_api_and_frontend() {
         f.metrics["critical_path_share_incident.db"],
     );
     assert!(i > b, "db critical-path share {b} → {i}");
-    assert_eq!(f.evidence.trace_ids.len(), crate::analyze::critpath::TOP_TRACES);
-    assert!(f.title.starts_with("db slowed its callers: db → api"), "{}", f.title);
+    assert_eq!(
+        f.evidence.trace_ids.len(),
+        crate::analyze::critpath::TOP_TRACES
+    );
+    assert!(
+        f.title.starts_with("db slowed its callers: db → api"),
+        "{}",
+        f.title
+    );
     let c = contagion(&a.context());
     assert_eq!(c.sources, vec![a.graph.nodes.get("db").unwrap()]);
 }
@@ -67,19 +74,57 @@ fn shared_pool_frames() -> Frames {
         let (at, slow) = (k * 100, k >= 3000);
         let other = k % 10 == 0;
         let tr = k as u128 + 1;
-        let api_own = if other { if slow { 6 } else { 2 } } else { 1 };
-        let db = if other { 0 } else if slow { 50 } else { 5 };
+        let api_own = if other {
+            if slow {
+                6
+            } else {
+                2
+            }
+        } else {
+            1
+        };
+        let db = if other {
+            0
+        } else if slow {
+            50
+        } else {
+            5
+        };
         let api_dur = api_own + db + 1;
         let (fe, cl, api) = (next(), next(), next());
-        f.push(SpanSpec::new(tr, fe, 0, "fe", kind::SERVER, at, at + api_dur + 4));
-        f.push(SpanSpec::new(tr, cl, fe, "fe", kind::CLIENT, at + 1, at + api_dur + 3));
+        f.push(SpanSpec::new(
+            tr,
+            fe,
+            0,
+            "fe",
+            kind::SERVER,
+            at,
+            at + api_dur + 4,
+        ));
+        f.push(SpanSpec::new(
+            tr,
+            cl,
+            fe,
+            "fe",
+            kind::CLIENT,
+            at + 1,
+            at + api_dur + 3,
+        ));
         let mut s = SpanSpec::new(tr, api, cl, "api", kind::SERVER, at + 2, at + api_dur + 2);
         s.name = if other { "GET /other" } else { "GET /slow" }.into();
         f.push(s);
         if !other {
             let (c, d) = (next(), next());
             let t0 = at + 2 + api_own;
-            f.push(SpanSpec::new(tr, c, api, "api", kind::CLIENT, t0, t0 + db + 1));
+            f.push(SpanSpec::new(
+                tr,
+                c,
+                api,
+                "api",
+                kind::CLIENT,
+                t0,
+                t0 + db + 1,
+            ));
             f.push(SpanSpec::new(tr, d, c, "db", kind::SERVER, t0, t0 + db));
         }
     }
