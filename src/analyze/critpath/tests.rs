@@ -214,3 +214,49 @@ fn throughput_one_thread() {
     let rate = (t.len() * reps) as f64 / secs;
     println!("critical path: {rate:.0} spans/s on one thread ({sink})");
 }
+
+/// Single-thread throughput of the whole aggregation (trace paths + per-request splits) on a
+/// spans file: `CASCADE_CRITPATH_SPANS=/path/spans.jsonl cargo test --lib critpath -- --ignored
+/// --nocapture`.
+#[test]
+#[ignore]
+fn throughput_on_a_spans_file() {
+    let Ok(path) = std::env::var("CASCADE_CRITPATH_SPANS") else {
+        return;
+    };
+    let opts = crate::ingest::IngestOptions {
+        traces: vec![path.into()],
+        ..Default::default()
+    };
+    let data = crate::ingest::ingest(&opts).unwrap();
+    let t = SpanTable::from_frame(&data.spans).unwrap();
+    let g = build_graph(&t, &data.links);
+    let w = windows(&t, None, None);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .unwrap();
+    let t0 = std::time::Instant::now();
+    let mut s = Scratch::default();
+    let mut sink = 0i64;
+    pool.install(|| {
+        for r in &t.trace_rows {
+            if let Some(root) = main_root(&t, r.start as usize..r.end as usize) {
+                walk(&t, root, &mut s, |row, ns| {
+                    sink += ns + node_of(&t, &g, row) as i64
+                });
+            }
+        }
+    });
+    let walk_s = t0.elapsed().as_secs_f64();
+    let t1 = std::time::Instant::now();
+    let cp = pool.install(|| critical_path(&t, &g, &w));
+    let all_s = t1.elapsed().as_secs_f64();
+    println!(
+        "{} spans: trace walks {:.0} spans/s; critical_path() incl. per-request splits {:.0} spans/s (one thread; {} nodes, {sink})",
+        t.len(),
+        t.len() as f64 / walk_s,
+        t.len() as f64 / all_s,
+        cp.nodes.len()
+    );
+}
