@@ -32,10 +32,18 @@ pub fn finding(ctx: &Context, c: &Contagion, source: u32) -> Option<Finding> {
     for i in &mine {
         infected_metrics(ctx, i, &mut m);
     }
-    for w in hops.windows(2) {
-        if let Some(l) = lag_s(ctx, w[0], w[1]) {
+    let lags: Vec<f64> = hops
+        .windows(2)
+        .filter_map(|w| {
+            let l = lag_s(ctx, w[0], w[1])?;
             m.insert(format!("onset_lag_s.{}", name(w[1])), l);
-        }
+            Some(l)
+        })
+        .collect();
+    if !lags.is_empty() {
+        // DETECTION.md: onsets along the path should be non-decreasing (1 = they are).
+        let ordered = lags.iter().all(|&l| l >= 0.0);
+        m.insert("onsets_non_decreasing".into(), f64::from(u8::from(ordered)));
     }
     let pool = shared_pool(ctx, &mine, &mut m);
     Some(Finding {

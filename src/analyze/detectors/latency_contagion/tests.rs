@@ -50,6 +50,28 @@ fn slow_db_infects_api_and_frontend() {
 }
 
 #[test]
+fn uninstrumented_or_skewed_db_is_still_the_source() {
+    for sc in [
+        Scenario {
+            fault: Some((240, 420)),
+            db_uninstrumented: true,
+            ..Default::default()
+        },
+        Scenario {
+            fault: Some((240, 420)),
+            db_skew_ms: 300,
+            ..Default::default()
+        },
+    ] {
+        let a = run(&scenario(&sc), &AnalyzeOptions::default());
+        let f = findings(&a);
+        assert_eq!(f.len(), 1, "{sc:?}: {f:#?}");
+        assert_eq!(f[0].services[..2], ["db", "api"], "{sc:?}");
+        assert!(f[0].metrics["wait_share.api.db"] > 0.8, "{sc:?}");
+    }
+}
+
+#[test]
 fn quiet_system_says_nothing() {
     let a = run(&scenario(&Scenario::default()), &AnalyzeOptions::default());
     assert!(findings(&a).is_empty());
