@@ -228,19 +228,22 @@ fn contagion_share(c: &Contagion, node: u32) -> f64 {
 /// "checkout 100 % of its rise, frontend via checkout": infected services whose chain ends
 /// at `node`, with the share of the rise spent waiting on `node` for its direct callers.
 fn infected_callers(ctx: &Context, c: &Contagion, node: u32) -> Vec<String> {
-    c.infected
+    let mut out: Vec<(bool, String)> = c
+        .infected
         .iter()
         .filter(|i| i.source == node)
         .filter_map(|i| {
             let (top, share) = *i.blame.first()?;
             let name = ctx.graph.name(i.service);
             Some(if top == node {
-                format!("{name} {:.0} % of its rise", share * 100.0)
+                (false, format!("{name} {:.0} % of its rise", share * 100.0))
             } else {
-                format!("{name} via {}", ctx.graph.name(top))
+                (true, format!("{name} via {}", ctx.graph.name(top)))
             })
         })
-        .collect()
+        .collect();
+    out.sort(); // direct callers first, then by name
+    out.into_iter().map(|(_, s)| s).collect()
 }
 
 struct Parts<'a> {
