@@ -26,6 +26,25 @@ struct Doc<'a> {
     root_causes: Vec<RootCause<'a>>,
     findings: Vec<FindingOut<'a>>,
     data_quality: Quality<'a>,
+    /// Each node's share of the traces' critical paths, baseline vs incident.
+    critical_path: CritPath,
+}
+
+#[derive(Serialize)]
+struct CritPath {
+    traces_baseline: u64,
+    traces_incident: u64,
+    /// By name; services and uninstrumented (virtual) nodes.
+    nodes: Vec<CritNode>,
+}
+
+#[derive(Serialize)]
+struct CritNode {
+    name: String,
+    /// Share of the summed critical-path time of the window's traces.
+    share: Pair,
+    /// Mean critical-path time per trace of the window, ms.
+    mean_ms: Pair,
 }
 
 #[derive(Serialize)]
@@ -198,6 +217,7 @@ pub fn findings_document(a: &Analysis, data: &Dataset) -> serde_json::Value {
             counts: &a.quality,
             caveats: a.quality.caveats(),
         },
+        critical_path: critical_path(a),
     };
     serde_json::to_value(doc).unwrap_or(serde_json::Value::Null)
 }
@@ -269,6 +289,35 @@ fn edges(a: &Analysis) -> Vec<Edge> {
             incident: e.incident.as_ref().map(EdgeWindow::of),
         })
         .collect()
+}
+
+fn critical_path(a: &Analysis) -> CritPath {
+    let cp = &a.critical_path;
+    let per_trace = |ns: i64, traces: u64| (traces > 0).then(|| ns as f64 / traces as f64 / 1e6);
+    let mut nodes: Vec<CritNode> = cp
+        .nodes
+        .iter()
+        .filter(|n| n.baseline.ns > 0 || n.incident.is_some_and(|i| i.ns > 0))
+        .map(|n| {
+            let (b, i) = (n.baseline, n.incident);
+            let counted = |v: Option<f64>, k: u64| Counted::new(v, k);
+            let (nb, ni) = (cp.baseline_traces, cp.incident_traces);
+            CritNode {
+                name: n.name.clone(),
+                share: pair(counted(b.share, nb), i.map(|i| counted(i.share, ni))),
+                mean_ms: pair(
+                    counted(per_trace(b.ns, nb), nb),
+                    i.map(|i| counted(per_trace(i.ns, ni), ni)),
+                ),
+            }
+        })
+        .collect();
+    nodes.sort_by(|x, y| x.name.cmp(&y.name));
+    CritPath {
+        traces_baseline: cp.baseline_traces,
+        traces_incident: cp.incident_traces,
+        nodes,
+    }
 }
 
 fn finding(f: &crate::model::finding::Finding) -> FindingOut<'_> {

@@ -6,6 +6,7 @@
 
 pub mod attempts;
 pub mod buckets;
+pub mod critpath;
 pub mod detectors;
 pub mod document;
 pub mod edges;
@@ -34,6 +35,7 @@ pub use self::summary::summary_text;
 pub use crate::model::window::{parse_window, Window};
 
 use self::attempts::Attempts;
+use self::critpath::CriticalPath;
 use self::edges::EdgeStats;
 use self::errors::ErrorOrigins;
 use self::graph::CallGraph;
@@ -80,6 +82,8 @@ pub struct Analysis {
     /// Best first.
     pub root_causes: Vec<RootCause>,
     pub quality: DataQuality,
+    /// Per-node share of the traces' critical paths, baseline vs incident.
+    pub critical_path: CriticalPath,
 }
 
 impl Analysis {
@@ -96,6 +100,7 @@ impl Analysis {
             errors: &self.errors,
             baseline_errors: &self.baseline_errors,
             logs: &self.logs,
+            critical_path: &self.critical_path,
         }
     }
 }
@@ -125,6 +130,7 @@ pub fn analyze(data: &Dataset, opts: &AnalyzeOptions) -> Result<Analysis> {
     let errors = errors::error_origins(&table, &graph, focus);
     let baseline_errors = errors::error_origins(&table, &graph, windows.baseline);
     let logs = logs::log_evidence(&data.logs, windows.incident, windows.baseline);
+    let critical_path = critpath::critical_path(&table, &graph, &windows);
     let mut a = Analysis {
         table,
         graph,
@@ -140,6 +146,7 @@ pub fn analyze(data: &Dataset, opts: &AnalyzeOptions) -> Result<Analysis> {
         findings: Vec::new(),
         root_causes: Vec::new(),
         quality,
+        critical_path,
     };
     let ctx = a.context();
     let findings = detectors::run_all(&ctx);

@@ -1,23 +1,26 @@
 //! Root-cause ranking and service roles.
 //!
-//! Each service is scored from five pieces of evidence, each in 0..=1: its own (self) time
+//! Each service is scored from six pieces of evidence, each in 0..=1: its own (self) time
 //! rose; it originated the errors; it departed first; it sits below the other symptomatic
-//! services in the call graph (a cause sits below its symptoms); its logs turned to errors.
+//! services in the call graph (a cause sits below its symptoms); the latency_contagion
+//! chains of infected callers end at it; its logs turned to errors.
 //! Every entry carries one sentence with the numbers behind it.
 
 use petgraph::algo::has_path_connecting;
 
+use super::detectors::latency_contagion::{self, Contagion};
 use super::detectors::Context;
 use super::services::ServiceStats;
 use super::stats::ratio;
 use crate::model::window::{Window, NS_PER_S};
 
 /// Weights of the evidence: self-time rise is the defining trait of a source (DETECTION.md),
-/// error origins next; timing and graph position corroborate; logs are supporting only.
-const W_SELF: f64 = 0.35;
+/// error origins next; timing, graph position and contagion corroborate; logs support.
+const W_SELF: f64 = 0.30;
 const W_ORIGIN: f64 = 0.25;
 const W_ONSET: f64 = 0.15;
-const W_POSITION: f64 = 0.15;
+const W_POSITION: f64 = 0.10;
+const W_CONTAGION: f64 = 0.10;
 const W_LOGS: f64 = 0.10;
 /// Scores below this are noise, not a candidate.
 const MIN_SCORE: f64 = 0.1;
@@ -74,13 +77,14 @@ pub fn rank(ctx: &Context) -> Vec<RootCause> {
         .filter(|s| s.onset_ns.is_some())
         .collect();
     let earliest = symptomatic.iter().filter_map(|s| s.onset_ns).min();
+    let c = latency_contagion::contagion(ctx);
     let mut out: Vec<RootCause> = ctx
         .services
         .iter()
-        .filter_map(|s| score(ctx, s, &inc, earliest, &symptomatic))
+        .filter_map(|s| score(ctx, s, &inc, earliest, &symptomatic, &c))
         .collect();
     let virtual_nodes = ctx.table.services.len() as u32..ctx.graph.nodes.len() as u32;
-    out.extend(virtual_nodes.filter_map(|n| score_virtual(ctx, n, !symptomatic.is_empty())));
+    out.extend(virtual_nodes.filter_map(|n| score_virtual(ctx, n, !symptomatic.is_empty(), &c)));
     out.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.service.cmp(&b.service)));
     out
 }
@@ -103,6 +107,7 @@ fn score(
     inc: &Window,
     earliest: Option<i64>,
     symptomatic: &[&ServiceStats],
+    c: &Contagion,
 ) -> Option<RootCause> {
     let self_ratio = rise(s, |w| w.self_ms);
     let self_c = self_ratio.map_or(0.0, |r| r.log10().clamp(0.0, 1.0));
@@ -120,10 +125,12 @@ fn score(
         (true, n) => above.len() as f64 / n as f64,
     };
     let logs_c = ctx.logs.excess_share(&s.name, inc, &ctx.windows.baseline);
+    let contagion_c = contagion_share(c, s.id);
     let total = W_SELF * self_c
         + W_ORIGIN * origin_share
         + W_ONSET * onset_c
         + W_POSITION * position_c
+        + W_CONTAGION * contagion_c
         + W_LOGS * logs_c;
     if total < MIN_SCORE || (self_c == 0.0 && origins == 0 && s.onset_ns.is_none()) {
         return None;
@@ -135,6 +142,7 @@ fn score(
         above,
         logs_c,
         first: s.onset_ns.is_some() && s.onset_ns == earliest,
+        infected: infected_callers(ctx, c, s.id),
     };
     Some(RootCause {
         service: s.name.clone(),
@@ -148,7 +156,7 @@ fn score(
 
 /// An uninstrumented callee (a virtual node: no server spans, so no self time): its
 /// callers' client p99 towards it stands in for its own time.
-fn score_virtual(ctx: &Context, node: u32, callers_hurt: bool) -> Option<RootCause> {
+fn score_virtual(ctx: &Context, node: u32, callers_hurt: bool, c: &Contagion) -> Option<RootCause> {
     let name = ctx.graph.name(node);
     let ratio = ctx
         .edges
@@ -163,7 +171,10 @@ fn score_virtual(ctx: &Context, node: u32, callers_hurt: bool) -> Option<RootCau
     let origin_share = origins as f64 / ctx.errors.origins.len().max(1) as f64;
     let self_c = ratio.map_or(0.0, |r| r.log10().clamp(0.0, 1.0));
     let position_c = if callers_hurt { 1.0 } else { 0.0 };
-    let total = W_SELF * self_c + W_ORIGIN * origin_share + W_POSITION * position_c;
+    let total = W_SELF * self_c
+        + W_ORIGIN * origin_share
+        + W_POSITION * position_c
+        + W_CONTAGION * contagion_share(c, node);
     if total < MIN_SCORE || (self_c == 0.0 && origins == 0) {
         return None;
     }
@@ -208,7 +219,35 @@ fn upstream_of<'a>(
         .collect()
 }
 
+/// Share of the infected services whose contagion chain ends at `node`.
+fn contagion_share(c: &Contagion, node: u32) -> f64 {
+    let mine = c.infected.iter().filter(|i| i.source == node).count();
+    mine as f64 / c.infected.len().max(1) as f64
+}
+
+/// "checkout 100 % of its rise, frontend via checkout": infected services whose chain ends
+/// at `node`, with the share of the rise spent waiting on `node` for its direct callers.
+fn infected_callers(ctx: &Context, c: &Contagion, node: u32) -> Vec<String> {
+    let mut out: Vec<(bool, String)> = c
+        .infected
+        .iter()
+        .filter(|i| i.source == node)
+        .filter_map(|i| {
+            let (top, share) = *i.blame.first()?;
+            let name = ctx.graph.name(i.service);
+            Some(if top == node {
+                (false, format!("{name} {:.0} % of its rise", share * 100.0))
+            } else {
+                (true, format!("{name} via {}", ctx.graph.name(top)))
+            })
+        })
+        .collect();
+    out.sort(); // direct callers first, then by name
+    out.into_iter().map(|(_, s)| s).collect()
+}
+
 struct Parts<'a> {
+    infected: Vec<String>,
     self_ratio: Option<f64>,
     origins: u64,
     origin_share: f64,
@@ -256,6 +295,12 @@ fn reason(ctx: &Context, s: &ServiceStats, inc: &Window, p: &Parts) -> String {
     if !p.above.is_empty() {
         clauses.push(format!("sits below {}", p.above.join(", ")));
     }
+    if !p.infected.is_empty() {
+        clauses.push(format!(
+            "callers slowed waiting on it ({})",
+            p.infected.join(", ")
+        ));
+    }
     if p.logs_c > 0.0 {
         clauses.push(format!(
             "{:.0} % of the incident's extra error logs",
@@ -273,12 +318,17 @@ fn signal_name(s: super::services::OnsetSignal) -> &'static str {
     }
 }
 
-/// The role of every service (by name order, like `ctx.services`).
+/// The role of every service (by name order, like `ctx.services`). Infected comes from
+/// latency_contagion: latency rose and the rise is mostly waiting on a path to a source.
 pub fn roles(ctx: &Context, ranking: &[RootCause]) -> Vec<Role> {
-    ctx.services.iter().map(|s| role(ctx, s, ranking)).collect()
+    let contagion = latency_contagion::contagion(ctx);
+    ctx.services
+        .iter()
+        .map(|s| role(ctx, s, ranking, &contagion))
+        .collect()
 }
 
-fn role(ctx: &Context, s: &ServiceStats, ranking: &[RootCause]) -> Role {
+fn role(ctx: &Context, s: &ServiceStats, ranking: &[RootCause], c: &Contagion) -> Role {
     let Some(inc) = s.incident.filter(|_| ctx.incident().is_some()) else {
         return Role::Healthy;
     };
@@ -287,7 +337,7 @@ fn role(ctx: &Context, s: &ServiceStats, ranking: &[RootCause]) -> Role {
     let top = ranking.first().map_or(0.0, |r| r.score);
     let rank = ranking.iter().position(|r| r.service == s.name);
     let source = match rank {
-        Some(0) => self_up || ranking[0].origin_share >= 0.5,
+        Some(0) => self_up || ranking[0].origin_share >= 0.5 || c.sources.contains(&s.id),
         Some(k) => self_up && ranking[k].score >= SECOND_SOURCE_SHARE * top,
         None => false,
     };
@@ -295,7 +345,7 @@ fn role(ctx: &Context, s: &ServiceStats, ranking: &[RootCause]) -> Role {
         || inc.error_rate.unwrap_or(0.0) > s.baseline.error_rate.unwrap_or(0.0) + 0.01;
     if source {
         Role::Source
-    } else if p99_up && !self_up {
+    } else if c.infected(s.id).is_some() {
         Role::Infected
     } else if errors_up || p99_up || s.onset_ns.is_some() {
         Role::Affected

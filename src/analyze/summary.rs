@@ -7,6 +7,7 @@ use std::fmt::Write as _;
 use chrono::{DateTime, Utc};
 use petgraph::Direction;
 
+use super::detectors::latency_contagion;
 use super::incident::K_SIGMA;
 use super::rootcause::Role;
 use super::Analysis;
@@ -93,6 +94,9 @@ fn incident(a: &Analysis, inc: &Window, out: &mut String) {
     if path.len() > 1 {
         let _ = writeln!(out, "Spread     {}", path.join(" → "));
     }
+    for line in contagion_paths(a) {
+        let _ = writeln!(out, "Contagion  {line}");
+    }
     if a.root_causes.len() > 1 {
         let _ = writeln!(out, "\nRoot-cause ranking");
         for (k, r) in a.root_causes.iter().take(TOP_ROOT_CAUSES).enumerate() {
@@ -140,6 +144,32 @@ fn spread_path(a: &Analysis) -> Vec<String> {
         }
     }
     path.iter().map(|&k| with_onset(a, k)).collect()
+}
+
+/// Per latency_contagion source: "payment → checkout (+1 s, 97 % of its rise) → frontend
+/// (+0 s, 99 %)": each hop's onset lag after the node below and the share of its latency
+/// rise that was waiting on that node.
+fn contagion_paths(a: &Analysis) -> Vec<String> {
+    let ctx = a.context();
+    let c = latency_contagion::contagion(&ctx);
+    c.sources
+        .iter()
+        .map(|&src| {
+            let hops = latency_contagion::path(&ctx, &c, src);
+            let mut line = a.graph.name(src).to_string();
+            for (k, w) in hops.windows(2).enumerate() {
+                let share = c
+                    .infected(w[1])
+                    .and_then(|i| i.blame.first())
+                    .map_or(0.0, |b| b.1 * 100.0);
+                let of = if k == 0 { " of its rise" } else { "" };
+                let lag = latency_contagion::lag_s(&ctx, w[0], w[1])
+                    .map_or(String::new(), |l| format!("{l:+.0} s, "));
+                let _ = write!(line, " → {} ({lag}{share:.0} %{of})", a.graph.name(w[1]));
+            }
+            line
+        })
+        .collect()
 }
 
 fn with_onset(a: &Analysis, k: usize) -> String {

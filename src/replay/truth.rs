@@ -1,7 +1,12 @@
 //! Ground truth of a simulated incident (`cascade.truth/v1`), written beside the traces so
 //! the analyser can be scored: the fault, the root-cause service, the incident window, the
 //! mechanisms that actually occurred in this run (each decided by a named threshold on what
-//! the run measured), and per-edge amplification in the fault window.
+//! the run measured), per-edge amplification in the fault window, and each service's role
+//! (`roles.rs`).
+
+mod roles;
+
+pub use self::roles::VisitTally;
 
 use std::path::{Path, PathBuf};
 
@@ -29,8 +34,8 @@ pub fn truth_path(traces: &Path) -> PathBuf {
     traces.with_file_name(format!("{stem}.truth.json"))
 }
 
-/// The ground-truth document of one run.
-pub fn truth(topo: &Topology, st: &RunStats, sample: f64) -> Value {
+/// The ground-truth document of one run; `tally` holds every visit of it.
+pub fn truth(topo: &Topology, st: &RunStats, sample: f64, tally: &VisitTally) -> Value {
     let faults = faults(topo);
     let first = faults
         .iter()
@@ -42,6 +47,11 @@ pub fn truth(topo: &Topology, st: &RunStats, sample: f64) -> Value {
     let incident_end = recovered_at.unwrap_or(topo.duration).max(end);
     let edges = edge_amplification(topo, st, start, end);
     let metastable = rec.as_ref().is_some_and(|r| r.overload_outlived_fault);
+    let roles = service_roles(topo, tally, (start, end));
+    let mut mechanisms = mechanisms(topo, st, &edges, (start, end), metastable);
+    if latency_spread(topo, &roles) {
+        mechanisms.push("latency_contagion");
+    }
     json!({
         "format": "cascade.truth/v1",
         "scenario": topo.name,
@@ -53,12 +63,41 @@ pub fn truth(topo: &Topology, st: &RunStats, sample: f64) -> Value {
         "faults": faults,
         "incident": {"start_s": start, "end_s": incident_end},
         "recovery": rec,
-        "mechanisms": mechanisms(topo, st, &edges, (start, end), metastable),
+        "mechanisms": mechanisms,
         "edges": edges,
+        "roles": roles,
         "thresholds": {"amplification": AMPLIFICATION_THRESHOLD, "queue_growth_factor": QUEUE_GROWTH_FACTOR,
                        "queue_growth_floor": QUEUE_GROWTH_FLOOR,
-                       "metastable_grace_s": super::recovery::METASTABLE_GRACE_S},
+                       "metastable_grace_s": super::recovery::METASTABLE_GRACE_S,
+                       "role_latency_rise": roles::LATENCY_RISE, "role_error_rise": roles::ERROR_RISE},
     })
+}
+
+/// Roles from the tally: the faulted services are the sources; fault window vs before it.
+fn service_roles(
+    topo: &Topology,
+    tally: &VisitTally,
+    (start, end): (f64, f64),
+) -> std::collections::BTreeMap<String, &'static str> {
+    let sources: Vec<usize> = (0..topo.services.len())
+        .filter(|&s| !topo.services[s].faults.is_empty())
+        .collect();
+    let (base, fault) = (
+        bucket_range(topo, 0.0, start),
+        bucket_range(topo, start, end),
+    );
+    roles::roles(topo, tally, &sources, base, fault)
+}
+
+/// Latency contagion happened when a service above a slowed (not failing) source became
+/// slower itself: an infected role and a fault that multiplies latency.
+fn latency_spread(topo: &Topology, roles: &std::collections::BTreeMap<String, &str>) -> bool {
+    let slowed = topo
+        .services
+        .iter()
+        .flat_map(|s| s.faults.iter())
+        .any(|f| f.multiplier > 1.0);
+    slowed && roles.values().any(|&r| r == "infected")
 }
 
 fn start_of(fault: &Value) -> f64 {

@@ -6,11 +6,13 @@
 //! [`registry`].
 
 pub mod error_propagation;
+pub mod latency_contagion;
 pub mod retry_amplification;
 
 use rayon::prelude::*;
 
 use super::attempts::Attempts;
+use super::critpath::CriticalPath;
 use super::edges::EdgeStats;
 use super::errors::ErrorOrigins;
 use super::graph::CallGraph;
@@ -37,6 +39,8 @@ pub struct Context<'a> {
     /// Error origins in the baseline window.
     pub baseline_errors: &'a ErrorOrigins,
     pub logs: &'a LogEvidence,
+    /// Per-node critical-path shares, baseline vs incident.
+    pub critical_path: &'a CriticalPath,
 }
 
 impl Context<'_> {
@@ -65,6 +69,7 @@ pub trait Detector: Sync {
 pub fn registry() -> Vec<&'static dyn Detector> {
     vec![
         &error_propagation::ErrorPropagation,
+        &latency_contagion::LatencyContagion,
         &retry_amplification::RetryAmplification,
     ]
 }

@@ -56,6 +56,8 @@ pub struct TelemetryRecorder {
     error: Option<std::io::Error>,
     pub spans: u64,
     pub log_lines: u64,
+    /// Every visit (sampled or not), for the truth file's roles.
+    tally: truth::VisitTally,
 }
 
 /// splitmix64-style hash of two words (ids, sampling and instance choice).
@@ -107,6 +109,7 @@ impl TelemetryRecorder {
             error: None,
             spans: 0,
             log_lines: 0,
+            tally: truth::VisitTally::new(topo),
         })
     }
 
@@ -186,7 +189,7 @@ impl TelemetryRecorder {
         }
         if let Some(p) = &self.opts.traces {
             let path = truth::truth_path(p);
-            let doc = truth::truth(topo, stats, self.opts.sample);
+            let doc = truth::truth(topo, stats, self.opts.sample, &self.tally);
             let text = serde_json::to_string_pretty(&doc)? + "\n";
             std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
         }

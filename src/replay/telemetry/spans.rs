@@ -85,6 +85,7 @@ impl Recorder for TelemetryRecorder {
     }
 
     fn visit(&mut self, topo: &Topology, r: &VisitRecord) {
+        self.tally.add(topo, r);
         if !self.sampled(r.trace) {
             return;
         }

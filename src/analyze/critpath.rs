@@ -1,0 +1,301 @@
+//! Per-trace critical path (the chain of spans that determined end-to-end latency, as in
+//! Uber's CRISP and Jaeger's critical-path view), aggregated to each node's share of the
+//! critical path in the baseline and incident windows.
+//!
+//! The walk (CRISP): from a span's end, step back to the last-finishing child that ended
+//! before the current point, charge the gap to the span itself, descend into that child
+//! (later, from a stack), and continue from the child's start; the time before the first
+//! chosen child is the span's own. Parallel children therefore count once: a child that
+//! overlaps the chosen one is skipped. Children are clipped to the parent interval
+//! (clock skew); a child entirely outside it is dropped; a child that outlives a non-CLIENT
+//! parent is asynchronous (fire-and-forget) and excluded, while a SERVER outliving its
+//! CLIENT parent is the caller giving up (timeout) and is clipped.
+//!
+//! Time is charged to graph nodes: a span's service, except that a CLIENT/PRODUCER span's
+//! own time (network, queueing at the callee, or an uninstrumented callee) goes to the
+//! callee node of its call.
+
+use rayon::prelude::*;
+
+use super::graph::CallGraph;
+use super::incident::Windows;
+use super::table::SpanTable;
+use crate::model::window::Window;
+
+/// Example traces kept per node (those where it held the most critical-path time).
+pub const TOP_TRACES: usize = 5;
+
+/// One node over one window.
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
+pub struct CritWindow {
+    /// Critical-path time charged to the node, ns.
+    pub ns: i64,
+    /// Traces (rooted in the window) whose critical path the node was on.
+    pub traces: u64,
+    /// `ns` over the summed critical-path length of the window's traces.
+    pub share: Option<f64>,
+}
+
+/// Critical-path statistics of one graph node.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct NodeCritPath {
+    pub node: u32,
+    pub name: String,
+    pub baseline: CritWindow,
+    pub incident: Option<CritWindow>,
+    /// Incident traces where the node held the most critical-path time: (ns, trace index),
+    /// most first, ties by trace order.
+    pub top_incident_traces: Vec<(i64, u32)>,
+}
+
+/// Critical-path totals of every node (indexed by node id).
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct CriticalPath {
+    pub nodes: Vec<NodeCritPath>,
+    pub baseline_traces: u64,
+    pub incident_traces: u64,
+    /// Summed critical-path length (= root durations) per window, ns.
+    pub baseline_total_ns: i64,
+    pub incident_total_ns: i64,
+    /// Each request's critical path split into own time and waits per callee.
+    pub requests: requests::RequestPaths,
+}
+
+impl CriticalPath {
+    /// The entry of the node named `name`.
+    pub fn node(&self, name: &str) -> Option<&NodeCritPath> {
+        self.nodes.iter().find(|n| n.name == name)
+    }
+}
+
+/// A child interval, clipped to its parent: (end, start, row).
+type Seg = (i64, i64, u32);
+
+/// Reusable buffers of one walker (one per rayon worker).
+#[derive(Default)]
+pub struct Scratch {
+    stack: Vec<(u32, i64, i64, u32)>,
+    kids: Vec<Seg>,
+}
+
+/// The main root of the trace in `rows`: the longest root span, first on ties.
+pub fn main_root(t: &SpanTable, rows: std::ops::Range<usize>) -> Option<usize> {
+    rows.filter(|&i| t.parent_of(i).is_none())
+        .fold(None, |best: Option<usize>, i| match best {
+            Some(b) if t.duration(b) >= t.duration(i) => Some(b),
+            _ => Some(i),
+        })
+}
+
+/// Walks the critical path below `root`, calling `charge(row, ns)` for every stretch of
+/// time row `row` itself held the path (the charges add up to the root's duration).
+pub fn walk(t: &SpanTable, root: usize, s: &mut Scratch, mut charge: impl FnMut(usize, i64)) {
+    walk_tagged(t, root, s, (0, |_, _| 0), |row, _, ns| charge(row, ns));
+}
+
+/// [`walk`] carrying a tag down the path: the root gets `tags.0`, a child on the path
+/// `tags.1(parent's tag, child row)`; `charge(row, tag, ns)`.
+pub fn walk_tagged(
+    t: &SpanTable,
+    root: usize,
+    s: &mut Scratch,
+    tags: (u32, impl Fn(u32, usize) -> u32),
+    mut charge: impl FnMut(usize, u32, i64),
+) {
+    s.stack.clear();
+    s.stack
+        .push((root as u32, t.start[root], t.end[root], tags.0));
+    while let Some((span, lo, hi, tag)) = s.stack.pop() {
+        let span = span as usize;
+        eligible_children(t, span, lo, hi, &mut s.kids);
+        let mut cur = hi;
+        for &(end, start, row) in &s.kids {
+            if end > cur {
+                continue; // overlaps the child already on the path
+            }
+            charge(span, tag, cur - end);
+            s.stack.push((row, start, end, tags.1(tag, row as usize)));
+            cur = start;
+        }
+        charge(span, tag, cur - lo);
+    }
+}
+
+/// Children of `span` clipped to `[lo, hi]`, latest end first; async and outside ones
+/// dropped (see the module docs).
+fn eligible_children(t: &SpanTable, span: usize, lo: i64, hi: i64, out: &mut Vec<Seg>) {
+    out.clear();
+    // Async is judged against the span's own end: `hi` may be a clip by its caller.
+    let async_after = if t.is_client(span) {
+        i64::MAX
+    } else {
+        t.end[span]
+    };
+    for &c in t.children(span) {
+        let c_us = c as usize;
+        let (start, end) = (t.start[c_us], t.end[c_us]);
+        if start >= hi || end <= lo || end > async_after {
+            continue;
+        }
+        out.push((end.min(hi), start.max(lo), c));
+    }
+    out.sort_unstable_by(|a, b| b.cmp(a));
+}
+
+/// The node a row's own critical-path time is charged to.
+pub fn node_of(t: &SpanTable, g: &CallGraph, row: usize) -> u32 {
+    if t.is_client(row) {
+        if let Some(ci) = g.call_of_client(row) {
+            return g.calls[ci].callee;
+        }
+    }
+    t.service[row]
+}
+
+/// Per-worker sums: `[baseline, incident]` per node.
+#[derive(Clone)]
+struct Acc {
+    ns: Vec<[i64; 2]>,
+    traces: Vec<[u64; 2]>,
+    top: Vec<Vec<(i64, u32)>>,
+    roots: [u64; 2],
+    total: [i64; 2],
+    per_trace: Vec<i64>,
+    touched: Vec<u32>,
+}
+
+impl Acc {
+    fn new(n: usize) -> Acc {
+        Acc {
+            ns: vec![[0; 2]; n],
+            traces: vec![[0; 2]; n],
+            top: vec![Vec::new(); n],
+            roots: [0; 2],
+            total: [0; 2],
+            per_trace: vec![0; n],
+            touched: Vec::new(),
+        }
+    }
+
+    fn merge(mut self, o: Acc) -> Acc {
+        for k in 0..self.ns.len() {
+            for w in 0..2 {
+                self.ns[k][w] += o.ns[k][w];
+                self.traces[k][w] += o.traces[k][w];
+            }
+            for &e in &o.top[k] {
+                push_top(&mut self.top[k], e);
+            }
+        }
+        for w in 0..2 {
+            self.roots[w] += o.roots[w];
+            self.total[w] += o.total[w];
+        }
+        self
+    }
+}
+
+/// Keeps the [`TOP_TRACES`] largest `(ns, trace)` (ties: earlier trace first).
+fn push_top(top: &mut Vec<(i64, u32)>, e: (i64, u32)) {
+    let key = |x: &(i64, u32)| (std::cmp::Reverse(x.0), x.1);
+    let at = top.partition_point(|x| key(x) < key(&e));
+    if at < TOP_TRACES {
+        top.insert(at, e);
+        top.truncate(TOP_TRACES);
+    }
+}
+
+/// Which window (0 baseline, 1 incident) a root start falls in.
+fn window_of(w: &Windows, start: i64) -> Option<usize> {
+    if w.incident.as_ref().is_some_and(|i| i.contains(start)) {
+        Some(1)
+    } else {
+        w.baseline.contains(start).then_some(0)
+    }
+}
+
+/// One trace into the accumulator.
+fn add_trace(t: &SpanTable, g: &CallGraph, w: &Windows, tr: usize, acc: &mut Acc, s: &mut Scratch) {
+    let r = &t.trace_rows[tr];
+    let Some(root) = main_root(t, r.start as usize..r.end as usize) else {
+        return;
+    };
+    let Some(win) = window_of(w, t.start[root]) else {
+        return;
+    };
+    let Acc {
+        per_trace, touched, ..
+    } = acc;
+    walk(t, root, s, |row, ns| {
+        let node = node_of(t, g, row) as usize;
+        if ns > 0 && per_trace[node] == 0 {
+            touched.push(node as u32);
+        }
+        per_trace[node] += ns;
+    });
+    acc.roots[win] += 1;
+    acc.total[win] += t.duration(root);
+    for &node in acc.touched.iter() {
+        let k = node as usize;
+        let ns = std::mem::take(&mut acc.per_trace[k]);
+        acc.ns[k][win] += ns;
+        acc.traces[k][win] += 1;
+        if win == 1 {
+            push_top(&mut acc.top[k], (ns, tr as u32));
+        }
+    }
+    acc.touched.clear();
+}
+
+/// Critical paths of every trace, summed per node over the baseline and incident windows
+/// (traces assigned by their main root's start). Independent of the thread count.
+pub fn critical_path(t: &SpanTable, g: &CallGraph, w: &Windows) -> CriticalPath {
+    let n = g.nodes.len();
+    let acc = (0..t.trace_rows.len())
+        .into_par_iter()
+        .fold(
+            || (Acc::new(n), Scratch::default()),
+            |(mut acc, mut s), tr| {
+                add_trace(t, g, w, tr, &mut acc, &mut s);
+                (acc, s)
+            },
+        )
+        .map(|(acc, _)| acc)
+        .reduce(|| Acc::new(n), Acc::merge);
+    let mut cp = summarise(g, w.incident, acc);
+    cp.requests = requests::request_paths(t, g, w);
+    cp
+}
+
+fn summarise(g: &CallGraph, incident: Option<Window>, acc: Acc) -> CriticalPath {
+    let share = |ns: i64, total: i64| (total > 0).then(|| ns as f64 / total as f64);
+    let nodes = (0..g.nodes.len())
+        .map(|k| {
+            let one = |w: usize| CritWindow {
+                ns: acc.ns[k][w],
+                traces: acc.traces[k][w],
+                share: share(acc.ns[k][w], acc.total[w]),
+            };
+            NodeCritPath {
+                node: k as u32,
+                name: g.name(k as u32).to_string(),
+                baseline: one(0),
+                incident: incident.map(|_| one(1)),
+                top_incident_traces: acc.top[k].clone(),
+            }
+        })
+        .collect();
+    CriticalPath {
+        nodes,
+        baseline_traces: acc.roots[0],
+        incident_traces: acc.roots[1],
+        baseline_total_ns: acc.total[0],
+        incident_total_ns: acc.total[1],
+        requests: requests::RequestPaths::default(),
+    }
+}
+
+pub mod requests;
+
+#[cfg(test)]
+mod tests;
