@@ -5,6 +5,7 @@
 //! (`cascade.findings/v1`) and [`summary_text`] (the terminal summary).
 
 pub mod attempts;
+pub mod backlog;
 pub mod buckets;
 pub mod detectors;
 pub mod document;
@@ -17,6 +18,7 @@ pub mod intern;
 pub mod logs;
 pub mod onset;
 pub mod quality;
+pub mod recovery;
 pub mod rootcause;
 pub mod selftime;
 pub mod services;
@@ -34,6 +36,7 @@ pub use self::summary::summary_text;
 pub use crate::model::window::{parse_window, Window};
 
 use self::attempts::Attempts;
+use self::backlog::QueueSeries;
 use self::edges::EdgeStats;
 use self::errors::ErrorOrigins;
 use self::graph::CallGraph;
@@ -75,6 +78,8 @@ pub struct Analysis {
     pub errors: ErrorOrigins,
     pub baseline_errors: ErrorOrigins,
     pub logs: LogEvidence,
+    /// Queue evidence per service (see [`backlog`]): by service, strongest kind first.
+    pub queues: Vec<QueueSeries>,
     /// Sorted: worst severity first.
     pub findings: Vec<Finding>,
     /// Best first.
@@ -96,6 +101,7 @@ impl Analysis {
             errors: &self.errors,
             baseline_errors: &self.baseline_errors,
             logs: &self.logs,
+            queues: &self.queues,
         }
     }
 }
@@ -125,6 +131,7 @@ pub fn analyze(data: &Dataset, opts: &AnalyzeOptions) -> Result<Analysis> {
     let errors = errors::error_origins(&table, &graph, focus);
     let baseline_errors = errors::error_origins(&table, &graph, windows.baseline);
     let logs = logs::log_evidence(&data.logs, windows.incident, windows.baseline);
+    let queues = backlog::queue_evidence(&table, &graph, &services, &data.logs, &windows);
     let mut a = Analysis {
         table,
         graph,
@@ -137,6 +144,7 @@ pub fn analyze(data: &Dataset, opts: &AnalyzeOptions) -> Result<Analysis> {
         errors,
         baseline_errors,
         logs,
+        queues,
         findings: Vec::new(),
         root_causes: Vec::new(),
         quality,

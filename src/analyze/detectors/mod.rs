@@ -6,11 +6,14 @@
 //! [`registry`].
 
 pub mod error_propagation;
+pub mod metastable_overload;
+pub mod queue_growth;
 pub mod retry_amplification;
 
 use rayon::prelude::*;
 
 use super::attempts::Attempts;
+use super::backlog::QueueSeries;
 use super::edges::EdgeStats;
 use super::errors::ErrorOrigins;
 use super::graph::CallGraph;
@@ -37,6 +40,8 @@ pub struct Context<'a> {
     /// Error origins in the baseline window.
     pub baseline_errors: &'a ErrorOrigins,
     pub logs: &'a LogEvidence,
+    /// Queue evidence per service: by service, strongest kind first.
+    pub queues: &'a [QueueSeries],
 }
 
 impl Context<'_> {
@@ -65,6 +70,8 @@ pub trait Detector: Sync {
 pub fn registry() -> Vec<&'static dyn Detector> {
     vec![
         &error_propagation::ErrorPropagation,
+        &metastable_overload::MetastableOverload,
+        &queue_growth::QueueGrowth,
         &retry_amplification::RetryAmplification,
     ]
 }

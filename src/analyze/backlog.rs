@@ -1,0 +1,245 @@
+//! Queue evidence per service per bucket, each series naming where it came from, strongest
+//! kind first: a queue-depth field in the logs, a queue-wait field in the logs, messaging
+//! lag (consumer start − producer end), the wait before service (server span start − client
+//! span start), and in-flight server spans (= cumulative arrivals − completions, the
+//! backlog(t) of the spans that were kept).
+//!
+//! The `queue_growth` and `metastable_overload` detectors read these series, and the report
+//! charts them ("queue depth / wait / in-flight over time where there is evidence").
+
+use std::collections::BTreeMap;
+
+use polars::prelude::{DataFrame, DataType};
+
+use super::graph::CallGraph;
+use super::incident::Windows;
+use super::services::ServiceStats;
+use super::table::SpanTable;
+use crate::model::columns::{self as col, kind};
+
+/// Log fields read as a queue depth (items waiting), as loggers and our simulator write them.
+pub const DEPTH_FIELDS: [&str; 7] = [
+    "queue_depth",
+    "queue_size",
+    "queue_length",
+    "queue_len",
+    "backlog",
+    "consumer_lag",
+    "pending",
+];
+/// Log fields read as time spent waiting in a queue, in milliseconds.
+pub const WAIT_FIELDS: [&str; 4] = ["queue_ms", "queue_time_ms", "queue_wait_ms", "wait_ms"];
+
+/// The kinds of queue evidence, strongest first (the order of [`QueueKind::ALL`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum QueueKind {
+    /// Items waiting, from a log field: the queue itself, unsampled.
+    LogDepth,
+    /// Time waited in the queue, from a log field (ms).
+    LogWait,
+    /// Consumer start − producer end (ms): time a message sat in the broker.
+    MessagingLag,
+    /// Server span start − client span start (ms): time a request waited before service.
+    ServerWait,
+    /// Server spans active at the bucket's end (sampled spans only).
+    InFlight,
+}
+
+impl QueueKind {
+    /// Snake-case name (as serialised).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            QueueKind::LogDepth => "log_depth",
+            QueueKind::LogWait => "log_wait",
+            QueueKind::MessagingLag => "messaging_lag",
+            QueueKind::ServerWait => "server_wait",
+            QueueKind::InFlight => "in_flight",
+        }
+    }
+
+    /// Unit of the values.
+    pub fn unit(self) -> &'static str {
+        match self {
+            QueueKind::LogDepth | QueueKind::InFlight => "items",
+            _ => "ms",
+        }
+    }
+}
+
+/// One series of queue evidence for one service.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct QueueSeries {
+    pub service: String,
+    pub kind: QueueKind,
+    /// Where the values come from, e.g. `logs.queue_depth` or `spans: server − client start`.
+    pub source: String,
+    pub unit: &'static str,
+    /// Per bucket: the maximum for a depth, the mean for a wait, the level for in-flight
+    /// (`None` where the bucket has no sample).
+    pub values: Vec<Option<f64>>,
+    /// Samples behind each value.
+    pub samples: Vec<u32>,
+}
+
+/// Every queue series found, ordered by service name, then strongest kind first.
+pub fn queue_evidence(
+    t: &SpanTable,
+    g: &CallGraph,
+    services: &[ServiceStats],
+    logs: &DataFrame,
+    w: &Windows,
+) -> Vec<QueueSeries> {
+    let mut out = log_series(logs, w);
+    out.extend(span_wait_series(t, g, w));
+    out.extend(services.iter().map(in_flight_series));
+    out.sort_by(|a, b| (&a.service, a.kind, &a.source).cmp(&(&b.service, b.kind, &b.source)));
+    out
+}
+
+/// Per-bucket accumulator: sum, max and count.
+#[derive(Debug, Clone, Copy, Default)]
+struct Acc {
+    sum: f64,
+    max: f64,
+    n: u32,
+}
+
+impl Acc {
+    fn add(&mut self, v: f64) {
+        self.max = if self.n == 0 { v } else { self.max.max(v) };
+        self.sum += v;
+        self.n += 1;
+    }
+}
+
+/// Bucketed accumulators of one (service, kind, source).
+type Groups = BTreeMap<(String, QueueKind, String), Vec<Acc>>;
+
+fn finish(groups: Groups) -> Vec<QueueSeries> {
+    groups
+        .into_iter()
+        .map(|((service, kind, source), accs)| QueueSeries {
+            service,
+            kind,
+            source,
+            unit: kind.unit(),
+            values: accs
+                .iter()
+                .map(|a| {
+                    let v = if kind == QueueKind::LogDepth {
+                        a.max
+                    } else {
+                        a.sum / f64::from(a.n.max(1))
+                    };
+                    (a.n > 0).then_some(v)
+                })
+                .collect(),
+            samples: accs.iter().map(|a| a.n).collect(),
+        })
+        .collect()
+}
+
+/// Queue depth and wait fields of the logs frame, per service.
+fn log_series(logs: &DataFrame, w: &Windows) -> Vec<QueueSeries> {
+    let (Some(times), Some(service)) = (i64s(logs, col::TIME_NS), strs(logs, col::SERVICE)) else {
+        return Vec::new();
+    };
+    let fields = DEPTH_FIELDS
+        .iter()
+        .map(|f| (*f, QueueKind::LogDepth))
+        .chain(WAIT_FIELDS.iter().map(|f| (*f, QueueKind::LogWait)));
+    let mut groups = Groups::new();
+    for (field, kind) in fields {
+        let Some(values) = numbers(logs, field) else {
+            continue;
+        };
+        for ((t, s), v) in times.iter().zip(&service).zip(values) {
+            let (Some(t), Some(s), Some(v)) = (t, s, v) else {
+                continue;
+            };
+            if !v.is_finite() || v < 0.0 {
+                continue;
+            }
+            let key = (s.clone(), kind, format!("logs.{field}"));
+            let accs = groups
+                .entry(key)
+                .or_insert_with(|| vec![Acc::default(); w.buckets.count]);
+            accs[w.buckets.index(*t)].add(v);
+        }
+    }
+    finish(groups)
+}
+
+/// Wait before service (CLIENT → SERVER) and messaging lag (PRODUCER → CONSUMER), per callee.
+fn span_wait_series(t: &SpanTable, g: &CallGraph, w: &Windows) -> Vec<QueueSeries> {
+    let mut groups = Groups::new();
+    for call in &g.calls {
+        let Some(srv) = call.server_row() else {
+            continue;
+        };
+        let cl = call.client as usize;
+        let (kind, source, from) = if i32::from(t.kind[cl]) == kind::PRODUCER {
+            (
+                QueueKind::MessagingLag,
+                "spans: consumer start − producer end",
+                t.end[cl],
+            )
+        } else {
+            (
+                QueueKind::ServerWait,
+                "spans: server start − client start",
+                t.start[cl],
+            )
+        };
+        let wait_ms = (t.start[srv] - from).max(0) as f64 / 1e6;
+        let key = (t.service_name(srv).to_string(), kind, source.to_string());
+        let accs = groups
+            .entry(key)
+            .or_insert_with(|| vec![Acc::default(); w.buckets.count]);
+        accs[w.buckets.index(t.start[cl])].add(wait_ms);
+    }
+    finish(groups)
+}
+
+fn in_flight_series(s: &ServiceStats) -> QueueSeries {
+    QueueSeries {
+        service: s.name.clone(),
+        kind: QueueKind::InFlight,
+        source: "spans: cumulative arrivals − completions".into(),
+        unit: QueueKind::InFlight.unit(),
+        values: s
+            .series
+            .in_flight
+            .iter()
+            .map(|&v| Some(f64::from(v)))
+            .collect(),
+        samples: s.series.arrivals.clone(),
+    }
+}
+
+/// A numeric column as floats (`None` when absent or not numeric: a field logged as text).
+fn numbers(df: &DataFrame, name: &str) -> Option<Vec<Option<f64>>> {
+    let c = df.column(name).ok()?;
+    if !c.dtype().is_primitive_numeric() {
+        return None;
+    }
+    let c = c.cast(&DataType::Float64).ok()?;
+    Some(c.f64().ok()?.iter().collect())
+}
+
+fn i64s(df: &DataFrame, name: &str) -> Option<Vec<Option<i64>>> {
+    let c = df.column(name).ok()?.cast(&DataType::Int64).ok()?;
+    Some(c.i64().ok()?.iter().collect())
+}
+
+fn strs(df: &DataFrame, name: &str) -> Option<Vec<Option<String>>> {
+    let c = df.column(name).ok()?;
+    Some(
+        c.str()
+            .ok()?
+            .iter()
+            .map(|s| s.map(str::to_string))
+            .collect(),
+    )
+}
