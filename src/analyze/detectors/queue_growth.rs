@@ -162,6 +162,7 @@ fn service_finding(ctx: &Context, name: &str, trig: Option<&Trigger>) -> Option<
     fill_metrics(&mut f.metrics, ctx, q, g, trig);
     if let Some(s) = svc {
         little_metrics(&mut f.metrics, ctx, s, g);
+        queue_little_metrics(&mut f.metrics, &series, g);
     }
     for (other, og) in grown.iter().filter(|(o, _)| o.source != q.source) {
         let key = format!("also_{}_peak", other.kind.as_str());
@@ -329,6 +330,40 @@ fn little_metrics(m: &mut BTreeMap<String, f64>, ctx: &Context, s: &ServiceStats
     put("little_l_observed", in_flight);
     if lambda * w_s > 0.0 {
         put("little_l_ratio", in_flight / (lambda * w_s));
+    }
+}
+
+/// Little's law for the queue itself: L_queue = λ × W_wait with the sampled arrival rate and
+/// the mean wait (before service, or logged); against a logged depth (never sampled) the
+/// ratio depth / λW estimates 1 / the trace sampling rate — 1 when every trace was kept.
+fn queue_little_metrics(m: &mut BTreeMap<String, f64>, series: &[&QueueSeries], g: &Growth) {
+    let end = g.drained_at.unwrap_or(usize::MAX);
+    let mean_of = |kinds: &[QueueKind]| {
+        let q = series.iter().find(|q| kinds.contains(&q.kind))?;
+        let v: Vec<f64> = q
+            .values
+            .iter()
+            .take(end)
+            .skip(g.onset)
+            .flatten()
+            .copied()
+            .collect();
+        (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
+    };
+    let wait_ms = mean_of(&[
+        QueueKind::ServerWait,
+        QueueKind::MessagingLag,
+        QueueKind::LogWait,
+    ]);
+    let (Some(wait_ms), Some(&lambda)) = (wait_ms, m.get("little_lambda_per_s")) else {
+        return;
+    };
+    let predicted = lambda * wait_ms / 1e3;
+    m.insert("little_queue_w_s".into(), wait_ms / 1e3);
+    m.insert("little_queue_l_predicted".into(), predicted);
+    if let Some(depth) = mean_of(&[QueueKind::LogDepth]).filter(|_| predicted > 0.0) {
+        m.insert("little_queue_l_logged".into(), depth);
+        m.insert("little_queue_l_ratio".into(), depth / predicted);
     }
 }
 
