@@ -243,3 +243,137 @@ fn strs(df: &DataFrame, name: &str) -> Option<Vec<Option<String>>> {
             .collect(),
     )
 }
+
+/// Test data: the testkit scenario plus one log record per second carrying a queue field.
+#[cfg(test)]
+pub mod testdata {
+    use polars::prelude::{Column, DataType};
+
+    use crate::analyze::testkit::{scenario, Scenario, T0};
+    use crate::ingest::Dataset;
+    use crate::model::window::NS_PER_S;
+
+    /// The scenario's dataset with `service` logging `field = depth(second)` once a second
+    /// (`None`: no field on that record).
+    pub fn with_queue_logs(
+        sc: &Scenario,
+        service: &str,
+        field: &str,
+        depth: impl Fn(i64) -> Option<i64>,
+    ) -> Dataset {
+        let mut f = scenario(sc);
+        let before = f.logs.len();
+        for s in 0..sc.duration_s {
+            let at = T0 + s * NS_PER_S + NS_PER_S / 2;
+            f.logs
+                .push((at, service.to_string(), 9, "request completed".into()));
+        }
+        let values: Vec<Option<i64>> = (0..f.logs.len())
+            .map(|i| (i >= before).then(|| depth((i - before) as i64)).flatten())
+            .collect();
+        let mut data = f.dataset();
+        let col = Column::new(field.into(), values)
+            .cast(&DataType::Int64)
+            .unwrap();
+        data.logs.with_column(col).unwrap();
+        data
+    }
+
+    /// A db queue of ~2 that grows by `rise`/s in the fault window (240–420 s) and then
+    /// shrinks by `drain`/s (0: it stays).
+    pub fn db_queue(rise: i64, drain: i64) -> impl Fn(i64) -> Option<i64> {
+        move |s| {
+            let base = 2 + s % 3;
+            let peak = base + rise * 180;
+            Some(match s {
+                ..240 => base,
+                240..420 => base + rise * (s - 240),
+                _ => (peak - drain * (s - 420)).max(base),
+            })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use polars::prelude::Column;
+
+    use super::testdata::{db_queue, with_queue_logs};
+    use super::*;
+    use crate::analyze::testkit::{scenario, Scenario};
+    use crate::analyze::{analyze, AnalyzeOptions};
+
+    fn faulty() -> Scenario {
+        Scenario {
+            fault: Some((240, 420)),
+            ..Default::default()
+        }
+    }
+
+    fn series<'a>(q: &'a [QueueSeries], svc: &str, kind: QueueKind) -> &'a QueueSeries {
+        q.iter()
+            .find(|s| s.service == svc && s.kind == kind)
+            .unwrap()
+    }
+
+    #[test]
+    fn logged_depth_is_bucketed_by_its_maximum_and_named() {
+        let data = with_queue_logs(&faulty(), "db", DEPTH_FIELDS[0], db_queue(20, 0));
+        let a = analyze(&data, &AnalyzeOptions::default()).unwrap();
+        let q = series(&a.queues, "db", QueueKind::LogDepth);
+        assert_eq!(q.source, "logs.queue_depth");
+        assert_eq!(q.unit, "items");
+        let b = &a.windows.buckets;
+        let at = |s: i64| q.values[b.index(b.origin_ns + s * b.width_ns)];
+        assert!(at(100).unwrap() <= 4.0);
+        assert!(at(419).unwrap() >= 3000.0, "{:?}", at(419));
+        // Strongest first within a service: log depth before the span-based kinds.
+        let kinds: Vec<QueueKind> = a
+            .queues
+            .iter()
+            .filter(|s| s.service == "db")
+            .map(|s| s.kind)
+            .collect();
+        assert_eq!(kinds.first(), Some(&QueueKind::LogDepth));
+        assert_eq!(kinds.last(), Some(&QueueKind::InFlight));
+    }
+
+    #[test]
+    fn wait_before_service_comes_from_client_and_server_starts() {
+        let data = scenario(&faulty()).dataset();
+        let a = analyze(&data, &AnalyzeOptions::default()).unwrap();
+        let q = series(&a.queues, "db", QueueKind::ServerWait);
+        // testkit: db's server span starts 50–150 µs after api's client span.
+        let waits: Vec<f64> = q.values.iter().flatten().copied().collect();
+        assert!(
+            waits.iter().all(|&w| (0.04..=0.16).contains(&w)),
+            "{waits:?}"
+        );
+        assert_eq!(
+            q.samples.iter().sum::<u32>() as u64,
+            a.edges
+                .iter()
+                .find(|e| e.callee == "db")
+                .unwrap()
+                .total
+                .attempts
+        );
+        assert!(a.queues.iter().all(|s| s.kind != QueueKind::LogDepth));
+    }
+
+    #[test]
+    fn a_depth_logged_as_text_is_not_evidence() {
+        let mut data = with_queue_logs(&faulty(), "db", "queue_size", db_queue(20, 0));
+        let n = data.logs.height();
+        let text = Column::new("queue_depth".into(), vec![Some("deep"); n]);
+        data.logs.with_column(text).unwrap();
+        let a = analyze(&data, &AnalyzeOptions::default()).unwrap();
+        let depth: Vec<&str> = a
+            .queues
+            .iter()
+            .filter(|s| s.kind == QueueKind::LogDepth)
+            .map(|s| s.source.as_str())
+            .collect();
+        assert_eq!(depth, ["logs.queue_size"]);
+    }
+}

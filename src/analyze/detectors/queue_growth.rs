@@ -18,7 +18,7 @@ use crate::analyze::services::ServiceStats;
 use crate::analyze::stats::quantile;
 use crate::model::finding::{Evidence, Finding, Severity};
 
-/// A queue that grew tenfold over its baseline… (the simulator's `queue_growth_factor`).
+/// A queue that grew tenfold over its baseline… (a warning) (the simulator's `queue_growth_factor`).
 pub const GROWTH_FACTOR: f64 = 10.0;
 /// …and to at least this many items (the simulator's `queue_growth_floor`): a queue of 5
 /// that becomes 40 is busy, not backed up.
@@ -26,6 +26,15 @@ pub const FLOOR_ITEMS: f64 = 50.0;
 /// …or waits of at least this long (ms): well above network and scheduling noise between
 /// a client span's start and its server span's start.
 pub const FLOOR_WAIT_MS: f64 = 50.0;
+
+/// Below the warning bar, a queue that tripled and reached a fifth of the floor is still worth
+/// a note (info): real pressure that did not become a backlog.
+pub const NOTE_FACTOR: f64 = 3.0;
+pub const NOTE_FLOOR_SHARE: f64 = 0.2;
+
+/// Mean waits under this (ms) are network and scheduling time, not a queue: Little's law
+/// for the queue is not computed from them.
+const MIN_WAIT_MS: f64 = 1.0;
 
 pub struct QueueGrowth;
 
@@ -84,6 +93,15 @@ pub fn baseline_level(ctx: &Context, series: &[Option<f64>]) -> f64 {
     quantile(&mut v, 0.5).unwrap_or(0.0)
 }
 
+/// The bar for a note: [`NOTE_FACTOR`]× the baseline and a share of the floor; for sampled
+/// in-flight counts only the full factor (latency alone multiplies them, Little's law).
+fn note_threshold(kind: QueueKind, baseline: f64) -> f64 {
+    match kind {
+        QueueKind::InFlight => GROWTH_FACTOR * baseline,
+        _ => (NOTE_FACTOR * baseline).max(NOTE_FLOOR_SHARE * floor(kind)),
+    }
+}
+
 /// Where to look for growth: from a little before the incident (the whole range without).
 fn scan_from(ctx: &Context) -> usize {
     ctx.incident().map_or(0, |w| {
@@ -111,9 +129,10 @@ pub fn growth(ctx: &Context, q: &QueueSeries) -> Option<Growth> {
             .collect();
         sustained_runs(&flags, SUSTAIN_BUCKETS)
     };
+    let note = note_threshold(q.kind, baseline);
     let (runs, above_floor, th) = match runs_over(threshold) {
         r if !r.is_empty() => (r, true, threshold),
-        _ if baseline > 0.0 => (runs_over(by_factor), false, by_factor),
+        _ if note > 0.0 => (runs_over(note), false, note),
         _ => return None,
     };
     let (onset, end) = (runs.first()?.start, runs.last()?.end);
@@ -199,6 +218,11 @@ fn title(ctx: &Context, q: &QueueSeries, g: &Growth, trig: Option<&Trigger>) -> 
     );
     match (g.drained_at, trig) {
         (None, _) => t.push_str("; not drained by the end of the data"),
+        (Some(k), Some(tr)) if k < tr.end => t.push_str(&format!(
+            "; drained at +{:.0} s, before the trigger ({}) ended",
+            rel(k),
+            tr.service
+        )),
         (Some(k), Some(tr)) => t.push_str(&format!(
             "; drained at +{:.0} s, {:.0} s after the trigger ({}) ended",
             rel(k),
@@ -208,9 +232,9 @@ fn title(ctx: &Context, q: &QueueSeries, g: &Growth, trig: Option<&Trigger>) -> 
         (Some(k), None) => t.push_str(&format!("; drained at +{:.0} s", rel(k))),
     }
     if !g.above_floor {
+        let bar = (GROWTH_FACTOR * g.baseline).max(floor(q.kind));
         t.push_str(&format!(
-            " (under the {:.0} {} floor)",
-            floor(q.kind),
+            " (under the {bar:.0} {} bar of a backlog)",
             q.unit
         ));
     }
@@ -358,6 +382,9 @@ fn queue_little_metrics(m: &mut BTreeMap<String, f64>, series: &[&QueueSeries], 
     let (Some(wait_ms), Some(&lambda)) = (wait_ms, m.get("little_lambda_per_s")) else {
         return;
     };
+    if wait_ms < MIN_WAIT_MS {
+        return; // No wait outside the spans: the queue sits inside the server span.
+    }
     let predicted = lambda * wait_ms / 1e3;
     m.insert("little_queue_w_s".into(), wait_ms / 1e3);
     m.insert("little_queue_l_predicted".into(), predicted);
