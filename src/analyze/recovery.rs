@@ -179,7 +179,7 @@ mod tests {
     #[test]
     fn follows_runs_across_short_gaps_only() {
         let f = |s: &str| s.chars().map(|c| c == '#').collect::<Vec<bool>>();
-        assert_eq!(persists_until(&f("....####..###......###"), 3), 13);
+        assert_eq!(persists_until(&f("....####..###.......###"), 3), 13);
         assert_eq!(persists_until(&f("..........###"), 2), 2);
         assert_eq!(persists_until(&f("####"), 0), 4);
         let filled = forward_fill(&[None, Some(2.0), None, Some(5.0), None]);

@@ -303,3 +303,68 @@ fn entries_after(ctx: &Context, from: usize) -> Vec<(u64, u32)> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::analyze::backlog::testdata::{db_queue, with_queue_logs};
+    use crate::analyze::backlog::DEPTH_FIELDS;
+    use crate::analyze::testkit::Scenario;
+    use crate::analyze::{analyze, Analysis, AnalyzeOptions};
+    use crate::model::finding::{Finding, Severity};
+
+    fn faulty() -> Scenario {
+        Scenario {
+            fault: Some((240, 420)),
+            ..Default::default()
+        }
+    }
+
+    fn metastable(rise: i64, drain: i64, sc: &Scenario) -> (Analysis, Option<Finding>) {
+        let data = with_queue_logs(sc, "db", DEPTH_FIELDS[0], db_queue(rise, drain));
+        let a = analyze(&data, &AnalyzeOptions::default()).unwrap();
+        let f = a
+            .findings
+            .iter()
+            .find(|f| f.kind == "metastable_overload")
+            .cloned();
+        (a, f)
+    }
+
+    #[test]
+    fn a_backlog_that_outlives_the_fault_is_metastable() {
+        let (_, f) = metastable(20, 0, &faulty());
+        let f = f.expect("metastable finding");
+        assert_eq!(f.severity, Severity::Error);
+        assert_eq!(f.services[0], "db");
+        let m = &f.metrics;
+        assert!((418.0..=423.0).contains(&m["trigger_end_s"]), "{m:?}");
+        assert!(m["outlived_s"] >= 170.0, "{m:?}");
+        assert_eq!(m["still_active_at_end"], 1.0);
+        assert!(m["backlog.db.after"] > 1000.0, "{m:?}");
+        assert!(f.title.contains("the db backlog") && f.title.contains("HotOS '21"));
+        assert!(!f.evidence.trace_ids.is_empty());
+    }
+
+    #[test]
+    fn a_slow_drain_past_the_grace_is_a_warning() {
+        // Peak ~3600 drained at 120/s: about 30 s past the fault's end.
+        let (_, f) = metastable(20, 120, &faulty());
+        let f = f.expect("metastable finding");
+        assert_eq!(f.severity, Severity::Warning);
+        assert!(
+            (20.0..=40.0).contains(&f.metrics["outlived_s"]),
+            "{:?}",
+            f.metrics
+        );
+        assert_eq!(f.metrics["still_active_at_end"], 0.0);
+    }
+
+    #[test]
+    fn a_clean_recovery_and_a_quiet_system_say_nothing() {
+        let (a, f) = metastable(20, 2000, &faulty());
+        assert!(f.is_none(), "{f:?}");
+        assert!(a.windows.incident.is_some());
+        let (a, f) = metastable(0, 0, &Scenario::default());
+        assert!(f.is_none() && a.windows.incident.is_none());
+    }
+}

@@ -415,3 +415,112 @@ fn waits_by_trace(ctx: &Context, service: &str, g: &Growth) -> Vec<(u64, u32)> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::analyze::backlog::testdata::{db_queue, with_queue_logs};
+    use crate::analyze::backlog::DEPTH_FIELDS;
+    use crate::analyze::testkit::{scenario, Scenario};
+    use crate::analyze::{analyze, Analysis, AnalyzeOptions};
+    use crate::model::finding::{Finding, Severity};
+
+    fn faulty() -> Scenario {
+        Scenario {
+            fault: Some((240, 420)),
+            ..Default::default()
+        }
+    }
+
+    fn queue_findings(a: &Analysis) -> Vec<&Finding> {
+        a.findings
+            .iter()
+            .filter(|f| f.kind == "queue_growth")
+            .collect()
+    }
+
+    fn run(data: &crate::ingest::Dataset) -> Analysis {
+        analyze(data, &AnalyzeOptions::default()).unwrap()
+    }
+
+    #[test]
+    fn a_logged_queue_that_drains_is_a_warning_with_its_numbers() {
+        // +20/s for 180 s (peak ~3600), drained at 400/s: ~9 s after the fault.
+        let a = run(&with_queue_logs(
+            &faulty(),
+            "db",
+            DEPTH_FIELDS[0],
+            db_queue(20, 400),
+        ));
+        let f = queue_findings(&a);
+        assert_eq!(f.len(), 1, "{f:?}");
+        let f = f[0];
+        assert_eq!(
+            (f.severity, f.services.as_slice()),
+            (Severity::Warning, &["db".to_string()][..])
+        );
+        let m = &f.metrics;
+        assert!(m["peak"] >= 3500.0 && m["baseline"] <= 4.0, "{m:?}");
+        assert!((15.0..=25.0).contains(&m["growth_rate_per_s"]), "{m:?}");
+        assert_eq!(m["drained"], 1.0);
+        assert!((5.0..=14.0).contains(&m["drain_after_trigger_s"]), "{m:?}");
+        assert!(f.title.contains("logs.queue_depth"), "{}", f.title);
+        assert_eq!(f.evidence.trace_ids.len(), super::EVIDENCE_TRACES);
+        assert!(m.contains_key("little_l_ratio"));
+    }
+
+    #[test]
+    fn a_queue_that_never_drains_is_an_error() {
+        let a = run(&with_queue_logs(
+            &faulty(),
+            "db",
+            DEPTH_FIELDS[0],
+            db_queue(20, 0),
+        ));
+        let f = queue_findings(&a);
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].severity, Severity::Error);
+        assert_eq!(f[0].metrics["drained"], 0.0);
+        assert_eq!(f[0].end_ns, a.windows.range.end_ns);
+    }
+
+    #[test]
+    fn a_queue_that_tripled_under_the_floor_is_only_a_note() {
+        let a = run(&with_queue_logs(&faulty(), "db", DEPTH_FIELDS[0], |s| {
+            Some(if (240..420).contains(&s) { 30 } else { 3 })
+        }));
+        let f = queue_findings(&a);
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].severity, Severity::Info);
+        assert!(f[0].title.contains("bar of a backlog"), "{}", f[0].title);
+    }
+
+    #[test]
+    fn requests_waiting_before_service_are_a_queue_without_logs() {
+        let mut frames = scenario(&faulty());
+        // db picks requests up late in the fault: the wait grows 2 ms per second.
+        for s in frames.spans.iter_mut().filter(|s| s.service == "db") {
+            let sec = (s.start_ns - crate::analyze::testkit::T0) / 1_000_000_000;
+            if (240..420).contains(&sec) {
+                let delay = (sec - 240) * 2_000_000;
+                s.start_ns += delay;
+                s.end_ns += delay;
+            }
+        }
+        let a = run(&frames.dataset());
+        let f = queue_findings(&a);
+        let db = f.iter().find(|f| f.services == ["db"]).expect("db queue");
+        assert!(db.title.contains("wait before service"), "{}", db.title);
+        assert!(db.severity >= Severity::Warning);
+        assert!(db.metrics["peak"] >= 300.0, "{:?}", db.metrics);
+    }
+
+    #[test]
+    fn quiet_and_clean_faults_say_nothing() {
+        for sc in [Scenario::default(), faulty()] {
+            let a = run(&with_queue_logs(&sc, "db", DEPTH_FIELDS[0], |s| {
+                Some(2 + s % 4)
+            }));
+            assert!(queue_findings(&a).is_empty(), "{:?}", queue_findings(&a));
+        }
+    }
+}
