@@ -154,18 +154,20 @@ fn log_series(logs: &DataFrame, w: &Windows) -> Vec<QueueSeries> {
         let Some(values) = numbers(logs, field) else {
             continue;
         };
+        let mut by_service: BTreeMap<&str, Vec<Acc>> = BTreeMap::new();
         for ((t, s), v) in times.iter().zip(&service).zip(values) {
             let (Some(t), Some(s), Some(v)) = (t, s, v) else {
                 continue;
             };
-            if !v.is_finite() || v < 0.0 {
-                continue;
+            if v.is_finite() && v >= 0.0 {
+                by_service
+                    .entry(s.as_str())
+                    .or_insert_with(|| vec![Acc::default(); w.buckets.count])[w.buckets.index(*t)]
+                .add(v);
             }
-            let key = (s.clone(), kind, format!("logs.{field}"));
-            let accs = groups
-                .entry(key)
-                .or_insert_with(|| vec![Acc::default(); w.buckets.count]);
-            accs[w.buckets.index(*t)].add(v);
+        }
+        for (s, accs) in by_service {
+            groups.insert((s.to_string(), kind, format!("logs.{field}")), accs);
         }
     }
     finish(groups)
@@ -173,32 +175,34 @@ fn log_series(logs: &DataFrame, w: &Windows) -> Vec<QueueSeries> {
 
 /// Wait before service (CLIENT → SERVER) and messaging lag (PRODUCER → CONSUMER), per callee.
 fn span_wait_series(t: &SpanTable, g: &CallGraph, w: &Windows) -> Vec<QueueSeries> {
-    let mut groups = Groups::new();
+    let mut by_callee: BTreeMap<(u32, QueueKind), Vec<Acc>> = BTreeMap::new();
     for call in &g.calls {
         let Some(srv) = call.server_row() else {
             continue;
         };
         let cl = call.client as usize;
-        let (kind, source, from) = if i32::from(t.kind[cl]) == kind::PRODUCER {
-            (
-                QueueKind::MessagingLag,
-                "spans: consumer start − producer end",
-                t.end[cl],
-            )
+        let (kind, from) = if i32::from(t.kind[cl]) == kind::PRODUCER {
+            (QueueKind::MessagingLag, t.end[cl])
         } else {
-            (
-                QueueKind::ServerWait,
-                "spans: server start − client start",
-                t.start[cl],
-            )
+            (QueueKind::ServerWait, t.start[cl])
         };
         let wait_ms = (t.start[srv] - from).max(0) as f64 / 1e6;
-        let key = (t.service_name(srv).to_string(), kind, source.to_string());
-        let accs = groups
-            .entry(key)
-            .or_insert_with(|| vec![Acc::default(); w.buckets.count]);
-        accs[w.buckets.index(t.start[cl])].add(wait_ms);
+        by_callee
+            .entry((t.service[srv], kind))
+            .or_insert_with(|| vec![Acc::default(); w.buckets.count])[w.buckets.index(t.start[cl])]
+        .add(wait_ms);
     }
+    let source = |k: QueueKind| match k {
+        QueueKind::MessagingLag => "spans: consumer start − producer end",
+        _ => "spans: server start − client start",
+    };
+    let groups: Groups = by_callee
+        .into_iter()
+        .map(|((svc, k), accs)| {
+            let key = (t.services.name(svc).to_string(), k, source(k).to_string());
+            (key, accs)
+        })
+        .collect();
     finish(groups)
 }
 

@@ -15,6 +15,7 @@ mod frame_read;
 pub mod graph;
 pub mod incident;
 pub mod intern;
+pub mod little;
 pub mod logs;
 pub mod onset;
 pub mod quality;

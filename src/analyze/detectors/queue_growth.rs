@@ -12,13 +12,14 @@ use std::collections::BTreeMap;
 use super::{worst_traces, Context, Detector, EVIDENCE_TRACES};
 use crate::analyze::backlog::{QueueKind, QueueSeries};
 use crate::analyze::incident::{sustained_runs, SUSTAIN_BUCKETS};
+use crate::analyze::little;
 use crate::analyze::onset::LOOKBACK_BUCKETS;
 use crate::analyze::recovery::{forward_fill, trigger, Trigger};
-use crate::analyze::services::ServiceStats;
 use crate::analyze::stats::quantile;
 use crate::model::finding::{Evidence, Finding, Severity};
 
-/// A queue that grew tenfold over its baseline… (a warning) (the simulator's `queue_growth_factor`).
+/// A warning needs a queue that grew tenfold over its baseline… (the simulator's
+/// `queue_growth_factor`)
 pub const GROWTH_FACTOR: f64 = 10.0;
 /// …and to at least this many items (the simulator's `queue_growth_floor`): a queue of 5
 /// that becomes 40 is busy, not backed up.
@@ -31,10 +32,6 @@ pub const FLOOR_WAIT_MS: f64 = 50.0;
 /// a note (info): real pressure that did not become a backlog.
 pub const NOTE_FACTOR: f64 = 3.0;
 pub const NOTE_FLOOR_SHARE: f64 = 0.2;
-
-/// Mean waits under this (ms) are network and scheduling time, not a queue: Little's law
-/// for the queue is not computed from them.
-const MIN_WAIT_MS: f64 = 1.0;
 
 pub struct QueueGrowth;
 
@@ -179,9 +176,15 @@ fn service_finding(ctx: &Context, name: &str, trig: Option<&Trigger>) -> Option<
         },
     };
     fill_metrics(&mut f.metrics, ctx, q, g, trig);
+    let span = g.onset..g.drained_at.unwrap_or(ctx.windows.buckets.count);
     if let Some(s) = svc {
-        little_metrics(&mut f.metrics, ctx, s, g);
-        queue_little_metrics(&mut f.metrics, &series, g);
+        little::span_metrics(
+            &mut f.metrics,
+            s,
+            span.clone(),
+            ctx.windows.buckets.width_s(),
+        );
+        little::queue_metrics(&mut f.metrics, &series, span);
     }
     for (other, og) in grown.iter().filter(|(o, _)| o.source != q.source) {
         let key = format!("also_{}_peak", other.kind.as_str());
@@ -300,97 +303,6 @@ fn fill_metrics(
             "trigger_end_s",
             (b.start_of(tr.end) - ctx.windows.range.start_ns) as f64 / 1e9,
         );
-    }
-}
-
-/// Little's law over the growth (sampled spans): λ = arrivals per second, W = mean server
-/// span duration, L = mean in-flight; L / λW near 1 says the span data hang together. Also
-/// arrivals minus completions over the growth (the backlog the spans saw build up).
-fn little_metrics(m: &mut BTreeMap<String, f64>, ctx: &Context, s: &ServiceStats, g: &Growth) {
-    let end = g.drained_at.unwrap_or(s.series.arrivals.len());
-    let r = g.onset..end.max(g.onset + 1);
-    let ser = &s.series;
-    let secs = r.len() as f64 * ctx.windows.buckets.width_s();
-    let arrivals: u64 = ser
-        .arrivals
-        .get(r.clone())
-        .unwrap_or(&[])
-        .iter()
-        .map(|&v| u64::from(v))
-        .sum();
-    let completions: u64 = ser
-        .completions
-        .get(r.clone())
-        .unwrap_or(&[])
-        .iter()
-        .map(|&v| u64::from(v))
-        .sum();
-    let (mut w_sum, mut n) = (0.0, 0.0);
-    for k in r.clone() {
-        let reqs = f64::from(*ser.requests.get(k).unwrap_or(&0));
-        let mean = ser.self_ms.get(k).copied().flatten().unwrap_or(0.0)
-            + ser.child_wait_ms.get(k).copied().flatten().unwrap_or(0.0);
-        w_sum += mean * reqs;
-        n += reqs;
-    }
-    let in_flight: f64 = ser
-        .in_flight
-        .get(r.clone())
-        .unwrap_or(&[])
-        .iter()
-        .map(|&v| f64::from(v))
-        .sum::<f64>()
-        / r.len() as f64;
-    let lambda = arrivals as f64 / secs;
-    let w_s = if n > 0.0 { w_sum / n / 1e3 } else { 0.0 };
-    let mut put = |k: &str, v: f64| {
-        m.insert(k.to_string(), v);
-    };
-    put("arrivals", arrivals as f64);
-    put("completions", completions as f64);
-    put("little_lambda_per_s", lambda);
-    put("little_w_s", w_s);
-    put("little_l_predicted", lambda * w_s);
-    put("little_l_observed", in_flight);
-    if lambda * w_s > 0.0 {
-        put("little_l_ratio", in_flight / (lambda * w_s));
-    }
-}
-
-/// Little's law for the queue itself: L_queue = λ × W_wait with the sampled arrival rate and
-/// the mean wait (before service, or logged); against a logged depth (never sampled) the
-/// ratio depth / λW estimates 1 / the trace sampling rate — 1 when every trace was kept.
-fn queue_little_metrics(m: &mut BTreeMap<String, f64>, series: &[&QueueSeries], g: &Growth) {
-    let end = g.drained_at.unwrap_or(usize::MAX);
-    let mean_of = |kinds: &[QueueKind]| {
-        let q = series.iter().find(|q| kinds.contains(&q.kind))?;
-        let v: Vec<f64> = q
-            .values
-            .iter()
-            .take(end)
-            .skip(g.onset)
-            .flatten()
-            .copied()
-            .collect();
-        (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
-    };
-    let wait_ms = mean_of(&[
-        QueueKind::ServerWait,
-        QueueKind::MessagingLag,
-        QueueKind::LogWait,
-    ]);
-    let (Some(wait_ms), Some(&lambda)) = (wait_ms, m.get("little_lambda_per_s")) else {
-        return;
-    };
-    if wait_ms < MIN_WAIT_MS {
-        return; // No wait outside the spans: the queue sits inside the server span.
-    }
-    let predicted = lambda * wait_ms / 1e3;
-    m.insert("little_queue_w_s".into(), wait_ms / 1e3);
-    m.insert("little_queue_l_predicted".into(), predicted);
-    if let Some(depth) = mean_of(&[QueueKind::LogDepth]).filter(|_| predicted > 0.0) {
-        m.insert("little_queue_l_logged".into(), depth);
-        m.insert("little_queue_l_ratio".into(), depth / predicted);
     }
 }
 
