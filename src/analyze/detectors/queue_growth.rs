@@ -15,6 +15,7 @@ use crate::analyze::incident::{sustained_runs, SUSTAIN_BUCKETS};
 use crate::analyze::little;
 use crate::analyze::onset::LOOKBACK_BUCKETS;
 use crate::analyze::recovery::{forward_fill, trigger, Trigger};
+use crate::analyze::services::ServiceStats;
 use crate::analyze::stats::quantile;
 use crate::model::finding::{Evidence, Finding, Severity};
 
@@ -32,6 +33,9 @@ pub const FLOOR_WAIT_MS: f64 = 50.0;
 /// a note (info): real pressure that did not become a backlog.
 pub const NOTE_FACTOR: f64 = 3.0;
 pub const NOTE_FLOOR_SHARE: f64 = 0.2;
+
+/// In-flight within this share of its peak counts as "at the ceiling".
+const PLATEAU_SHARE: f64 = 0.9;
 
 pub struct QueueGrowth;
 
@@ -184,7 +188,8 @@ fn service_finding(ctx: &Context, name: &str, trig: Option<&Trigger>) -> Option<
             span.clone(),
             ctx.windows.buckets.width_s(),
         );
-        little::queue_metrics(&mut f.metrics, &series, span);
+        little::queue_metrics(&mut f.metrics, &series, span.clone());
+        in_flight_metrics(&mut f.metrics, ctx, s, span);
     }
     for (other, og) in grown.iter().filter(|(o, _)| o.source != q.source) {
         let key = format!("also_{}_peak", other.kind.as_str());
@@ -302,6 +307,42 @@ fn fill_metrics(
         put(
             "trigger_end_s",
             (b.start_of(tr.end) - ctx.windows.range.start_ns) as f64 / 1e9,
+        );
+    }
+}
+
+/// In-flight before and during the growth, and the share of growth buckets within 10 % of
+/// the peak: near 1 with a growing queue in front says the worker pool was full (a plateau).
+fn in_flight_metrics(
+    m: &mut BTreeMap<String, f64>,
+    ctx: &Context,
+    s: &ServiceStats,
+    span: std::ops::Range<usize>,
+) {
+    let level: Vec<Option<f64>> = s
+        .series
+        .in_flight
+        .iter()
+        .map(|&v| Some(f64::from(v)))
+        .collect();
+    let during: Vec<f64> = level
+        .get(span)
+        .unwrap_or(&[])
+        .iter()
+        .flatten()
+        .copied()
+        .collect();
+    let peak = during.iter().copied().fold(0.0, f64::max);
+    let near = during
+        .iter()
+        .filter(|&&v| v >= PLATEAU_SHARE * peak)
+        .count();
+    m.insert("in_flight_baseline".into(), baseline_level(ctx, &level));
+    m.insert("in_flight_peak".into(), peak);
+    if peak > 0.0 {
+        m.insert(
+            "in_flight_plateau_share".into(),
+            near as f64 / during.len() as f64,
         );
     }
 }
