@@ -30,7 +30,7 @@ pub const DEPTH_FIELDS: [&str; 7] = [
 /// Log fields read as time spent waiting in a queue, in milliseconds.
 pub const WAIT_FIELDS: [&str; 4] = ["queue_ms", "queue_time_ms", "queue_wait_ms", "wait_ms"];
 
-/// The kinds of queue evidence, strongest first (the order of [`QueueKind::ALL`]).
+/// The kinds of queue evidence, strongest first (their declaration order, which `Ord` follows).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum QueueKind {
