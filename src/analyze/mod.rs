@@ -5,6 +5,7 @@
 //! (`cascade.findings/v1`) and [`summary_text`] (the terminal summary).
 
 pub mod attempts;
+pub mod backlog;
 pub mod buckets;
 pub mod critpath;
 pub mod detectors;
@@ -15,9 +16,11 @@ mod frame_read;
 pub mod graph;
 pub mod incident;
 pub mod intern;
+pub mod little;
 pub mod logs;
 pub mod onset;
 pub mod quality;
+pub mod recovery;
 pub mod rootcause;
 pub mod selftime;
 pub mod services;
@@ -35,6 +38,7 @@ pub use self::summary::summary_text;
 pub use crate::model::window::{parse_window, Window};
 
 use self::attempts::Attempts;
+use self::backlog::QueueSeries;
 use self::critpath::CriticalPath;
 use self::edges::EdgeStats;
 use self::errors::ErrorOrigins;
@@ -77,6 +81,8 @@ pub struct Analysis {
     pub errors: ErrorOrigins,
     pub baseline_errors: ErrorOrigins,
     pub logs: LogEvidence,
+    /// Queue evidence per service (see [`backlog`]): by service, strongest kind first.
+    pub queues: Vec<QueueSeries>,
     /// Sorted: worst severity first.
     pub findings: Vec<Finding>,
     /// Best first.
@@ -101,6 +107,7 @@ impl Analysis {
             baseline_errors: &self.baseline_errors,
             logs: &self.logs,
             critical_path: &self.critical_path,
+            queues: &self.queues,
         }
     }
 }
@@ -131,6 +138,7 @@ pub fn analyze(data: &Dataset, opts: &AnalyzeOptions) -> Result<Analysis> {
     let baseline_errors = errors::error_origins(&table, &graph, windows.baseline);
     let logs = logs::log_evidence(&data.logs, windows.incident, windows.baseline);
     let critical_path = critpath::critical_path(&table, &graph, &windows);
+    let queues = backlog::queue_evidence(&table, &graph, &services, &data.logs, &windows);
     let mut a = Analysis {
         table,
         graph,
@@ -143,6 +151,7 @@ pub fn analyze(data: &Dataset, opts: &AnalyzeOptions) -> Result<Analysis> {
         errors,
         baseline_errors,
         logs,
+        queues,
         findings: Vec::new(),
         root_causes: Vec::new(),
         quality,

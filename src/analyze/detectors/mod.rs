@@ -7,11 +7,14 @@
 
 pub mod error_propagation;
 pub mod latency_contagion;
+pub mod metastable_overload;
+pub mod queue_growth;
 pub mod retry_amplification;
 
 use rayon::prelude::*;
 
 use super::attempts::Attempts;
+use super::backlog::QueueSeries;
 use super::critpath::CriticalPath;
 use super::edges::EdgeStats;
 use super::errors::ErrorOrigins;
@@ -41,6 +44,8 @@ pub struct Context<'a> {
     pub logs: &'a LogEvidence,
     /// Per-node critical-path shares, baseline vs incident.
     pub critical_path: &'a CriticalPath,
+    /// Queue evidence per service: by service, strongest kind first.
+    pub queues: &'a [QueueSeries],
 }
 
 impl Context<'_> {
@@ -70,6 +75,8 @@ pub fn registry() -> Vec<&'static dyn Detector> {
     vec![
         &error_propagation::ErrorPropagation,
         &latency_contagion::LatencyContagion,
+        &metastable_overload::MetastableOverload,
+        &queue_growth::QueueGrowth,
         &retry_amplification::RetryAmplification,
     ]
 }
