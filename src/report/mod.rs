@@ -2,4 +2,6 @@
 
 pub mod charts;
 pub mod escape;
+pub mod facts;
 pub mod folder;
+pub mod specs;

@@ -8,6 +8,7 @@ mod bars;
 mod graph;
 mod heatmap;
 mod lines;
+mod spans;
 
 use std::path::Path;
 use std::sync::Once;
@@ -41,6 +42,7 @@ pub fn draw(chart: &Chart, path: &Path) -> Result<()> {
         Chart::Bars(b) => bars::draw(b, path),
         Chart::Heatmap(h) => heatmap::draw(h, path),
         Chart::Graph(g) => graph::draw(g, path),
+        Chart::Spans(s) => spans::draw(s, path),
     }
 }
 

@@ -1,0 +1,104 @@
+//! Queue evidence over time: requests in flight at each service (server spans started but
+//! not finished) and the net backlog growth per second (arrivals − completions), for the
+//! services where work piled up.
+
+use super::timeline::chosen_services;
+use super::{bucket_x, role_color, role_legend, X_LABEL};
+use crate::analyze::services::ServiceStats;
+use crate::report::charts::palette;
+use crate::report::charts::spec::{Chart, ChartFile, Line, Panel, SmallMultiples};
+use crate::report::facts::Facts;
+
+/// At most this many services get a panel.
+pub const MAX_SERVICES: usize = 6;
+/// A service whose in-flight count never reaches this shows no queue worth a panel.
+const MIN_PEAK_IN_FLIGHT: u32 = 2;
+
+/// The queue chart (services whose in-flight work reached [`MIN_PEAK_IN_FLIGHT`]).
+pub fn spec(facts: &Facts) -> Result<ChartFile, String> {
+    let chosen: Vec<usize> = chosen_services(facts)
+        .into_iter()
+        .filter(|&k| peak(&facts.a.services[k]) >= MIN_PEAK_IN_FLIGHT)
+        .take(MAX_SERVICES)
+        .collect();
+    if chosen.is_empty() {
+        return Err(format!(
+            "no service ever had {MIN_PEAK_IN_FLIGHT} or more requests in flight"
+        ));
+    }
+    let panels: Vec<Panel> = chosen.iter().map(|&k| panel(facts, k)).collect();
+    let mut legend = role_legend();
+    legend.push(("arrivals − completions per s".into(), palette::HEALTHY));
+    Ok(ChartFile {
+        stem: "queues",
+        caption: "Work piling up: requests each service had started but not finished (in flight), and how fast that backlog grew or drained (arrivals minus completions per second). A queue that keeps growing after the trigger ends is the sign of overload that outlives its cause.".into(),
+        chart: Chart::SmallMultiples(SmallMultiples {
+            title: "Queues: requests in flight and backlog growth".into(),
+            x_label: X_LABEL.into(),
+            columns: panels.len().min(3),
+            panels,
+            shade: facts.incident_s(),
+            shade_label: "incident window".into(),
+            legend,
+        }),
+    })
+}
+
+fn peak(s: &ServiceStats) -> u32 {
+    s.series.in_flight.iter().copied().max().unwrap_or(0)
+}
+
+fn panel(facts: &Facts, k: usize) -> Panel {
+    let s = &facts.a.services[k];
+    let color = role_color(facts.role(k));
+    let width = facts.a.windows.buckets.width_s();
+    let in_flight = s
+        .series
+        .in_flight
+        .iter()
+        .enumerate()
+        .map(|(i, &v)| (bucket_x(facts, i), f64::from(v)))
+        .collect();
+    let growth = s
+        .series
+        .arrivals
+        .iter()
+        .zip(&s.series.completions)
+        .enumerate()
+        .map(|(i, (&a, &c))| (bucket_x(facts, i), (f64::from(a) - f64::from(c)) / width))
+        .collect();
+    Panel {
+        title: format!("{} · in flight", s.name),
+        title_color: color,
+        y_label: "requests".into(),
+        lines: vec![
+            Line { label: "arrivals − completions per s".into(), color: palette::HEALTHY, points: growth },
+            Line { label: "in flight".into(), color, points: in_flight },
+        ],
+        markers: Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::specs::testdata::faulty;
+
+    #[test]
+    fn in_flight_rises_at_the_slow_service_during_the_incident() {
+        let facts = Facts::new(faulty());
+        let c = spec(&facts).unwrap();
+        let Chart::SmallMultiples(s) = &c.chart else { panic!("{c:?}") };
+        let db = s.panels.iter().find(|p| p.title.starts_with("db ")).unwrap();
+        let (a, b) = s.shade.unwrap();
+        let mean = |pts: &[(f64, f64)], lo: f64, hi: f64| {
+            let v: Vec<f64> = pts.iter().filter(|p| p.0 > lo && p.0 < hi).map(|p| p.1).collect();
+            v.iter().sum::<f64>() / v.len().max(1) as f64
+        };
+        let pts = &db.lines[1].points;
+        assert!(mean(pts, a + 5.0, b - 5.0) > 3.0 * mean(pts, 0.0, a - 5.0).max(0.1));
+        // Net growth sums to (about) zero over the run: everything that arrived finished.
+        let net: f64 = db.lines[0].points.iter().map(|p| p.1).sum();
+        assert!(net.abs() < 1.0, "{net}");
+    }
+}
