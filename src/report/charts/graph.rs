@@ -12,7 +12,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 use super::spec::Graph;
 use super::{clip, plot_err, rgb, FONT};
 
-const LAYER_W: i32 = 250;
+const LAYER_W: i32 = 330;
 const ROW_H: i32 = 70;
 const NODE_W: i32 = 170;
 const NODE_H: i32 = 38;
@@ -26,7 +26,7 @@ pub(super) fn draw(spec: &Graph, path: &Path) -> Result<()> {
     let layers = spec.nodes.iter().map(|n| n.layer + 1).max().unwrap_or(1) as i32;
     let rows = pos.iter().map(|p| p.1).max().unwrap_or(0) + 1;
     let w = (2 * MARGIN + layers * LAYER_W).max(700) as u32;
-    let h = (TOP + MARGIN + rows * ROW_H).max(300) as u32;
+    let h = (TOP + MARGIN + rows * ROW_H).max(220) as u32;
     let root = BitMapBackend::new(path, (w, h)).into_drawing_area();
     root.fill(&WHITE).map_err(plot_err(&spec.title))?;
     let title = (FONT, 22).into_font().style(FontStyle::Bold);
@@ -125,23 +125,25 @@ fn draw_edge(
     let style = rgb(e.color).mix(alpha).stroke_width(e.width.clamp(1, 14));
     root.draw(&PathElement::new(vec![start, end], style))
         .map_err(plot_err(&spec.title))?;
-    root.draw(&arrow_head(start, end, rgb(e.color)))
+    root.draw(&arrow_head(start, end, rgb(e.color), e.width.clamp(1, 14)))
         .map_err(plot_err(&spec.title))?;
     if !e.label.is_empty() {
-        let mid = ((start.0 + end.0) / 2, (start.1 + end.1) / 2 - 10);
+        let lift = 6 + e.width.clamp(1, 14) as i32 / 2;
+        let mid = ((start.0 + end.0) / 2, (start.1 + end.1) / 2 - lift);
         let style =
-            TextStyle::from((FONT, 12).into_font()).pos(Pos::new(HPos::Center, VPos::Bottom));
+            TextStyle::from((FONT, 13).into_font()).pos(Pos::new(HPos::Center, VPos::Bottom));
         root.draw(&Text::new(clip(&e.label, 24), mid, style))
             .map_err(plot_err(&spec.title))?;
     }
     Ok(())
 }
 
-fn arrow_head(from: (i32, i32), to: (i32, i32), color: RGBColor) -> Polygon<(i32, i32)> {
+fn arrow_head(from: (i32, i32), to: (i32, i32), color: RGBColor, width: u32) -> Polygon<(i32, i32)> {
     let (dx, dy) = (f64::from(to.0 - from.0), f64::from(to.1 - from.1));
     let len = dx.hypot(dy).max(1.0);
     let (ux, uy) = (dx / len, dy / len);
-    let size = 12.0;
+    // Wider than the stroke, so the head shows on a thick edge.
+    let size = 12.0 + 1.5 * f64::from(width);
     let back = (f64::from(to.0) - ux * size, f64::from(to.1) - uy * size);
     let left = (
         (back.0 - uy * size * 0.5) as i32,
@@ -162,7 +164,7 @@ fn draw_legend(spec: &Graph, root: &Area) -> Result<()> {
             rgb(*color).filled(),
         ))
         .map_err(plot_err(&spec.title))?;
-        let text = clip(label, 36);
+        let text = clip(label, 60);
         root.draw(&Text::new(text.clone(), (x + 24, 48), (FONT, 14)))
             .map_err(plot_err(&spec.title))?;
         x += 40 + 8 * text.chars().count() as i32;

@@ -12,11 +12,16 @@ use super::{clip, nice_max, plot_err, rgb, FONT};
 const PANEL_W: u32 = 420;
 const PANEL_H: u32 = 190;
 const HEADER_H: u32 = 70;
+/// The narrowest picture: a single panel still gets room for its title and the legend.
+const MIN_WIDTH: u32 = 900;
 
 pub(super) fn draw(spec: &SmallMultiples, path: &Path) -> Result<()> {
     let cols = spec.columns.max(1);
     let rows = spec.panels.len().div_ceil(cols).max(1);
-    let size = (PANEL_W * cols as u32, HEADER_H + PANEL_H * rows as u32);
+    let size = (
+        (PANEL_W * cols as u32).max(MIN_WIDTH),
+        HEADER_H + PANEL_H * rows as u32,
+    );
     let root = BitMapBackend::new(path, size).into_drawing_area();
     root.fill(&WHITE).map_err(plot_err(&spec.title))?;
     let (header, body) = root.split_vertically(HEADER_H);
@@ -76,19 +81,23 @@ fn draw_panel(
     (x0, x1): (f64, f64),
 ) -> Result<()> {
     let err = || plot_err(&panel.title);
-    let y_max = panel
-        .lines
-        .iter()
-        .flat_map(|l| l.points.iter().map(|p| p.1))
-        .fold(0.0, f64::max);
+    let ys = || panel.lines.iter().flat_map(|l| l.points.iter().map(|p| p.1));
+    let y_max = ys().fold(0.0, f64::max);
+    let y_min = ys().fold(0.0, f64::min);
     let y1 = nice_max(y_max * 1.05, 0.0);
+    // Negative values (e.g. a draining backlog) get a nice lower bound of their own.
+    let y0 = if y_min < 0.0 {
+        -nice_max(-y_min * 1.05, 0.0)
+    } else {
+        0.0
+    };
     let caption = (FONT, 15).into_font().color(&rgb(panel.title_color));
     let mut chart = ChartBuilder::on(area)
         .caption(clip(&panel.title, 48), caption)
         .margin(6)
         .x_label_area_size(30)
         .y_label_area_size(56)
-        .build_cartesian_2d(x0..x1, 0f64..y1)
+        .build_cartesian_2d(x0..x1, y0..y1)
         .map_err(err())?;
     chart
         .configure_mesh()
@@ -107,7 +116,7 @@ fn draw_panel(
     if let Some((a, b)) = spec.shade {
         let fill = rgb(super::palette::SHADE).mix(0.12).filled();
         chart
-            .draw_series(std::iter::once(Rectangle::new([(a, 0.0), (b, y1)], fill)))
+            .draw_series(std::iter::once(Rectangle::new([(a, y0), (b, y1)], fill)))
             .map_err(err())?;
     }
     for line in &panel.lines {
@@ -120,12 +129,14 @@ fn draw_panel(
         let style = rgb(m.color).stroke_width(2);
         chart
             .draw_series(std::iter::once(PathElement::new(
-                vec![(m.x, 0.0), (m.x, y1)],
+                vec![(m.x, y0), (m.x, y1)],
                 style,
             )))
             .map_err(err())?;
-        let text = Text::new(clip(&m.label, 20), (m.x, y1 * 0.97), (FONT, 11));
-        chart.draw_series(std::iter::once(text)).map_err(err())?;
+        // The label sits just right of the line, not on it.
+        let label = EmptyElement::at((m.x, y1))
+            + Text::new(clip(&m.label, 20), (4, 2), (FONT, 11).into_font());
+        chart.draw_series(std::iter::once(label)).map_err(err())?;
     }
     Ok(())
 }

@@ -1,11 +1,9 @@
 //! Queue evidence over time: requests in flight at each service (server spans started but
-//! not finished) and the net backlog growth per second (arrivals − completions), for the
-//! services where work piled up.
+//! not finished: cumulative arrivals − completions), for the services where work piled up.
 
 use super::timeline::chosen_services;
 use super::{bucket_x, role_color, role_legend, X_LABEL};
 use crate::analyze::services::ServiceStats;
-use crate::report::charts::palette;
 use crate::report::charts::spec::{Chart, ChartFile, Line, Panel, SmallMultiples};
 use crate::report::facts::Facts;
 
@@ -27,19 +25,17 @@ pub fn spec(facts: &Facts) -> Result<ChartFile, String> {
         ));
     }
     let panels: Vec<Panel> = chosen.iter().map(|&k| panel(facts, k)).collect();
-    let mut legend = role_legend();
-    legend.push(("arrivals − completions per s".into(), palette::HEALTHY));
     Ok(ChartFile {
         stem: "queues",
-        caption: "Work piling up: requests each service had started but not finished (in flight), and how fast that backlog grew or drained (arrivals minus completions per second). A queue that keeps growing after the trigger ends is the sign of overload that outlives its cause.".into(),
+        caption: "Work piling up: requests each service had started but not yet finished at the end of each time bucket (arrivals minus completions so far). A backlog that keeps growing after the trigger ends is the sign of overload that outlives its cause.".into(),
         chart: Chart::SmallMultiples(SmallMultiples {
-            title: "Queues: requests in flight and backlog growth".into(),
+            title: "Queues: requests in flight per service (title colour = role)".into(),
             x_label: X_LABEL.into(),
             columns: panels.len().min(3),
             panels,
             shade: facts.incident_s(),
             shade_label: "incident window".into(),
-            legend,
+            legend: role_legend(),
         }),
     })
 }
@@ -51,7 +47,6 @@ fn peak(s: &ServiceStats) -> u32 {
 fn panel(facts: &Facts, k: usize) -> Panel {
     let s = &facts.a.services[k];
     let color = role_color(facts.role(k));
-    let width = facts.a.windows.buckets.width_s();
     let in_flight = s
         .series
         .in_flight
@@ -59,22 +54,11 @@ fn panel(facts: &Facts, k: usize) -> Panel {
         .enumerate()
         .map(|(i, &v)| (bucket_x(facts, i), f64::from(v)))
         .collect();
-    let growth = s
-        .series
-        .arrivals
-        .iter()
-        .zip(&s.series.completions)
-        .enumerate()
-        .map(|(i, (&a, &c))| (bucket_x(facts, i), (f64::from(a) - f64::from(c)) / width))
-        .collect();
     Panel {
         title: format!("{} · in flight", s.name),
         title_color: color,
         y_label: "requests".into(),
-        lines: vec![
-            Line { label: "arrivals − completions per s".into(), color: palette::HEALTHY, points: growth },
-            Line { label: "in flight".into(), color, points: in_flight },
-        ],
+        lines: vec![Line { label: "in flight".into(), color, points: in_flight }],
         markers: Vec::new(),
     }
 }
@@ -95,10 +79,9 @@ mod tests {
             let v: Vec<f64> = pts.iter().filter(|p| p.0 > lo && p.0 < hi).map(|p| p.1).collect();
             v.iter().sum::<f64>() / v.len().max(1) as f64
         };
-        let pts = &db.lines[1].points;
+        let pts = &db.lines[0].points;
         assert!(mean(pts, a + 5.0, b - 5.0) > 3.0 * mean(pts, 0.0, a - 5.0).max(0.1));
-        // Net growth sums to (about) zero over the run: everything that arrived finished.
-        let net: f64 = db.lines[0].points.iter().map(|p| p.1).sum();
-        assert!(net.abs() < 1.0, "{net}");
+        // Everything that arrived finished: nothing is left in flight at the end.
+        assert_eq!(pts.last().map(|p| p.1), Some(0.0));
     }
 }
