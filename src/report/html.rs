@@ -19,10 +19,13 @@ pub struct Page<'a> {
     pub replay: Option<&'a ReplayView>,
 }
 
+/// Metric name/value pairs per table row (keeps a finding's numbers to a few lines).
+const METRIC_COLUMNS: usize = 3;
+
 const STYLE: &str = "body{font:15px/1.5 -apple-system,'Segoe UI',Helvetica,Arial,sans-serif;color:#1e1e1e;max-width:1320px;margin:0 auto;padding:24px}
 h1{font-size:26px;margin:0 0 4px}h2{font-size:20px;margin:32px 0 8px;border-bottom:1px solid #ddd;padding-bottom:4px}
 .meta{color:#666}table{border-collapse:collapse;margin:8px 0}td,th{border:1px solid #ddd;padding:4px 8px;text-align:left;vertical-align:top}
-th{background:#f4f4f4}figure{margin:16px 0}figure img{max-width:100%;border:1px solid #eee}figcaption{color:#444;max-width:900px}
+th{background:#f4f4f4}.metrics th{font-weight:normal;color:#444}.metrics td{font-variant-numeric:tabular-nums;min-width:60px}figure{margin:16px 0}figure img{max-width:100%;border:1px solid #eee}figcaption{color:#444;max-width:900px}
 .sev{display:inline-block;padding:0 6px;border-radius:3px;color:#fff;font-size:13px}.error{background:#c62828}.warning{background:#ef6c00}.info{background:#546e7a}
 .finding{border-left:4px solid #ddd;padding:4px 12px;margin:12px 0}code{font-size:13px;background:#f4f4f4;padding:1px 4px}
 .source{color:#d62728}.infected{color:#ff7f0e}.affected{color:#a08a1d}.healthy{color:#5a6e82}.note{color:#666;font-style:italic}";
@@ -141,9 +144,14 @@ fn finding(p: &Page, f: &Finding, out: &mut String) {
         p.facts.secs(f.end_ns),
         esc(&f.services.join(", "))
     );
-    out.push_str("<table>\n");
-    for (k, v) in &f.metrics {
-        let _ = writeln!(out, "<tr><th>{}</th><td>{}</td></tr>", esc(k), number(*v));
+    out.push_str("<table class=\"metrics\">\n");
+    let metrics: Vec<(&String, &f64)> = f.metrics.iter().collect();
+    for row in metrics.chunks(METRIC_COLUMNS) {
+        out.push_str("<tr>");
+        for (k, v) in row {
+            let _ = write!(out, "<th>{}</th><td>{}</td>", esc(k), number(**v));
+        }
+        out.push_str("</tr>\n");
     }
     out.push_str("</table>\n");
     if !f.evidence.trace_ids.is_empty() {
