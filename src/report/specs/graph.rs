@@ -4,7 +4,6 @@
 
 use std::collections::VecDeque;
 
-use petgraph::Direction;
 
 use super::{role_color, role_legend};
 use crate::analyze::edges::EdgeStats;
@@ -19,6 +18,10 @@ const MAX_WIDTH: f64 = 12.0;
 const RED_AMPLIFICATION: f64 = 3.0;
 /// Error rate at which an edge is fully red.
 const RED_ERROR_RATE: f64 = 0.5;
+/// Edges get a label only when they retried (5 % extra attempts) or failed (2 % of
+/// attempts) noticeably, or lie on the path: labels on quiet edges only add clutter.
+const LABEL_AMPLIFICATION: f64 = 1.05;
+const LABEL_ERROR_RATE: f64 = 0.02;
 
 /// The service graph chart.
 pub fn spec(facts: &Facts) -> Result<ChartFile, String> {
@@ -48,7 +51,7 @@ pub fn spec(facts: &Facts) -> Result<ChartFile, String> {
     Ok(ChartFile {
         stem: "service-graph",
         caption: format!(
-            "Who calls whom ({window}). Boxes are coloured by role; thick outlines and bold arrows trace the path the failure took from its source to the entry. Arrow width is proportional to calls; labels give attempts per call and the error rate."
+            "Who calls whom ({window}). Boxes are coloured by role; thick outlines and bold arrows trace the path the failure took from its source to the entry. Arrow width grows with calls; edges that retried or failed noticeably are labelled with attempts per call and the share of attempts that failed."
         ),
         chart: Chart::Graph(Graph {
             title: "Service graph: where it started and how it spread".into(),
@@ -79,41 +82,89 @@ fn edge(facts: &Facts, from: u32, to: u32, e: &EdgeStats, max_calls: u64) -> Edg
         to: to as usize,
         width: (MIN_WIDTH + (MAX_WIDTH - MIN_WIDTH) * share).round() as u32,
         color: palette::scale(badness, 0.0, 1.0),
-        label: format!("×{amp:.2} · {:.0}% err", err * 100.0),
+        label: if on_path || amp >= LABEL_AMPLIFICATION || err >= LABEL_ERROR_RATE {
+            format!("×{amp:.2} · {:.0}% err", err * 100.0)
+        } else {
+            String::new()
+        },
         highlight: on_path,
     }
 }
 
-/// Call depth of every node: breadth-first from the nodes nobody calls (the entry first);
-/// nodes only reachable through cycles sit in layer 0.
+/// Layer of every node: the longest call chain reaching it from the entry or a node nobody
+/// calls (so a callee always sits right of its callers); edges that close a cycle are
+/// ignored.
 fn layers(facts: &Facts) -> Vec<usize> {
     let g = &facts.a.graph;
     let n = g.nodes.len();
-    let mut depth = vec![usize::MAX; n];
-    let mut queue = VecDeque::new();
-    let roots = (0..n as u32).filter(|&id| {
-        g.node_index.get(id as usize).is_some_and(|&ix| {
-            g.graph.neighbors_directed(ix, Direction::Incoming).next().is_none()
-        })
-    });
-    let entry = facts.entry_stats().map(|s| s.id);
-    for id in entry.into_iter().chain(roots) {
-        if depth[id as usize] == usize::MAX {
-            depth[id as usize] = 0;
-            queue.push_back(id);
-        }
+    let back = back_edges(facts);
+    let forward: Vec<(usize, usize)> = g
+        .edges
+        .iter()
+        .map(|&(a, b)| (a as usize, b as usize))
+        .filter(|e| !back.contains(e) && e.0 != e.1)
+        .collect();
+    // Kahn's algorithm over the forward edges, relaxing depths as we go.
+    let mut indegree = vec![0usize; n];
+    for &(_, b) in &forward {
+        indegree[b] += 1;
     }
-    while let Some(id) = queue.pop_front() {
-        let ix = g.node_index[id as usize];
-        for next in g.graph.neighbors_directed(ix, Direction::Outgoing) {
-            let k = g.graph[next] as usize;
-            if depth[k] == usize::MAX {
-                depth[k] = depth[id as usize] + 1;
-                queue.push_back(k as u32);
+    let mut depth = vec![0usize; n];
+    let mut ready: VecDeque<usize> = (0..n).filter(|&k| indegree[k] == 0).collect();
+    while let Some(k) = ready.pop_front() {
+        for &(_, b) in forward.iter().filter(|e| e.0 == k) {
+            depth[b] = depth[b].max(depth[k] + 1);
+            indegree[b] -= 1;
+            if indegree[b] == 0 {
+                ready.push_back(b);
             }
         }
     }
-    depth.into_iter().map(|d| if d == usize::MAX { 0 } else { d }).collect()
+    depth
+}
+
+/// Edges that close a cycle: depth-first from the entry, then from nodes nobody calls,
+/// then from the rest, an edge into a node still on the stack.
+fn back_edges(facts: &Facts) -> Vec<(usize, usize)> {
+    let g = &facts.a.graph;
+    let n = g.nodes.len();
+    let children: Vec<Vec<usize>> = (0..n)
+        .map(|k| {
+            let mut c: Vec<usize> = g.edges.iter().filter(|e| e.0 as usize == k).map(|e| e.1 as usize).collect();
+            c.sort_unstable();
+            c
+        })
+        .collect();
+    let called: Vec<bool> = (0..n).map(|k| g.edges.iter().any(|e| e.1 as usize == k && e.0 != e.1)).collect();
+    let entry = facts.entry_stats().map(|s| s.id as usize);
+    let starts = entry.into_iter().chain((0..n).filter(|&k| !called[k])).chain(0..n);
+    // 0 = unvisited, 1 = on the stack, 2 = done.
+    let mut state = vec![0u8; n];
+    let mut back = Vec::new();
+    for s in starts {
+        if state[s] != 0 {
+            continue;
+        }
+        let mut stack = vec![(s, 0usize)];
+        state[s] = 1;
+        while let Some((k, i)) = stack.pop() {
+            match children[k].get(i) {
+                Some(&c) => {
+                    stack.push((k, i + 1));
+                    match state[c] {
+                        0 => {
+                            state[c] = 1;
+                            stack.push((c, 0));
+                        }
+                        1 => back.push((k, c)),
+                        _ => {}
+                    }
+                }
+                None => state[k] = 2,
+            }
+        }
+    }
+    back
 }
 
 #[cfg(test)]
@@ -145,6 +196,16 @@ mod tests {
         assert!(api_db.width >= fe_api.width, "{api_db:?} {fe_api:?}");
         assert!(api_db.color.1 < palette::scale(0.0, 0.0, 1.0).1, "{api_db:?}");
         assert!(api_db.label.starts_with('×'), "{}", api_db.label);
+    }
+
+    #[test]
+    fn a_callee_sits_right_of_every_caller_even_when_a_shorter_path_reaches_it() {
+        let facts = Facts::new(faulty());
+        let l = layers(&facts);
+        let g = &facts.a.graph;
+        for &(a, b) in &g.edges {
+            assert!(l[b as usize] > l[a as usize], "{} → {}", g.name(a), g.name(b));
+        }
     }
 
     #[test]
