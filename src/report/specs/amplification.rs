@@ -1,7 +1,7 @@
 //! Retry amplification per edge over time: attempts per logical call in each bucket, for
 //! the edges that retried, with the edge's baseline level for reference.
 
-use super::{bucket_x, X_LABEL};
+use super::{grouped, sum, X_LABEL};
 use crate::analyze::edges::EdgeStats;
 use crate::report::charts::palette;
 use crate::report::charts::spec::{Chart, ChartFile, Line, Panel, SmallMultiples};
@@ -9,7 +9,7 @@ use crate::report::facts::Facts;
 
 /// At most this many edges (the most amplified) get a panel.
 pub const MAX_EDGES: usize = 6;
-/// Buckets with fewer logical calls than this give a ratio too noisy to plot.
+/// Points with fewer logical calls than this give a ratio too noisy to plot.
 const MIN_CALLS: u32 = 3;
 /// An edge whose amplification never reaches this (5 % extra attempts) is background
 /// retrying, not a feedback loop worth a panel.
@@ -54,16 +54,13 @@ fn peak(e: &EdgeStats) -> f64 {
     e.incident.and_then(|c| c.amplification()).or(e.total.amplification()).unwrap_or(1.0)
 }
 
-/// attempts / calls per bucket, where the bucket has enough calls.
+/// attempts / calls per plotted point, where the point has enough calls.
 pub fn series(facts: &Facts, e: &EdgeStats) -> Vec<(f64, f64)> {
-    e.series
-        .calls
-        .iter()
-        .zip(&e.series.attempts)
-        .enumerate()
-        .filter(|(_, (&c, _))| c >= MIN_CALLS)
-        .map(|(k, (&c, &a))| (bucket_x(facts, k), f64::from(a) / f64::from(c)))
-        .collect()
+    let sr = &e.series;
+    grouped(facts, |r| {
+        let calls = sum(&sr.calls, r.clone());
+        (calls >= f64::from(MIN_CALLS)).then(|| sum(&sr.attempts, r) / calls)
+    })
 }
 
 fn panel(facts: &Facts, i: usize, e: &EdgeStats) -> Panel {

@@ -13,6 +13,8 @@ pub mod queues;
 pub mod replay;
 pub mod timeline;
 
+use std::ops::Range;
+
 use super::charts::palette;
 use super::charts::spec::{ChartFile, Rgb};
 use super::facts::Facts;
@@ -75,14 +77,59 @@ pub fn role_color(r: Role) -> Rgb {
     palette::role(r.as_str())
 }
 
-/// Chart x (seconds since the first span) of the middle of bucket `k`.
-pub fn bucket_x(facts: &Facts, k: usize) -> f64 {
+/// At most this many points per time series: a panel's plot is ~350 px wide, so a point
+/// gets two pixels and the line stays readable (more is noise at a glance).
+pub const MAX_POINTS: usize = 180;
+
+/// Buckets merged into one plotted point.
+pub fn group(facts: &Facts) -> usize {
+    facts.a.windows.buckets.count.div_ceil(MAX_POINTS).max(1)
+}
+
+/// Seconds covered by one plotted point.
+pub fn group_s(facts: &Facts) -> f64 {
+    group(facts) as f64 * facts.a.windows.buckets.width_s()
+}
+
+/// One point per group of buckets: x is the group's middle (seconds since the first span),
+/// y is `f` of the group's bucket range (`None` leaves a gap).
+pub fn grouped(facts: &Facts, f: impl Fn(Range<usize>) -> Option<f64>) -> Vec<(f64, f64)> {
     let b = &facts.a.windows.buckets;
-    facts.secs(b.start_of(k)) + b.width_s() / 2.0
+    let g = group(facts);
+    (0..b.count.div_ceil(g))
+        .filter_map(|j| {
+            let r = j * g..((j + 1) * g).min(b.count);
+            let x = facts.secs(b.start_of(r.start)) + r.len() as f64 * b.width_s() / 2.0;
+            f(r).map(|y| (x, y))
+        })
+        .collect()
+}
+
+/// Sum of `v` over `r` (missing buckets count as zero).
+pub fn sum(v: &[u32], r: Range<usize>) -> f64 {
+    v.get(r).map_or(0.0, |s| s.iter().map(|&x| f64::from(x)).sum())
 }
 
 /// The time axis label.
 pub const X_LABEL: &str = "time since the first span (s)";
+
+#[cfg(test)]
+mod grouping_tests {
+    use super::testdata::faulty;
+    use super::*;
+
+    #[test]
+    fn groups_cover_every_bucket_once_and_stay_under_the_point_budget() {
+        let f = Facts::new(faulty());
+        let n = f.a.windows.buckets.count;
+        let pts = grouped(&f, |r| Some(r.len() as f64));
+        assert!(pts.len() <= MAX_POINTS);
+        assert_eq!(pts.iter().map(|p| p.1).sum::<f64>() as usize, n);
+        assert!(pts.windows(2).all(|w| w[0].0 < w[1].0));
+        assert_eq!(sum(&[1, 2, 3], 1..3), 5.0);
+        assert_eq!(sum(&[1], 0..5), 0.0);
+    }
+}
 
 #[cfg(test)]
 pub(crate) mod testdata {

@@ -2,7 +2,7 @@
 //! not finished: cumulative arrivals − completions), for the services where work piled up.
 
 use super::timeline::chosen_services;
-use super::{bucket_x, role_color, role_legend, X_LABEL};
+use super::{group_s, grouped, role_color, role_legend, X_LABEL};
 use crate::analyze::services::ServiceStats;
 use crate::report::charts::spec::{Chart, ChartFile, Line, Panel, SmallMultiples};
 use crate::report::facts::Facts;
@@ -27,7 +27,7 @@ pub fn spec(facts: &Facts) -> Result<ChartFile, String> {
     let panels: Vec<Panel> = chosen.iter().map(|&k| panel(facts, k)).collect();
     Ok(ChartFile {
         stem: "queues",
-        caption: "Work piling up: requests each service had started but not yet finished at the end of each time bucket (arrivals minus completions so far). A backlog that keeps growing after the trigger ends is the sign of overload that outlives its cause.".into(),
+        caption: format!("Work piling up: requests each service had started but not yet finished (arrivals minus completions so far; each point is the peak over {:.0} s). A backlog that keeps growing after the trigger ends is the sign of overload that outlives its cause.", group_s(facts)),
         chart: Chart::SmallMultiples(SmallMultiples {
             title: "Queues: requests in flight per service (title colour = role)".into(),
             x_label: X_LABEL.into(),
@@ -47,13 +47,9 @@ fn peak(s: &ServiceStats) -> u32 {
 fn panel(facts: &Facts, k: usize) -> Panel {
     let s = &facts.a.services[k];
     let color = role_color(facts.role(k));
-    let in_flight = s
-        .series
-        .in_flight
-        .iter()
-        .enumerate()
-        .map(|(i, &v)| (bucket_x(facts, i), f64::from(v)))
-        .collect();
+    let in_flight = grouped(facts, |r| {
+        s.series.in_flight.get(r)?.iter().max().map(|&v| f64::from(v))
+    });
     Panel {
         title: format!("{} · in flight", s.name),
         title_color: color,
@@ -82,6 +78,6 @@ mod tests {
         let pts = &db.lines[0].points;
         assert!(mean(pts, a + 5.0, b - 5.0) > 3.0 * mean(pts, 0.0, a - 5.0).max(0.1));
         // Everything that arrived finished: nothing is left in flight at the end.
-        assert_eq!(pts.last().map(|p| p.1), Some(0.0));
+        assert_eq!(pts.last().map(|p| p.1), Some(0.0), "{pts:?}");
     }
 }

@@ -1,7 +1,7 @@
 //! The timeline per service: small multiples with one row per service and three panels
 //! (request rate, error rate, p99), the incident shaded, each service's onset marked.
 
-use super::{bucket_x, role_color, role_legend, X_LABEL};
+use super::{group_s, grouped, role_color, role_legend, sum, X_LABEL};
 use crate::analyze::rootcause::Role;
 use crate::analyze::services::ServiceStats;
 use crate::report::charts::palette;
@@ -20,7 +20,7 @@ pub fn spec(facts: &Facts) -> Result<ChartFile, String> {
     }
     let left_out = facts.a.services.len() - chosen.len();
     let panels = chosen.iter().flat_map(|&k| service_panels(facts, k)).collect();
-    let mut caption = "Each row is one service: requests per second, the share of its requests that failed, and its p99 latency. The shaded band is the incident; the vertical line marks when the service departed from its baseline.".to_string();
+    let mut caption = format!("Each row is one service: requests per second, the share of its requests that failed, and its p99 latency (each point covers {:.0} s; for p99 the worst bucket in it). The shaded band is the incident; the vertical line marks when the service departed from its baseline.", group_s(facts));
     if left_out > 0 {
         caption.push_str(&format!(" {left_out} quieter services are not shown."));
     }
@@ -63,30 +63,16 @@ fn requests(s: &ServiceStats) -> u64 {
 fn service_panels(facts: &Facts, k: usize) -> Vec<Panel> {
     let s = &facts.a.services[k];
     let color = role_color(facts.role(k));
+    let sr = &s.series;
     let width = facts.a.windows.buckets.width_s();
-    let rate: Vec<(f64, f64)> = s
-        .series
-        .requests
-        .iter()
-        .enumerate()
-        .map(|(i, &r)| (bucket_x(facts, i), f64::from(r) / width))
-        .collect();
-    let errors: Vec<(f64, f64)> = s
-        .series
-        .requests
-        .iter()
-        .zip(&s.series.errors)
-        .enumerate()
-        .filter(|(_, (&r, _))| r > 0)
-        .map(|(i, (&r, &e))| (bucket_x(facts, i), 100.0 * f64::from(e) / f64::from(r)))
-        .collect();
-    let p99: Vec<(f64, f64)> = s
-        .series
-        .p99_ms
-        .iter()
-        .enumerate()
-        .filter_map(|(i, v)| v.map(|v| (bucket_x(facts, i), v)))
-        .collect();
+    let rate = grouped(facts, |r| Some(sum(&sr.requests, r.clone()) / (r.len() as f64 * width)));
+    let errors = grouped(facts, |r| {
+        let n = sum(&sr.requests, r.clone());
+        (n > 0.0).then(|| 100.0 * sum(&sr.errors, r) / n)
+    });
+    let p99 = grouped(facts, |r| {
+        sr.p99_ms.get(r)?.iter().flatten().copied().reduce(f64::max)
+    });
     let markers: Vec<Marker> = s
         .onset_ns
         .map(|o| Marker { x: facts.secs(o), label: "onset".into(), color: palette::TEXT })
@@ -132,6 +118,9 @@ mod tests {
         assert!(mean(a + 10.0, b - 10.0) > 5.0 * mean(0.0, a - 10.0));
         // Request rate is per second, whatever the bucket width.
         let rate = &s.panels[0].lines[0].points;
-        assert!(rate.iter().all(|p| p.1 >= 0.0) && rate.len() == facts.a.windows.buckets.count);
+        assert!(rate.iter().all(|p| p.1 >= 0.0) && rate.len() <= crate::report::specs::MAX_POINTS);
+        let total: f64 = rate.iter().map(|p| p.1 * crate::report::specs::group_s(&facts)).sum();
+        let requests: u32 = facts.a.services[1].series.requests.iter().sum();
+        assert!((total - f64::from(requests)).abs() < 1.0, "{total} vs {requests}");
     }
 }
