@@ -37,10 +37,24 @@ fn read(path: PathBuf) -> String {
 fn retry_storm_report_has_every_file_chart_and_section() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("report");
-    let (traces, logs) = (fixture("retry-storm", "traces.jsonl.gz"), fixture("retry-storm", "logs.jsonl.gz"));
+    let (traces, logs) = (
+        fixture("retry-storm", "traces.jsonl.gz"),
+        fixture("retry-storm", "logs.jsonl.gz"),
+    );
     let out = report(&dir, &[&traces, "--logs", &logs]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    for stem in ["service-graph", "timeline", "cascade", "retry-amplification", "queues", "latency-heatmap"] {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for stem in [
+        "service-graph",
+        "timeline",
+        "cascade",
+        "retry-amplification",
+        "queues",
+        "latency-heatmap",
+    ] {
         let png = std::fs::read(dir.join("charts").join(format!("{stem}.png"))).unwrap();
         assert!(png.starts_with(PNG_MAGIC), "{stem}.png is not a PNG");
         assert!(png.len() > 5_000, "{stem}.png is suspiciously small");
@@ -50,13 +64,33 @@ fn retry_storm_report_has_every_file_chart_and_section() {
     assert!(html.contains("src=\"charts/retry-amplification.png\""));
     assert!(!html.contains("http://") && !html.contains("https://") && !html.contains("<script"));
     let md = read(dir.join("postmortem.md"));
-    for section in ["Summary", "Impact", "Root causes", "Trigger", "Detection", "Resolution", "Action items", "Lessons learned", "Timeline"] {
-        assert!(md.contains(&format!("\n## {section}\n")), "postmortem lacks {section}");
+    for section in [
+        "Summary",
+        "Impact",
+        "Root causes",
+        "Trigger",
+        "Detection",
+        "Resolution",
+        "Action items",
+        "Lessons learned",
+        "Timeline",
+    ] {
+        assert!(
+            md.contains(&format!("\n## {section}\n")),
+            "postmortem lacks {section}"
+        );
     }
     assert!(md.contains("Cap retries on api → inventory"), "{md}");
     let doc: serde_json::Value = serde_json::from_str(&read(dir.join("findings.json"))).unwrap();
     assert_eq!(doc["schema"], "cascade.findings/v1");
-    for key in ["input", "windows", "services", "edges", "root_causes", "findings"] {
+    for key in [
+        "input",
+        "windows",
+        "services",
+        "edges",
+        "root_causes",
+        "findings",
+    ] {
         assert!(doc.get(key).is_some(), "findings.json lacks {key}");
     }
     assert_eq!(doc["root_causes"][0]["service"], "inventory");
@@ -74,7 +108,11 @@ fn a_non_empty_folder_is_refused_without_force() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("--force"));
     assert!(dir.join("notes.txt").exists(), "the folder was left alone");
     let out = report(&dir, &[&traces, "--force"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(dir.join("index.html").exists() && !dir.join("notes.txt").exists());
 }
 
@@ -109,18 +147,35 @@ fn otlp_trace(service: &str, span_name: &str, trace: u32, start_ms: u64) -> Stri
 fn input_strings_are_escaped_in_html_and_markdown() {
     let tmp = tempfile::tempdir().unwrap();
     let input = tmp.path().join("hostile.jsonl");
-    let lines: Vec<String> = (1..=120).map(|i| otlp_trace(HOSTILE, HOSTILE, i, u64::from(i) * 500)).collect();
+    let lines: Vec<String> = (1..=120)
+        .map(|i| otlp_trace(HOSTILE, HOSTILE, i, u64::from(i) * 500))
+        .collect();
     std::fs::write(&input, lines.join("\n")).unwrap();
     let dir = tmp.path().join("r");
     let out = report(&dir, &[&input.to_string_lossy()]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let html = read(dir.join("index.html"));
     assert!(!html.contains(HOSTILE), "raw script tag in the page");
-    assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"), "the name is shown as text");
+    assert!(
+        html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+        "the name is shown as text"
+    );
     let md = read(dir.join("postmortem.md"));
     assert!(!md.contains(HOSTILE));
     assert!(md.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
     let doc: serde_json::Value = serde_json::from_str(&read(dir.join("findings.json"))).unwrap();
-    let names: Vec<&str> = doc["services"].as_array().unwrap().iter().filter_map(|s| s["name"].as_str()).collect();
-    assert!(names.contains(&HOSTILE), "JSON keeps the real name: {names:?}");
+    let names: Vec<&str> = doc["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|s| s["name"].as_str())
+        .collect();
+    assert!(
+        names.contains(&HOSTILE),
+        "JSON keeps the real name: {names:?}"
+    );
 }

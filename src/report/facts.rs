@@ -203,7 +203,10 @@ mod tests {
         assert_eq!(f.entry_stats().map(|s| s.name.as_str()), Some("frontend"));
         assert_eq!(f.path_names(), ["db", "api", "frontend"]);
         let (s, e) = f.incident_s().unwrap();
-        assert!((235.0..245.0).contains(&s) && (415.0..425.0).contains(&e), "{s} {e}");
+        assert!(
+            (235.0..245.0).contains(&s) && (415.0..425.0).contains(&e),
+            "{s} {e}"
+        );
     }
 
     #[test]

@@ -43,7 +43,9 @@ pub fn render(p: &Page) -> String {
     root_causes(p, &mut out);
     findings(p, &mut out);
     out.push_str("<h2 id=\"charts\">Charts</h2>\n");
-    charts(p, &mut out, |stem| stem != "service-graph" && !stem.starts_with("replay-"));
+    charts(p, &mut out, |stem| {
+        stem != "service-graph" && !stem.starts_with("replay-")
+    });
     omitted(p, &mut out);
     if let Some(view) = p.replay {
         replay(p, view, &mut out);
@@ -70,7 +72,11 @@ fn meta(p: &Page, out: &mut String) {
 
 fn summary(p: &Page, out: &mut String) {
     let text: Vec<String> = story::summary(p.facts).iter().map(|s| esc(s)).collect();
-    let _ = writeln!(out, "<h2 id=\"summary\">Summary</h2>\n<p>{}</p>", text.join(" "));
+    let _ = writeln!(
+        out,
+        "<h2 id=\"summary\">Summary</h2>\n<p>{}</p>",
+        text.join(" ")
+    );
 }
 
 fn impact(p: &Page, out: &mut String) {
@@ -122,7 +128,11 @@ fn root_causes(p: &Page, out: &mut String) {
 
 fn findings(p: &Page, out: &mut String) {
     let a = p.facts.a;
-    let _ = writeln!(out, "<h2 id=\"findings\">Findings ({})</h2>", a.findings.len());
+    let _ = writeln!(
+        out,
+        "<h2 id=\"findings\">Findings ({})</h2>",
+        a.findings.len()
+    );
     if a.findings.is_empty() {
         out.push_str("<p>No detector fired.</p>\n");
     }
@@ -155,7 +165,12 @@ fn finding(p: &Page, f: &Finding, out: &mut String) {
     }
     out.push_str("</table>\n");
     if !f.evidence.trace_ids.is_empty() {
-        let ids: Vec<String> = f.evidence.trace_ids.iter().map(|t| format!("<code>{}</code>", esc(t))).collect();
+        let ids: Vec<String> = f
+            .evidence
+            .trace_ids
+            .iter()
+            .map(|t| format!("<code>{}</code>", esc(t)))
+            .collect();
         let _ = writeln!(out, "<p>Evidence traces: {}</p>", ids.join(" "));
     }
     out.push_str("</div>\n");
@@ -189,7 +204,12 @@ fn omitted(p: &Page, out: &mut String) {
     }
     out.push_str("<p class=\"note\">Not drawn:</p>\n<ul>\n");
     for o in p.omitted {
-        let _ = writeln!(out, "<li class=\"note\">{}: {}</li>", esc(o.title), esc(&o.reason));
+        let _ = writeln!(
+            out,
+            "<li class=\"note\">{}: {}</li>",
+            esc(o.title),
+            esc(&o.reason)
+        );
     }
     out.push_str("</ul>\n");
 }
@@ -216,7 +236,9 @@ fn replay(p: &Page, view: &ReplayView, out: &mut String) {
     }
     out.push_str("</table>\n<table>\n<tr><th>policy</th><th>goodput (req/s)</th><th>error rate</th><th>p99 (ms)</th><th>recovery (s)</th><th>outlived trigger</th><th>robust</th></tr>\n");
     for pol in &view.policies {
-        let ci = |e: crate::model::replay::Estimate| format!("{} [{}, {}]", number(e.mean), number(e.lo), number(e.hi));
+        let ci = |e: crate::model::replay::Estimate| {
+            format!("{} [{}, {}]", number(e.mean), number(e.lo), number(e.hi))
+        };
         let _ = writeln!(
             out,
             "<tr><td>{}</td><td>{}</td><td>{:.1} %</td><td>{}</td><td>{}</td><td>{:.0} % of seeds</td><td>{}</td></tr>",
@@ -258,14 +280,30 @@ mod tests {
         let f = Facts::new(faulty());
         let view = specs::replay::tests::view();
         let (charts, omitted) = specs::all(&f, Some(&view), None);
-        let page = render(&Page { facts: &f, charts: &charts, omitted: &omitted, replay: Some(&view) });
-        for id in ["summary", "impact", "timeline", "root-causes", "findings", "charts", "replay", "data-quality"] {
+        let page = render(&Page {
+            facts: &f,
+            charts: &charts,
+            omitted: &omitted,
+            replay: Some(&view),
+        });
+        for id in [
+            "summary",
+            "impact",
+            "timeline",
+            "root-causes",
+            "findings",
+            "charts",
+            "replay",
+            "data-quality",
+        ] {
             assert!(page.contains(&format!("id=\"{id}\"")), "missing {id}");
         }
         for c in &charts {
             assert!(page.contains(&format!("src=\"charts/{}.png\"", c.stem)));
         }
-        assert!(!page.contains("http://") && !page.contains("https://") && !page.contains("<script"));
+        assert!(
+            !page.contains("http://") && !page.contains("https://") && !page.contains("<script")
+        );
         assert!(page.contains("Critical-path share: critical-path shares were not computed"));
         assert!(page.contains("A retry budget of 10 %"));
     }

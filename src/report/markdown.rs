@@ -23,7 +23,11 @@ pub fn render(f: &Facts, charts: &[ChartFile], replay: Option<&ReplayView>) -> S
     section(&mut out, "Summary", &esc(&story::summary(f).join(" ")));
     impact(f, &mut out);
     root_causes(f, &mut out);
-    let trigger = format!("{} {}", esc(&story::trigger(f)), team("what changed (a deploy, a config change, a traffic surge, a dependency)?"));
+    let trigger = format!(
+        "{} {}",
+        esc(&story::trigger(f)),
+        team("what changed (a deploy, a config change, a traffic surge, a dependency)?")
+    );
     section(&mut out, "Trigger", &trigger);
     let detection = format!("{} {}", esc(&story::detection(f)), team("how and when did people find out (alert, page, customer report), and how long after the start?"));
     section(&mut out, "Detection", &detection);
@@ -45,7 +49,11 @@ fn impact(f: &Facts, out: &mut String) {
     for (k, v) in story::impact(f) {
         let _ = writeln!(out, "| {} | {} |", esc(&k), esc(&v));
     }
-    let _ = write!(out, "\n{}\n\n", team("who noticed — customers, revenue, SLO budget spent."));
+    let _ = write!(
+        out,
+        "\n{}\n\n",
+        team("who noticed — customers, revenue, SLO budget spent.")
+    );
 }
 
 fn root_causes(f: &Facts, out: &mut String) {
@@ -54,42 +62,98 @@ fn root_causes(f: &Facts, out: &mut String) {
         out.push_str("The traces point at no single source.\n\n");
     }
     for (i, r) in f.a.root_causes.iter().enumerate() {
-        let _ = writeln!(out, "{}. **{}** (score {:.2}): {}", i + 1, esc(&r.service), r.score, esc(&r.reason));
+        let _ = writeln!(
+            out,
+            "{}. **{}** (score {:.2}): {}",
+            i + 1,
+            esc(&r.service),
+            r.score,
+            esc(&r.reason)
+        );
     }
     if !f.a.findings.is_empty() {
         out.push_str("\nContributing factors (feedback loops that made it worse):\n\n");
         for x in &f.a.findings {
-            let ids: Vec<String> = x.evidence.trace_ids.iter().take(3).map(|t| format!("`{}`", esc(t))).collect();
-            let _ = writeln!(out, "- **{}** ({}): {}. Example traces: {}", esc(&story::kind_phrase(&x.kind)), x.severity.as_str(), esc(&x.title), ids.join(", "));
+            let ids: Vec<String> = x
+                .evidence
+                .trace_ids
+                .iter()
+                .take(3)
+                .map(|t| format!("`{}`", esc(t)))
+                .collect();
+            let _ = writeln!(
+                out,
+                "- **{}** ({}): {}. Example traces: {}",
+                esc(&story::kind_phrase(&x.kind)),
+                x.severity.as_str(),
+                esc(&x.title),
+                ids.join(", ")
+            );
         }
     }
-    let _ = write!(out, "\n{}\n\n", team("why the source degraded — the cause behind the evidence above."));
+    let _ = write!(
+        out,
+        "\n{}\n\n",
+        team("why the source degraded — the cause behind the evidence above.")
+    );
 }
 
 fn action_items(f: &Facts, replay: Option<&ReplayView>, out: &mut String) {
-    out.push_str("## Action items\n\n| Action | Why (evidence) | Owner | Bug |\n|---|---|---|---|\n");
+    out.push_str(
+        "## Action items\n\n| Action | Why (evidence) | Owner | Bug |\n|---|---|---|---|\n",
+    );
     let items = story::action_items(f, replay);
     for item in &items {
-        let _ = writeln!(out, "| {} | {} | _team_ | _team_ |", esc(&item.what), esc(&item.why));
+        let _ = writeln!(
+            out,
+            "| {} | {} | _team_ | _team_ |",
+            esc(&item.what),
+            esc(&item.why)
+        );
     }
     if items.is_empty() {
         out.push_str("| _none suggested by the data_ | | | |\n");
     }
-    let _ = write!(out, "\n{}\n\n", team("the items that prevent the trigger itself, and priorities."));
+    let _ = write!(
+        out,
+        "\n{}\n\n",
+        team("the items that prevent the trigger itself, and priorities.")
+    );
 }
 
 fn lessons(f: &Facts, out: &mut String) {
     out.push_str("## Lessons learned\n\n");
-    let _ = write!(out, "### What went well\n\n{}\n\n### What went wrong\n\n", team("what went well?"));
+    let _ = write!(
+        out,
+        "### What went well\n\n{}\n\n### What went wrong\n\n",
+        team("what went well?")
+    );
     let path = f.path_names();
     if path.len() > 1 {
         let names: Vec<String> = path.iter().map(|n| esc(n)).collect();
-        let _ = writeln!(out, "- The failure was not contained: it climbed {} before reaching users.", names.join(" → "));
+        let _ = writeln!(
+            out,
+            "- The failure was not contained: it climbed {} before reaching users.",
+            names.join(" → ")
+        );
     }
-    for x in f.a.findings.iter().filter(|x| x.kind == "retry_amplification") {
-        let _ = writeln!(out, "- Retries added load to a struggling service: {}.", esc(&x.title));
+    for x in
+        f.a.findings
+            .iter()
+            .filter(|x| x.kind == "retry_amplification")
+    {
+        let _ = writeln!(
+            out,
+            "- Retries added load to a struggling service: {}.",
+            esc(&x.title)
+        );
     }
-    let _ = write!(out, "- {}\n\n### Where we got lucky\n\n{}\n\n", team("anything else that went wrong."), team("where did we get lucky?"));
+    let _ = write!(
+        out,
+        "- {}\n\n### Where we got lucky\n\n{}\n\n",
+        team("anything else that went wrong."),
+        team("where did we get lucky?")
+    );
     let caveats = f.a.quality.caveats();
     if !caveats.is_empty() {
         out.push_str("### Caveats of this analysis\n\n");
@@ -103,7 +167,13 @@ fn lessons(f: &Facts, out: &mut String) {
 fn timeline(f: &Facts, out: &mut String) {
     out.push_str("## Timeline\n\nAll times UTC; from the traces. Add pages, decisions and mitigations as the team remembers them.\n\n");
     for e in story::timeline(f) {
-        let _ = writeln!(out, "- **{}** (+{:.0} s) {}", clock(e.t_ns), f.secs(e.t_ns), esc(&e.text));
+        let _ = writeln!(
+            out,
+            "- **{}** (+{:.0} s) {}",
+            clock(e.t_ns),
+            f.secs(e.t_ns),
+            esc(&e.text)
+        );
     }
     out.push('\n');
 }
@@ -114,7 +184,13 @@ fn supporting(charts: &[ChartFile], out: &mut String) {
     }
     out.push_str("## Supporting information\n\n");
     for c in charts {
-        let _ = write!(out, "![{}](charts/{}.png)\n\n{}\n\n", c.stem, c.stem, esc(&c.caption));
+        let _ = write!(
+            out,
+            "![{}](charts/{}.png)\n\n{}\n\n",
+            c.stem,
+            c.stem,
+            esc(&c.caption)
+        );
     }
 }
 
@@ -130,8 +206,20 @@ mod tests {
         let (charts, _) = specs::all(&f, None, None);
         let md = render(&f, &charts, None);
         let mut last = 0;
-        for s in ["Summary", "Impact", "Root causes", "Trigger", "Detection", "Resolution", "Action items", "Lessons learned", "Timeline"] {
-            let at = md.find(&format!("\n## {s}\n")).unwrap_or_else(|| panic!("no {s}"));
+        for s in [
+            "Summary",
+            "Impact",
+            "Root causes",
+            "Trigger",
+            "Detection",
+            "Resolution",
+            "Action items",
+            "Lessons learned",
+            "Timeline",
+        ] {
+            let at = md
+                .find(&format!("\n## {s}\n"))
+                .unwrap_or_else(|| panic!("no {s}"));
             assert!(at > last, "{s} out of order");
             last = at;
         }

@@ -111,12 +111,28 @@ mod tests {
             critical_path: Some(&rows),
         };
         let out = dir.path().join("r");
-        let opts = ReportOptions { out_dir: out.clone(), force: false };
+        let opts = ReportOptions {
+            out_dir: out.clone(),
+            force: false,
+        };
         write_report(&input, &opts).unwrap();
-        for f in ["index.html", "postmortem.md", "findings.json", "charts/service-graph.png", "charts/critical-path.png", "charts/replay-recovery.png"] {
+        for f in [
+            "index.html",
+            "postmortem.md",
+            "findings.json",
+            "charts/service-graph.png",
+            "charts/critical-path.png",
+            "charts/replay-recovery.png",
+        ] {
             assert!(out.join(f).is_file(), "{f}");
         }
-        assert!(write_report(&input, &opts).is_err(), "refuses a non-empty folder");
-        assert_eq!(default_dir(a), Path::new("reports/incident-20240601-120400"));
+        assert!(
+            write_report(&input, &opts).is_err(),
+            "refuses a non-empty folder"
+        );
+        assert_eq!(
+            default_dir(a),
+            Path::new("reports/incident-20240601-120400")
+        );
     }
 }

@@ -45,8 +45,15 @@ pub fn summary(f: &Facts) -> Vec<String> {
         out.push(line);
     }
     match a.root_causes.first() {
-        Some(top) => out.push(format!("The failure started in {}: {}.", top.service, strip_name(&top.reason, &top.service))),
-        None => out.push("No single source stood out: no service's own time, errors or onset led the others.".into()),
+        Some(top) => out.push(format!(
+            "The failure started in {}: {}.",
+            top.service,
+            strip_name(&top.reason, &top.service)
+        )),
+        None => out.push(
+            "No single source stood out: no service's own time, errors or onset led the others."
+                .into(),
+        ),
     }
     let path = f.path_names();
     if path.len() > 1 {
@@ -61,7 +68,10 @@ pub fn summary(f: &Facts) -> Vec<String> {
 
 /// "inventory: own time …" → "own time …" (the sentence already names the service).
 fn strip_name<'s>(reason: &'s str, name: &str) -> &'s str {
-    reason.strip_prefix(name).and_then(|r| r.strip_prefix(": ")).unwrap_or(reason)
+    reason
+        .strip_prefix(name)
+        .and_then(|r| r.strip_prefix(": "))
+        .unwrap_or(reason)
 }
 
 fn dedup(mut v: Vec<String>) -> Vec<String> {
@@ -111,15 +121,35 @@ pub fn impact(f: &Facts) -> Vec<(String, String)> {
     if let Some(e) = f.entry_stats() {
         rows.push(("Entry service".into(), e.name.clone()));
         if let Some(inc) = e.incident {
-            rows.push(("Entry requests in the incident".into(), inc.requests.to_string()));
-            let excess = inc.errors as f64 - e.baseline.error_rate.unwrap_or(0.0) * inc.requests as f64;
-            rows.push(("Failed entry requests".into(), format!("{} ({:.0} above the baseline rate)", inc.errors, excess.max(0.0))));
-            rows.push(("Entry error rate".into(), pct_pair(e.baseline.error_rate, inc.error_rate)));
-            rows.push(("Entry p99 latency".into(), ms_pair(e.baseline.p99_ms.value, inc.p99_ms.value)));
+            rows.push((
+                "Entry requests in the incident".into(),
+                inc.requests.to_string(),
+            ));
+            let excess =
+                inc.errors as f64 - e.baseline.error_rate.unwrap_or(0.0) * inc.requests as f64;
+            rows.push((
+                "Failed entry requests".into(),
+                format!(
+                    "{} ({:.0} above the baseline rate)",
+                    inc.errors,
+                    excess.max(0.0)
+                ),
+            ));
+            rows.push((
+                "Entry error rate".into(),
+                pct_pair(e.baseline.error_rate, inc.error_rate),
+            ));
+            rows.push((
+                "Entry p99 latency".into(),
+                ms_pair(e.baseline.p99_ms.value, inc.p99_ms.value),
+            ));
         }
     }
     let hurt = a.roles.iter().filter(|r| **r != Role::Healthy).count();
-    rows.push(("Services hurt".into(), format!("{hurt} of {}", a.services.len())));
+    rows.push((
+        "Services hurt".into(),
+        format!("{hurt} of {}", a.services.len()),
+    ));
     rows
 }
 
@@ -137,11 +167,25 @@ fn ms_pair(b: Option<f64>, i: Option<f64>) -> String {
 pub fn timeline(f: &Facts) -> Vec<Event> {
     let a = f.a;
     let w = &a.windows;
-    let mut out = vec![Event { t_ns: w.range.start_ns, text: "First span in the export.".into() }];
+    let mut out = vec![Event {
+        t_ns: w.range.start_ns,
+        text: "First span in the export.".into(),
+    }];
     if let Some(inc) = w.incident {
-        let how = if w.detected() { "detected from the traces" } else { "as given on the command line" };
-        out.push(Event { t_ns: inc.start_ns, text: format!("Incident window opens ({how}).") });
-        out.push(Event { t_ns: inc.end_ns, text: "Incident window closes: error rate and latency back under their thresholds.".into() });
+        let how = if w.detected() {
+            "detected from the traces"
+        } else {
+            "as given on the command line"
+        };
+        out.push(Event {
+            t_ns: inc.start_ns,
+            text: format!("Incident window opens ({how})."),
+        });
+        out.push(Event {
+            t_ns: inc.end_ns,
+            text: "Incident window closes: error rate and latency back under their thresholds."
+                .into(),
+        });
     }
     for (k, s) in a.services.iter().enumerate() {
         if let Some(o) = s.onset_ns {
@@ -150,30 +194,43 @@ pub fn timeline(f: &Facts) -> Vec<Event> {
                 crate::analyze::services::OnsetSignal::Latency => " (p99 latency rose)",
                 crate::analyze::services::OnsetSignal::Errors => " (errors rose)",
             });
-            out.push(Event { t_ns: o, text: format!("{} ({}) departs from its baseline{signal}.", s.name, f.role(k).as_str()) });
+            out.push(Event {
+                t_ns: o,
+                text: format!(
+                    "{} ({}) departs from its baseline{signal}.",
+                    s.name,
+                    f.role(k).as_str()
+                ),
+            });
         }
     }
     for x in &a.findings {
-        out.push(Event { t_ns: x.start_ns, text: format!("{} begins: {}", capitalise(&kind_phrase(&x.kind)), x.title) });
+        out.push(Event {
+            t_ns: x.start_ns,
+            text: format!("{} begins: {}", capitalise(&kind_phrase(&x.kind)), x.title),
+        });
     }
-    out.push(Event { t_ns: w.range.end_ns, text: "Last span in the export.".into() });
+    out.push(Event {
+        t_ns: w.range.end_ns,
+        text: "Last span in the export.".into(),
+    });
     out.sort_by_key(|e| e.t_ns);
     out
 }
 
 fn capitalise(s: &str) -> String {
     let mut c = s.chars();
-    c.next().map_or_else(String::new, |first| first.to_uppercase().chain(c).collect())
+    c.next()
+        .map_or_else(String::new, |first| first.to_uppercase().chain(c).collect())
 }
 
 /// The trigger: what the data says about the first departure.
 pub fn trigger(f: &Facts) -> String {
-    let first = f
-        .a
-        .services
-        .iter()
-        .filter_map(|s| Some((s.onset_ns?, s)))
-        .min_by(|x, y| x.0.cmp(&y.0).then(x.1.name.cmp(&y.1.name)));
+    let first =
+        f.a.services
+            .iter()
+            .filter_map(|s| Some((s.onset_ns?, s)))
+            .min_by(|x, y| x.0.cmp(&y.0).then(x.1.name.cmp(&y.1.name)));
     match first {
         Some((t, s)) => format!(
             "The first service to depart from its baseline was {} at {} UTC; the data shows what moved, not what changed.",
@@ -231,7 +288,10 @@ pub fn action_items(f: &Facts, replay: Option<&ReplayView>) -> Vec<ActionItem> {
 }
 
 fn edge_text(x: &Finding) -> String {
-    x.edge.as_ref().map_or_else(|| x.services.join(", "), |e| format!("{} → {}", e.caller, e.callee))
+    x.edge.as_ref().map_or_else(
+        || x.services.join(", "),
+        |e| format!("{} → {}", e.caller, e.callee),
+    )
 }
 
 fn finding_action(x: &Finding) -> ActionItem {
@@ -245,12 +305,19 @@ fn finding_action(x: &Finding) -> ActionItem {
         "metastable_overload" => format!("Add admission control / load shedding at {first}, so it recovers when the trigger ends."),
         _ => format!("Review: {}", x.title),
     };
-    ActionItem { what, why: x.title.clone() }
+    ActionItem {
+        what,
+        why: x.title.clone(),
+    }
 }
 
 fn replay_action(view: &ReplayView) -> ActionItem {
     let best = view.policies.get(1).map_or_else(String::new, |p| {
-        let specs = if p.specs.is_empty() { String::new() } else { format!(" ({})", p.specs.join("; ")) };
+        let specs = if p.specs.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", p.specs.join("; "))
+        };
         format!("Adopt {}{specs}. ", p.name)
     });
     ActionItem {
@@ -289,10 +356,18 @@ mod tests {
         let f = Facts::new(faulty());
         let t = timeline(&f);
         assert!(t.windows(2).all(|w| w[0].t_ns <= w[1].t_ns));
-        assert!(t.iter().any(|e| e.text.starts_with("db (source) departs")), "{t:?}");
+        assert!(
+            t.iter().any(|e| e.text.starts_with("db (source) departs")),
+            "{t:?}"
+        );
         let items = action_items(&f, None);
         assert!(items[0].what.contains("why db degraded"));
-        assert!(items.iter().any(|i| i.what.contains("Cap retries on api → db")), "{items:?}");
+        assert!(
+            items
+                .iter()
+                .any(|i| i.what.contains("Cap retries on api → db")),
+            "{items:?}"
+        );
         let with = action_items(&f, Some(&crate::report::specs::replay::tests::view()));
         let last = with.last().unwrap();
         assert!(last.what.starts_with("Adopt retry budget 10 %"), "{last:?}");

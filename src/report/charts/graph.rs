@@ -140,7 +140,12 @@ const LABEL_CHAR_W: f64 = 7.5;
 const LABEL_SPOTS: [f64; 7] = [0.5, 0.38, 0.62, 0.26, 0.74, 0.15, 0.85];
 
 fn node_rect((cx, cy): (i32, i32)) -> Rect {
-    (cx - NODE_W / 2, cy - NODE_H / 2, cx + NODE_W / 2, cy + NODE_H / 2)
+    (
+        cx - NODE_W / 2,
+        cy - NODE_H / 2,
+        cx + NODE_W / 2,
+        cy + NODE_H / 2,
+    )
 }
 
 fn overlaps(a: &Rect, b: &Rect) -> bool {
@@ -184,16 +189,27 @@ fn draw_label(
         .unwrap_or_else(|| rect_at(0.5));
     taken.push(rect);
     let err = || plot_err(&spec.title);
-    root.draw(&Rectangle::new([(rect.0, rect.1), (rect.2, rect.3)], WHITE.mix(0.85).filled()))
-        .map_err(err())?;
-    root.draw(&Rectangle::new([(rect.0, rect.1), (rect.2, rect.3)], rgb(e.color).stroke_width(1)))
-        .map_err(err())?;
+    root.draw(&Rectangle::new(
+        [(rect.0, rect.1), (rect.2, rect.3)],
+        WHITE.mix(0.85).filled(),
+    ))
+    .map_err(err())?;
+    root.draw(&Rectangle::new(
+        [(rect.0, rect.1), (rect.2, rect.3)],
+        rgb(e.color).stroke_width(1),
+    ))
+    .map_err(err())?;
     let style = TextStyle::from((FONT, 13).into_font()).pos(Pos::new(HPos::Center, VPos::Center));
     let mid = ((rect.0 + rect.2) / 2, (rect.1 + rect.3) / 2);
     root.draw(&Text::new(text, mid, style)).map_err(err())
 }
 
-fn arrow_head(from: (i32, i32), to: (i32, i32), color: RGBColor, width: u32) -> Polygon<(i32, i32)> {
+fn arrow_head(
+    from: (i32, i32),
+    to: (i32, i32),
+    color: RGBColor,
+    width: u32,
+) -> Polygon<(i32, i32)> {
     let (dx, dy) = (f64::from(to.0 - from.0), f64::from(to.1 - from.1));
     let len = dx.hypot(dy).max(1.0);
     let (ux, uy) = (dx / len, dy / len);

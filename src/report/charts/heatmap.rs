@@ -88,8 +88,11 @@ fn draw_key(
         .map_err(err())?;
     for (i, c) in steps.iter().enumerate() {
         let x = x0 + KEY_STEP * i as i32;
-        root.draw(&Rectangle::new([(x, 46), (x + 16, 60)], rgb(shade(*c, max)).filled()))
-            .map_err(err())?;
+        root.draw(&Rectangle::new(
+            [(x, 46), (x + 16, 60)],
+            rgb(shade(*c, max)).filled(),
+        ))
+        .map_err(err())?;
         root.draw(&Text::new(c.to_string(), (x + 19, 48), label.clone()))
             .map_err(err())?;
     }

@@ -92,7 +92,12 @@ fn draw_panel(
     x_title: bool,
 ) -> Result<()> {
     let err = || plot_err(&panel.title);
-    let ys = || panel.lines.iter().flat_map(|l| l.points.iter().map(|p| p.1));
+    let ys = || {
+        panel
+            .lines
+            .iter()
+            .flat_map(|l| l.points.iter().map(|p| p.1))
+    };
     let y_max = ys().fold(0.0, f64::max);
     let y_min = ys().fold(0.0, f64::min);
     let y1 = nice_max(y_max, 0.0);
@@ -135,7 +140,11 @@ fn draw_panel(
     let px = (y1 - y0) / f64::from(chart.plotting_area().dim_in_pixel().1.max(1));
     for line in &panel.lines {
         let style = rgb(line.color).stroke_width(1);
-        let passes = if line.points.len() > DENSE_POINTS { 1 } else { 2 };
+        let passes = if line.points.len() > DENSE_POINTS {
+            1
+        } else {
+            2
+        };
         for pass in 0..passes {
             let dy = px * f64::from(pass);
             let points = line.points.iter().map(move |&(x, y)| (x, y + dy));

@@ -57,9 +57,7 @@ pub(super) fn draw(spec: &Spans, path: &Path) -> Result<()> {
     if let Some((a, b)) = spec.shade {
         let fill = rgb(super::palette::SHADE).mix(0.12).filled();
         let rect = Rectangle::new([(a, 0.0), (b, n as f64)], fill);
-        chart
-            .draw_series(std::iter::once(rect))
-            .map_err(err())?;
+        chart.draw_series(std::iter::once(rect)).map_err(err())?;
     }
     draw_rows(spec, &mut chart, n)?;
     draw_labels(spec, &chart, &root, n)?;
@@ -75,7 +73,10 @@ fn draw_rows(spec: &Spans, chart: &mut Chart2d, n: usize) -> Result<()> {
         chart
             .draw_series(std::iter::once(rect))
             .map_err(plot_err(&spec.title))?;
-        let tick = PathElement::new(vec![(a, top - 0.75), (a, top + 0.15)], BLACK.stroke_width(2));
+        let tick = PathElement::new(
+            vec![(a, top - 0.75), (a, top + 0.15)],
+            BLACK.stroke_width(2),
+        );
         chart
             .draw_series(std::iter::once(tick))
             .map_err(plot_err(&spec.title))?;

@@ -28,9 +28,18 @@ pub fn spec(facts: &Facts) -> Result<ChartFile, String> {
             "no edge retried noticeably (amplification stayed under {NOTICEABLE_AMPLIFICATION})"
         ));
     }
-    edges.sort_by(|a, b| peak(b).total_cmp(&peak(a)).then(a.caller.cmp(&b.caller)).then(a.callee.cmp(&b.callee)));
+    edges.sort_by(|a, b| {
+        peak(b)
+            .total_cmp(&peak(a))
+            .then(a.caller.cmp(&b.caller))
+            .then(a.callee.cmp(&b.callee))
+    });
     edges.truncate(MAX_EDGES);
-    let panels: Vec<Panel> = edges.iter().enumerate().map(|(i, e)| panel(facts, i, e)).collect();
+    let panels: Vec<Panel> = edges
+        .iter()
+        .enumerate()
+        .map(|(i, e)| panel(facts, i, e))
+        .collect();
     Ok(ChartFile {
         stem: "retry-amplification",
         caption: "Attempts per logical call on each edge that retried: 1.0 means no retries, 2.0 means every call was tried twice. The grey line is the edge's baseline level; the shaded band is the incident.".into(),
@@ -51,7 +60,10 @@ pub fn spec(facts: &Facts) -> Result<ChartFile, String> {
 
 /// The edge's worst amplification over the incident (or overall).
 fn peak(e: &EdgeStats) -> f64 {
-    e.incident.and_then(|c| c.amplification()).or(e.total.amplification()).unwrap_or(1.0)
+    e.incident
+        .and_then(|c| c.amplification())
+        .or(e.total.amplification())
+        .unwrap_or(1.0)
 }
 
 /// attempts / calls per plotted point, where the point has enough calls.
@@ -75,8 +87,16 @@ fn panel(facts: &Facts, i: usize, e: &EdgeStats) -> Panel {
         title_color: palette::TEXT,
         y_label: "attempts per call".into(),
         lines: vec![
-            Line { label: "baseline".into(), color: palette::HEALTHY, points: span },
-            Line { label: "attempts per call".into(), color: palette::categorical(i), points },
+            Line {
+                label: "baseline".into(),
+                color: palette::HEALTHY,
+                points: span,
+            },
+            Line {
+                label: "attempts per call".into(),
+                color: palette::categorical(i),
+                points,
+            },
         ],
         markers: Vec::new(),
     }
@@ -91,11 +111,17 @@ mod tests {
     fn the_retrying_edge_climbs_above_one_in_the_incident() {
         let facts = Facts::new(faulty());
         let c = spec(&facts).unwrap();
-        let Chart::SmallMultiples(s) = &c.chart else { panic!("{c:?}") };
+        let Chart::SmallMultiples(s) = &c.chart else {
+            panic!("{c:?}")
+        };
         assert_eq!(s.panels[0].title, "api → db");
         let (a, b) = s.shade.unwrap();
         let pts = &s.panels[0].lines[1].points;
-        let inside = pts.iter().filter(|p| p.0 > a && p.0 < b).map(|p| p.1).fold(0.0, f64::max);
+        let inside = pts
+            .iter()
+            .filter(|p| p.0 > a && p.0 < b)
+            .map(|p| p.1)
+            .fold(0.0, f64::max);
         let before: Vec<f64> = pts.iter().filter(|p| p.0 < a - 5.0).map(|p| p.1).collect();
         assert!(inside > 1.5, "peak {inside}");
         let mean_before = before.iter().sum::<f64>() / before.len() as f64;

@@ -28,7 +28,11 @@ pub fn spec(facts: &Facts) -> Result<ChartFile, String> {
                 start: facts.secs(onset),
                 end: end.max(facts.secs(onset)),
                 color,
-                note: if onset == first { "first to depart".into() } else { format!("+{lag:.0} s after the first") },
+                note: if onset == first {
+                    "first to depart".into()
+                } else {
+                    format!("+{lag:.0} s after the first")
+                },
             }
         })
         .collect();
@@ -78,12 +82,17 @@ mod tests {
     fn rows_climb_the_path_from_the_source() {
         let facts = Facts::new(faulty());
         let c = spec(&facts).unwrap();
-        let Chart::Spans(s) = &c.chart else { panic!("{c:?}") };
+        let Chart::Spans(s) = &c.chart else {
+            panic!("{c:?}")
+        };
         let labels: Vec<&str> = s.rows.iter().map(|r| r.label.as_str()).collect();
         assert_eq!(labels, ["db", "api", "frontend"]);
         assert_eq!(s.rows[0].color, palette::SOURCE);
         let (_, inc_end) = s.shade.unwrap();
-        assert!(s.rows.iter().all(|r| r.start <= r.end && (r.end - inc_end).abs() < 1e-9));
+        assert!(s
+            .rows
+            .iter()
+            .all(|r| r.start <= r.end && (r.end - inc_end).abs() < 1e-9));
         assert!(s.rows.iter().any(|r| r.note == "first to depart"));
         assert!(s.x_range.1 > inc_end);
     }

@@ -12,7 +12,10 @@ pub const MAX_ROWS: usize = 12;
 
 /// The critical-path chart from the given rows.
 pub fn spec(facts: &Facts, rows: &[CriticalPathRow]) -> Result<ChartFile, String> {
-    let mut rows: Vec<&CriticalPathRow> = rows.iter().filter(|r| r.1.is_finite() || r.2.is_finite()).collect();
+    let mut rows: Vec<&CriticalPathRow> = rows
+        .iter()
+        .filter(|r| r.1.is_finite() || r.2.is_finite())
+        .collect();
     if rows.is_empty() {
         return Err("no critical-path shares to show".into());
     }
@@ -33,7 +36,11 @@ pub fn spec(facts: &Facts, rows: &[CriticalPathRow]) -> Result<ChartFile, String
 }
 
 fn key(r: &CriticalPathRow) -> f64 {
-    if r.2.is_finite() { r.2 } else { r.1 }
+    if r.2.is_finite() {
+        r.2
+    } else {
+        r.1
+    }
 }
 
 fn row(facts: &Facts, (name, base, inc): &CriticalPathRow) -> BarRow {
@@ -70,7 +77,9 @@ mod tests {
             ("api".to_string(), 0.5, 0.10),
         ];
         let c = spec(&facts, &rows).unwrap();
-        let Chart::Bars(b) = &c.chart else { panic!("{c:?}") };
+        let Chart::Bars(b) = &c.chart else {
+            panic!("{c:?}")
+        };
         let labels: Vec<&str> = b.rows.iter().map(|r| r.label.as_str()).collect();
         assert_eq!(labels, ["db", "api", "frontend"]);
         assert_eq!(b.rows[0].values, vec![30.0, 85.0]);

@@ -4,7 +4,6 @@
 
 use std::collections::VecDeque;
 
-
 use super::{role_color, role_legend};
 use crate::analyze::edges::EdgeStats;
 use crate::report::charts::palette;
@@ -26,7 +25,7 @@ const LABEL_ERROR_RATE: f64 = 0.02;
 /// The service graph chart.
 pub fn spec(facts: &Facts) -> Result<ChartFile, String> {
     let g = &facts.a.graph;
-    if g.nodes.len() == 0 {
+    if g.nodes.is_empty() {
         return Err("no services in the input".into());
     }
     let layers = layers(facts);
@@ -46,8 +45,15 @@ pub fn spec(facts: &Facts) -> Result<ChartFile, String> {
         .map(|(&(from, to), e)| edge(facts, from, to, e, max_calls.unwrap_or(1)))
         .collect();
     let mut legend = role_legend();
-    legend.push(("edge: green → red = more retries or errors".into(), palette::scale(0.5, 0.0, 1.0)));
-    let window = if facts.a.windows.incident.is_some() { "incident window" } else { "whole range" };
+    legend.push((
+        "edge: green → red = more retries or errors".into(),
+        palette::scale(0.5, 0.0, 1.0),
+    ));
+    let window = if facts.a.windows.incident.is_some() {
+        "incident window"
+    } else {
+        "whole range"
+    };
     Ok(ChartFile {
         stem: "service-graph",
         caption: format!(
@@ -64,19 +70,22 @@ pub fn spec(facts: &Facts) -> Result<ChartFile, String> {
 
 /// Counts of an edge over the incident (or everything without one).
 fn counts(facts: &Facts, e: &EdgeStats) -> crate::analyze::edges::EdgeCounts {
-    e.incident.filter(|_| facts.a.windows.incident.is_some()).unwrap_or(e.total)
+    e.incident
+        .filter(|_| facts.a.windows.incident.is_some())
+        .unwrap_or(e.total)
 }
 
 fn edge(facts: &Facts, from: u32, to: u32, e: &EdgeStats, max_calls: u64) -> Edge {
     let c = counts(facts, e);
     let amp = c.amplification().unwrap_or(1.0);
-    let err = if c.attempts > 0 { c.errors as f64 / c.attempts as f64 } else { 0.0 };
+    let err = if c.attempts > 0 {
+        c.errors as f64 / c.attempts as f64
+    } else {
+        0.0
+    };
     let badness = ((amp - 1.0) / (RED_AMPLIFICATION - 1.0)).max(err / RED_ERROR_RATE);
     let share = (c.calls as f64 / max_calls.max(1) as f64).sqrt();
-    let on_path = facts
-        .path
-        .windows(2)
-        .any(|w| w[0] == to && w[1] == from);
+    let on_path = facts.path.windows(2).any(|w| w[0] == to && w[1] == from);
     Edge {
         from: from as usize,
         to: to as usize,
@@ -130,14 +139,24 @@ fn back_edges(facts: &Facts) -> Vec<(usize, usize)> {
     let n = g.nodes.len();
     let children: Vec<Vec<usize>> = (0..n)
         .map(|k| {
-            let mut c: Vec<usize> = g.edges.iter().filter(|e| e.0 as usize == k).map(|e| e.1 as usize).collect();
+            let mut c: Vec<usize> = g
+                .edges
+                .iter()
+                .filter(|e| e.0 as usize == k)
+                .map(|e| e.1 as usize)
+                .collect();
             c.sort_unstable();
             c
         })
         .collect();
-    let called: Vec<bool> = (0..n).map(|k| g.edges.iter().any(|e| e.1 as usize == k && e.0 != e.1)).collect();
+    let called: Vec<bool> = (0..n)
+        .map(|k| g.edges.iter().any(|e| e.1 as usize == k && e.0 != e.1))
+        .collect();
     let entry = facts.entry_stats().map(|s| s.id as usize);
-    let starts = entry.into_iter().chain((0..n).filter(|&k| !called[k])).chain(0..n);
+    let starts = entry
+        .into_iter()
+        .chain((0..n).filter(|&k| !called[k]))
+        .chain(0..n);
     // 0 = unvisited, 1 = on the stack, 2 = done.
     let mut state = vec![0u8; n];
     let mut back = Vec::new();
@@ -189,12 +208,22 @@ mod tests {
         let db = g.nodes.iter().find(|n| n.name == "db").unwrap();
         assert_eq!(db.color, palette::SOURCE);
         assert!(db.highlight);
-        assert!(g.edges.iter().all(|e| e.highlight), "both edges lie on db → api → frontend");
+        assert!(
+            g.edges.iter().all(|e| e.highlight),
+            "both edges lie on db → api → frontend"
+        );
         let api_db = g.edges.iter().find(|e| g.nodes[e.to].name == "db").unwrap();
-        let fe_api = g.edges.iter().find(|e| g.nodes[e.to].name == "api").unwrap();
+        let fe_api = g
+            .edges
+            .iter()
+            .find(|e| g.nodes[e.to].name == "api")
+            .unwrap();
         // api retries timed-out db calls: that edge is busier and redder.
         assert!(api_db.width >= fe_api.width, "{api_db:?} {fe_api:?}");
-        assert!(api_db.color.1 < palette::scale(0.0, 0.0, 1.0).1, "{api_db:?}");
+        assert!(
+            api_db.color.1 < palette::scale(0.0, 0.0, 1.0).1,
+            "{api_db:?}"
+        );
         assert!(api_db.label.starts_with('×'), "{}", api_db.label);
     }
 
@@ -204,7 +233,12 @@ mod tests {
         let l = layers(&facts);
         let g = &facts.a.graph;
         for &(a, b) in &g.edges {
-            assert!(l[b as usize] > l[a as usize], "{} → {}", g.name(a), g.name(b));
+            assert!(
+                l[b as usize] > l[a as usize],
+                "{} → {}",
+                g.name(a),
+                g.name(b)
+            );
         }
     }
 
@@ -213,7 +247,10 @@ mod tests {
         let facts = Facts::new(quiet());
         let c = spec(&facts).unwrap();
         let g = graph(&c);
-        assert!(g.nodes.iter().all(|n| !n.highlight && n.color == palette::HEALTHY));
+        assert!(g
+            .nodes
+            .iter()
+            .all(|n| !n.highlight && n.color == palette::HEALTHY));
         assert!(g.edges.iter().all(|e| !e.highlight));
     }
 }

@@ -19,18 +19,29 @@ pub fn spec(facts: &Facts) -> Result<ChartFile, String> {
         return Err("no root SERVER spans, so no entry service".into());
     };
     let samples = entry_samples(facts, entry.id);
-    let (lo, hi) = samples.iter().fold((f64::INFINITY, 0f64), |(lo, hi), s| (lo.min(s.1), hi.max(s.1)));
+    let (lo, hi) = samples.iter().fold((f64::INFINITY, 0f64), |(lo, hi), s| {
+        (lo.min(s.1), hi.max(s.1))
+    });
     if samples.is_empty() {
         return Err("the entry service has no requests".into());
     }
-    let y_edges = log_edges(lo.max(FLOOR_MS), hi.max(lo.max(FLOOR_MS) * 10.0), LATENCY_ROWS);
+    let y_edges = log_edges(
+        lo.max(FLOOR_MS),
+        hi.max(lo.max(FLOOR_MS) * 10.0),
+        LATENCY_ROWS,
+    );
     let b = &facts.a.windows.buckets;
     let merge = b.count.div_ceil(MAX_COLUMNS).max(1);
     let columns = b.count.div_ceil(merge);
-    let x_edges: Vec<f64> = (0..=columns).map(|c| facts.secs(b.start_of(c * merge))).collect();
+    let x_edges: Vec<f64> = (0..=columns)
+        .map(|c| facts.secs(b.start_of(c * merge)))
+        .collect();
     let mut counts = vec![vec![0u32; LATENCY_ROWS]; columns];
     for (k, ms) in samples {
-        let row = y_edges.partition_point(|&e| e <= ms).saturating_sub(1).min(LATENCY_ROWS - 1);
+        let row = y_edges
+            .partition_point(|&e| e <= ms)
+            .saturating_sub(1)
+            .min(LATENCY_ROWS - 1);
         if let Some(col) = counts.get_mut(k / merge) {
             col[row] += 1;
         }
@@ -66,7 +77,9 @@ fn entry_samples(facts: &Facts, id: u32) -> Vec<(usize, f64)> {
 /// `n + 1` geometric edges from `lo` to `hi`.
 pub fn log_edges(lo: f64, hi: f64, n: usize) -> Vec<f64> {
     let (a, z) = (lo.ln(), hi.ln());
-    (0..=n).map(|i| (a + (z - a) * i as f64 / n as f64).exp()).collect()
+    (0..=n)
+        .map(|i| (a + (z - a) * i as f64 / n as f64).exp())
+        .collect()
 }
 
 #[cfg(test)]
@@ -78,10 +91,20 @@ mod tests {
     fn every_entry_request_lands_in_a_cell_and_the_incident_sits_higher() {
         let facts = Facts::new(faulty());
         let c = spec(&facts).unwrap();
-        let Chart::Heatmap(h) = &c.chart else { panic!("{c:?}") };
+        let Chart::Heatmap(h) = &c.chart else {
+            panic!("{c:?}")
+        };
         let total: u32 = h.counts.iter().flatten().sum();
         let entry = facts.entry_stats().unwrap();
-        assert_eq!(u64::from(total), entry.series.requests.iter().map(|&r| u64::from(r)).sum::<u64>());
+        assert_eq!(
+            u64::from(total),
+            entry
+                .series
+                .requests
+                .iter()
+                .map(|&r| u64::from(r))
+                .sum::<u64>()
+        );
         assert_eq!(h.x_edges.len(), h.counts.len() + 1);
         assert_eq!(h.y_edges.len(), LATENCY_ROWS + 1);
         let (a, b) = h.shade.unwrap();

@@ -107,7 +107,8 @@ pub fn grouped(facts: &Facts, f: impl Fn(Range<usize>) -> Option<f64>) -> Vec<(f
 
 /// Sum of `v` over `r` (missing buckets count as zero).
 pub fn sum(v: &[u32], r: Range<usize>) -> f64 {
-    v.get(r).map_or(0.0, |s| s.iter().map(|&x| f64::from(x)).sum())
+    v.get(r)
+        .map_or(0.0, |s| s.iter().map(|&x| f64::from(x)).sum())
 }
 
 /// The time axis label.

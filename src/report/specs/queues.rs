@@ -48,13 +48,22 @@ fn panel(facts: &Facts, k: usize) -> Panel {
     let s = &facts.a.services[k];
     let color = role_color(facts.role(k));
     let in_flight = grouped(facts, |r| {
-        s.series.in_flight.get(r)?.iter().max().map(|&v| f64::from(v))
+        s.series
+            .in_flight
+            .get(r)?
+            .iter()
+            .max()
+            .map(|&v| f64::from(v))
     });
     Panel {
         title: format!("{} · in flight", s.name),
         title_color: color,
         y_label: "requests".into(),
-        lines: vec![Line { label: "in flight".into(), color, points: in_flight }],
+        lines: vec![Line {
+            label: "in flight".into(),
+            color,
+            points: in_flight,
+        }],
         markers: Vec::new(),
     }
 }
@@ -68,11 +77,21 @@ mod tests {
     fn in_flight_rises_at_the_slow_service_during_the_incident() {
         let facts = Facts::new(faulty());
         let c = spec(&facts).unwrap();
-        let Chart::SmallMultiples(s) = &c.chart else { panic!("{c:?}") };
-        let db = s.panels.iter().find(|p| p.title.starts_with("db ")).unwrap();
+        let Chart::SmallMultiples(s) = &c.chart else {
+            panic!("{c:?}")
+        };
+        let db = s
+            .panels
+            .iter()
+            .find(|p| p.title.starts_with("db "))
+            .unwrap();
         let (a, b) = s.shade.unwrap();
         let mean = |pts: &[(f64, f64)], lo: f64, hi: f64| {
-            let v: Vec<f64> = pts.iter().filter(|p| p.0 > lo && p.0 < hi).map(|p| p.1).collect();
+            let v: Vec<f64> = pts
+                .iter()
+                .filter(|p| p.0 > lo && p.0 < hi)
+                .map(|p| p.1)
+                .collect();
             v.iter().sum::<f64>() / v.len().max(1) as f64
         };
         let pts = &db.lines[0].points;

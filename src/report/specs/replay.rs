@@ -68,7 +68,11 @@ fn measure(view: &ReplayView, m: &Measure) -> ChartFile {
             let e = (m.get)(p);
             BarRow {
                 label: p.name.clone(),
-                label_color: if i == 0 { palette::TEXT } else { palette::categorical(0) },
+                label_color: if i == 0 {
+                    palette::TEXT
+                } else {
+                    palette::categorical(0)
+                },
                 values: vec![e.map_or(f64::NAN, |e| e.mean)],
                 note: e.map_or_else(|| "never recovered".into(), |e| (m.fmt)(e.mean)),
             }
@@ -85,7 +89,10 @@ fn measure(view: &ReplayView, m: &Measure) -> ChartFile {
         chart: Chart::Bars(Bars {
             title: m.title.into(),
             value_label: m.unit.into(),
-            groups: vec![("mean over seeds (whisker: 95 % CI)".into(), palette::BASELINE)],
+            groups: vec![(
+                "mean over seeds (whisker: 95 % CI)".into(),
+                palette::BASELINE,
+            )],
             rows,
             intervals,
         }),
@@ -98,13 +105,22 @@ pub(crate) mod tests {
     use crate::model::replay::{FidelityCheck, Verdict};
 
     fn est(mean: f64, half: f64) -> Estimate {
-        Estimate { mean, lo: mean - half, hi: mean + half, n: 20 }
+        Estimate {
+            mean,
+            lo: mean - half,
+            hi: mean + half,
+            n: 20,
+        }
     }
 
     fn policy(name: &str, goodput: f64, p99: f64, recover: Option<f64>) -> PolicyOutcome {
         PolicyOutcome {
             name: name.into(),
-            specs: if name == "observed" { Vec::new() } else { vec![format!("budget:ratio=0.1 # {name}")] },
+            specs: if name == "observed" {
+                Vec::new()
+            } else {
+                vec![format!("budget:ratio=0.1 # {name}")]
+            },
             goodput_rps: est(goodput, goodput * 0.05),
             error_rate: est(0.1, 0.01),
             p99_ms: est(p99, p99 * 0.1),
@@ -142,11 +158,15 @@ pub(crate) mod tests {
         let charts: Vec<ChartFile> = specs(&view()).into_iter().map(|r| r.unwrap()).collect();
         let stems: Vec<&str> = charts.iter().map(|c| c.stem).collect();
         assert_eq!(stems, ["replay-goodput", "replay-p99", "replay-recovery"]);
-        let Chart::Bars(b) = &charts[0].chart else { panic!() };
+        let Chart::Bars(b) = &charts[0].chart else {
+            panic!()
+        };
         assert_eq!(b.rows[0].label, "observed");
         assert_eq!(b.rows[1].values, vec![95.0]);
         assert_eq!(b.intervals[1], vec![Some((90.25, 99.75))]);
-        let Chart::Bars(r) = &charts[2].chart else { panic!() };
+        let Chart::Bars(r) = &charts[2].chart else {
+            panic!()
+        };
         assert!(r.rows[0].values[0].is_nan());
         assert_eq!(r.rows[0].note, "never recovered");
         assert_eq!(r.intervals[0], vec![None]);
@@ -155,7 +175,9 @@ pub(crate) mod tests {
     #[test]
     fn recovery_is_left_out_when_nothing_recovered() {
         let mut v = view();
-        v.policies.iter_mut().for_each(|p| p.time_to_recover_s = None);
+        v.policies
+            .iter_mut()
+            .for_each(|p| p.time_to_recover_s = None);
         let out = specs(&v);
         assert!(out[2].is_err() && out[0].is_ok());
     }
