@@ -184,22 +184,11 @@ fn next_caller(a: &Analysis, path: &[u32]) -> Option<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analyze::testkit::{scenario, Scenario};
-    use crate::analyze::{analyze, AnalyzeOptions};
-
-    fn faulty() -> Analysis {
-        let data = scenario(&Scenario {
-            fault: Some((240, 420)),
-            ..Default::default()
-        })
-        .dataset();
-        analyze(&data, &AnalyzeOptions::default()).unwrap()
-    }
+    use crate::report::specs::testdata::faulty;
 
     #[test]
     fn entry_is_the_front_door_and_the_path_climbs_from_the_source() {
-        let a = faulty();
-        let f = Facts::new(&a);
+        let f = Facts::new(faulty());
         assert_eq!(f.entry_stats().map(|s| s.name.as_str()), Some("frontend"));
         assert_eq!(f.path_names(), ["db", "api", "frontend"]);
         let (s, e) = f.incident_s().unwrap();
