@@ -40,7 +40,12 @@ pub fn summary(f: &Facts) -> Vec<String> {
             a.windows.buckets.count
         )];
     };
-    let mut out = vec![format!("From {} the system was degraded.", span_text(&inc))];
+    let mut out = vec![format!(
+        "From {} to {} UTC ({}) the system was degraded.",
+        clock(inc.start_ns),
+        clock(inc.end_ns),
+        duration_text(inc.len_ns())
+    )];
     if let Some(line) = entry_impact_sentence(f) {
         out.push(line);
     }
@@ -224,21 +229,43 @@ fn capitalise(s: &str) -> String {
         .map_or_else(String::new, |first| first.to_uppercase().chain(c).collect())
 }
 
-/// The trigger: what the data says about the first departure.
+/// The trigger: when the source departed, and who showed symptoms first.
 pub fn trigger(f: &Facts) -> String {
-    let first =
-        f.a.services
-            .iter()
-            .filter_map(|s| Some((s.onset_ns?, s)))
-            .min_by(|x, y| x.0.cmp(&y.0).then(x.1.name.cmp(&y.1.name)));
-    match first {
-        Some((t, s)) => format!(
-            "The first service to depart from its baseline was {} at {} UTC; the data shows what moved, not what changed.",
-            s.name,
+    let a = f.a;
+    let first = a
+        .services
+        .iter()
+        .filter_map(|s| Some((s.onset_ns?, s.name.as_str())))
+        .min();
+    let source = f
+        .path
+        .first()
+        .and_then(|&n| Some((a.graph.name(n), f.onset_of_node(n)?)));
+    let mut out = match source {
+        Some((name, t)) => format!(
+            "The source, {name}, departed from its baseline at {} UTC.",
             clock(t)
         ),
-        None => "No service departed from its baseline in the traces.".into(),
+        None => match first {
+            Some((t, name)) => format!(
+                "The first service to depart from its baseline was {name} at {} UTC.",
+                clock(t)
+            ),
+            None => return "No service departed from its baseline in the traces.".into(),
+        },
+    };
+    if let (Some((src, ts)), Some((t0, name))) = (source, first) {
+        if name != src && t0 < ts {
+            out.push_str(&format!(
+                " The first service to show symptoms was {name} at {} UTC; with {} s buckets, cause and symptoms moved within {} of each other.",
+                clock(t0),
+                a.windows.buckets.width_s(),
+                duration_text(ts - t0)
+            ));
+        }
     }
+    out.push_str(" The traces show what moved, not what changed.");
+    out
 }
 
 /// Detection: when the signals crossed their thresholds.
@@ -349,6 +376,8 @@ mod tests {
         assert!(s.contains("It spread along db → api → frontend."), "{s}");
         assert!(s.contains("At the entry service frontend"), "{s}");
         assert!(headline(&f).starts_with("Cascading failure from db, "));
+        assert!(s.starts_with("From 12:0"), "{s}");
+        assert!(trigger(&f).starts_with("The source, db, departed from its baseline at 12:0"));
     }
 
     #[test]
