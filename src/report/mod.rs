@@ -110,7 +110,11 @@ mod tests {
             replay: Some(&view),
             critical_path: Some(&rows),
         };
-        let out = dir.path().join("r");
+        // CASCADE_REPORT_SAMPLE=DIR keeps this report (replay and critical path included)
+        // for a look by eye.
+        let out = std::env::var_os("CASCADE_REPORT_SAMPLE")
+            .map_or_else(|| dir.path().join("r"), PathBuf::from);
+        let _ = std::fs::remove_dir_all(&out);
         let opts = ReportOptions {
             out_dir: out.clone(),
             force: false,

@@ -90,7 +90,7 @@ fn measure(view: &ReplayView, m: &Measure) -> ChartFile {
             title: m.title.into(),
             value_label: m.unit.into(),
             groups: vec![(
-                "mean over seeds (whisker: 95 % CI)".into(),
+                format!("mean over {} seeds", view.seeds),
                 palette::BASELINE,
             )],
             rows,
