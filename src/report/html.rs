@@ -242,7 +242,7 @@ fn replay(p: &Page, view: &ReplayView, out: &mut String) {
         let _ = writeln!(
             out,
             "<tr><td>{}</td><td>{}</td><td>{:.1} %</td><td>{}</td><td>{}</td><td>{:.0} % of seeds</td><td>{}</td></tr>",
-            esc(&pol.name),
+            policy_name(pol),
             ci(pol.goodput_rps),
             pol.error_rate.mean * 100.0,
             ci(pol.p99_ms),
@@ -253,6 +253,20 @@ fn replay(p: &Page, view: &ReplayView, out: &mut String) {
     }
     out.push_str("</table>\n");
     charts(p, out, |stem| stem.starts_with("replay-"));
+}
+
+/// The policy's name with the `--policy` specs that express it.
+fn policy_name(pol: &crate::model::replay::PolicyOutcome) -> String {
+    let specs: Vec<String> = pol
+        .specs
+        .iter()
+        .map(|s| format!("<code>{}</code>", esc(s)))
+        .collect();
+    if specs.is_empty() {
+        esc(&pol.name)
+    } else {
+        format!("{}<br>{}", esc(&pol.name), specs.join(" "))
+    }
 }
 
 fn quality(p: &Page, out: &mut String) {

@@ -30,7 +30,7 @@ pub(super) fn draw(spec: &Bars, path: &Path) -> Result<()> {
         .chain(spec.intervals.iter().flatten().flatten().map(|iv| iv.1))
         .filter(|v| v.is_finite())
         .fold(0.0, f64::max);
-    let x1 = nice_max(max * 1.05, 0.0);
+    let x1 = nice_max(max, 0.0);
     let title = (FONT, 22).into_font().style(FontStyle::Bold);
     root.draw(&Text::new(spec.title.clone(), (12, 8), title))
         .map_err(err())?;
@@ -138,8 +138,12 @@ fn draw_legend(
     if spec.intervals.iter().flatten().any(Option::is_some) {
         let whisker = PathElement::new(vec![(x, y + 6), (x + 18, y + 6)], BLACK.stroke_width(2));
         root.draw(&whisker).map_err(plot_err(&spec.title))?;
-        root.draw(&Text::new("95 % confidence interval", (x + 24, y - 2), (FONT, 14)))
-            .map_err(plot_err(&spec.title))?;
+        root.draw(&Text::new(
+            "95 % confidence interval",
+            (x + 24, y - 2),
+            (FONT, 14),
+        ))
+        .map_err(plot_err(&spec.title))?;
     }
     Ok(())
 }

@@ -89,10 +89,7 @@ fn measure(view: &ReplayView, m: &Measure) -> ChartFile {
         chart: Chart::Bars(Bars {
             title: m.title.into(),
             value_label: m.unit.into(),
-            groups: vec![(
-                format!("mean over {} seeds", view.seeds),
-                palette::BASELINE,
-            )],
+            groups: vec![(format!("mean over {} seeds", view.seeds), palette::BASELINE)],
             rows,
             intervals,
         }),
