@@ -179,3 +179,25 @@ fn input_strings_are_escaped_in_html_and_markdown() {
         "JSON keeps the real name: {names:?}"
     );
 }
+
+#[test]
+fn the_text_files_do_not_depend_on_the_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let traces = fixture("metastable", "traces.jsonl.gz");
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    for dir in [&a, &b] {
+        let out = report(dir, &[&traces]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    for file in ["index.html", "postmortem.md", "findings.json"] {
+        assert_eq!(
+            read(a.join(file)),
+            read(b.join(file)),
+            "{file} differs between runs"
+        );
+    }
+}

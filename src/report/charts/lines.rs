@@ -120,7 +120,7 @@ fn draw_panel(
         .x_desc(if x_title { spec.x_label.as_str() } else { "" })
         .y_desc(panel.y_label.as_str())
         .x_labels(6)
-        .y_labels(4)
+        .y_labels(6)
         .label_style((FONT, 11))
         .axis_desc_style((FONT, 12))
         .bold_line_style(rgb(super::palette::GRID))

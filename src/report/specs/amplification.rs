@@ -1,5 +1,5 @@
 //! Retry amplification per edge over time: attempts per logical call in each bucket, for
-//! the edges that retried, with the edge's baseline level for reference.
+//! the edges that retried noticeably (1.0 = no retries).
 
 use super::{grouped, sum, X_LABEL};
 use crate::analyze::edges::EdgeStats;
@@ -42,7 +42,7 @@ pub fn spec(facts: &Facts) -> Result<ChartFile, String> {
         .collect();
     Ok(ChartFile {
         stem: "retry-amplification",
-        caption: "Attempts per logical call on each edge that retried: 1.0 means no retries, 2.0 means every call was tried twice. The grey line is the edge's baseline level; the shaded band is the incident.".into(),
+        caption: "Attempts per logical call on each edge that retried: 1.0 means no retries, 2.0 means every call was tried twice. The shaded band is the incident.".into(),
         chart: Chart::SmallMultiples(SmallMultiples {
             title: "Retry amplification per edge (attempts per call)".into(),
             x_label: X_LABEL.into(),
@@ -50,10 +50,7 @@ pub fn spec(facts: &Facts) -> Result<ChartFile, String> {
             panels,
             shade: facts.incident_s(),
             shade_label: "incident window".into(),
-            legend: vec![
-                ("attempts per call".into(), palette::categorical(0)),
-                ("baseline level".into(), palette::HEALTHY),
-            ],
+            legend: Vec::new(),
         }),
     })
 }
@@ -76,28 +73,15 @@ pub fn series(facts: &Facts, e: &EdgeStats) -> Vec<(f64, f64)> {
 }
 
 fn panel(facts: &Facts, i: usize, e: &EdgeStats) -> Panel {
-    let points = series(facts, e);
-    let base = e.baseline.amplification().unwrap_or(1.0);
-    let span = match (points.first(), points.last()) {
-        (Some(a), Some(b)) => vec![(a.0, base), (b.0, base)],
-        _ => Vec::new(),
-    };
     Panel {
         title: format!("{} → {}", e.caller, e.callee),
         title_color: palette::TEXT,
         y_label: "attempts per call".into(),
-        lines: vec![
-            Line {
-                label: "baseline".into(),
-                color: palette::HEALTHY,
-                points: span,
-            },
-            Line {
-                label: "attempts per call".into(),
-                color: palette::categorical(i),
-                points,
-            },
-        ],
+        lines: vec![Line {
+            label: "attempts per call".into(),
+            color: palette::categorical(i),
+            points: series(facts, e),
+        }],
         markers: Vec::new(),
     }
 }
@@ -116,7 +100,7 @@ mod tests {
         };
         assert_eq!(s.panels[0].title, "api → db");
         let (a, b) = s.shade.unwrap();
-        let pts = &s.panels[0].lines[1].points;
+        let pts = &s.panels[0].lines[0].points;
         let inside = pts
             .iter()
             .filter(|p| p.0 > a && p.0 < b)
