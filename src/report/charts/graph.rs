@@ -25,7 +25,8 @@ pub(super) fn draw(spec: &Graph, path: &Path) -> Result<()> {
     let pos = layout(spec);
     let layers = spec.nodes.iter().map(|n| n.layer + 1).max().unwrap_or(1) as i32;
     let rows = pos.iter().map(|p| p.1).max().unwrap_or(0) + 1;
-    let w = (2 * MARGIN + layers * LAYER_W).max(700) as u32;
+    // Room for the legend (~720 px) even when the graph is narrow.
+    let w = (2 * MARGIN + (layers - 1) * LAYER_W + NODE_W).max(760) as u32;
     let h = (TOP + MARGIN + rows * ROW_H).max(220) as u32;
     let root = BitMapBackend::new(path, (w, h)).into_drawing_area();
     root.fill(&WHITE).map_err(plot_err(&spec.title))?;

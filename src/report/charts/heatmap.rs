@@ -27,9 +27,16 @@ pub(super) fn draw(spec: &Heatmap, path: &Path) -> Result<()> {
     };
     let title = (FONT, 22).into_font().style(FontStyle::Bold);
     let y_edges = spec.y_edges.clone();
+    // Every edge gets a tick; only round ones (1, 2, 5 × 10^k) a label, when there are any.
+    let round_only = y_edges.iter().filter(|e| is_round(**e)).count() >= 2;
     let y_label = move |v: &f64| {
         let i = v.round().max(0.0) as usize;
-        y_edges.get(i).map_or(String::new(), |e| format_ms(*e))
+        y_edges
+            .get(i)
+            .filter(|e| !round_only || is_round(**e))
+            .map_or(String::new(), |e| {
+                format_ms(if round_only { snap(*e) } else { *e })
+            })
     };
     root.draw(&Text::new(spec.title.clone(), (12, 8), title))
         .map_err(err())?;
@@ -45,7 +52,7 @@ pub(super) fn draw(spec: &Heatmap, path: &Path) -> Result<()> {
         .disable_mesh()
         .x_desc(spec.x_label.as_str())
         .y_desc(spec.y_label.as_str())
-        .y_labels(ny.clamp(2, 12))
+        .y_labels(ny + 1)
         .y_label_formatter(&y_label)
         .x_label_formatter(&|v| super::tick(*v))
         .label_style((FONT, 12))
@@ -135,6 +142,27 @@ fn shade(count: u32, max: u32) -> Rgb {
     )
 }
 
+/// Whether `v` is within 1 % of 1, 2 or 5 × 10^k.
+fn is_round(v: f64) -> bool {
+    if !(v.is_finite() && v > 0.0) {
+        return false;
+    }
+    let mantissa = v / 10f64.powf(v.log10().floor());
+    [1.0, 2.0, 5.0, 10.0]
+        .iter()
+        .any(|m| (mantissa - m).abs() < 0.01 * m)
+}
+
+/// The round number (1, 2, 5 × 10^k) nearest to `v` on a log scale.
+fn snap(v: f64) -> f64 {
+    let base = 10f64.powf(v.log10().floor());
+    [1.0, 2.0, 5.0, 10.0]
+        .iter()
+        .map(|m| m * base)
+        .min_by(|a, b| (a / v).ln().abs().total_cmp(&(b / v).ln().abs()))
+        .unwrap_or(v)
+}
+
 /// Milliseconds with a unit that reads well (µs, ms, s).
 pub(crate) fn format_ms(ms: f64) -> String {
     if ms >= 1000.0 {
@@ -156,6 +184,14 @@ mod tests {
         assert_eq!(format_ms(12.0), "12 ms");
         assert_eq!(format_ms(2000.0), "2 s");
         assert_eq!(format_ms(1500.0), "1.500 s");
+    }
+
+    #[test]
+    fn round_edges_are_recognised() {
+        assert!(is_round(1.0) && is_round(19.95) && is_round(501.2) && is_round(0.1));
+        assert!(!is_round(3.16) && !is_round(0.0) && !is_round(f64::NAN));
+        assert_eq!(format_ms(snap(1995.26)), "2 s");
+        assert_eq!(format_ms(snap(0.0998)), "100 µs");
     }
 
     #[test]

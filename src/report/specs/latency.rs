@@ -8,8 +8,11 @@ use crate::report::facts::Facts;
 /// At most this many time columns (buckets are merged to fit): a cell stays wider than a
 /// couple of pixels on a 1100-pixel chart.
 pub const MAX_COLUMNS: usize = 240;
-/// Latency rows: 24 log-spaced bins give ~1.5× per row over a typical 0.1 ms–10 s range.
-pub const LATENCY_ROWS: usize = 24;
+/// Latency rows per decade: ten give ~1.26× per row, and edges at 10^(k/10) fall within
+/// 0.3 % of 1, 2 and 5 × 10^j, so the axis can be labelled with round numbers.
+pub const ROWS_PER_DECADE: i32 = 10;
+/// At most this many decades (rows are merged beyond: 1 µs … 1000 s is nine).
+const MAX_DECADES: i32 = 6;
 /// The lowest latency edge (ms): below this durations are timer noise.
 const FLOOR_MS: f64 = 0.01;
 
@@ -25,23 +28,20 @@ pub fn spec(facts: &Facts) -> Result<ChartFile, String> {
     if samples.is_empty() {
         return Err("the entry service has no requests".into());
     }
-    let y_edges = log_edges(
-        lo.max(FLOOR_MS),
-        hi.max(lo.max(FLOOR_MS) * 10.0),
-        LATENCY_ROWS,
-    );
+    let y_edges = decade_edges(lo.max(FLOOR_MS), hi.max(lo.max(FLOOR_MS)));
+    let rows = y_edges.len() - 1;
     let b = &facts.a.windows.buckets;
     let merge = b.count.div_ceil(MAX_COLUMNS).max(1);
     let columns = b.count.div_ceil(merge);
     let x_edges: Vec<f64> = (0..=columns)
         .map(|c| facts.secs(b.start_of(c * merge)))
         .collect();
-    let mut counts = vec![vec![0u32; LATENCY_ROWS]; columns];
+    let mut counts = vec![vec![0u32; rows]; columns];
     for (k, ms) in samples {
         let row = y_edges
             .partition_point(|&e| e <= ms)
             .saturating_sub(1)
-            .min(LATENCY_ROWS - 1);
+            .min(rows - 1);
         if let Some(col) = counts.get_mut(k / merge) {
             col[row] += 1;
         }
@@ -74,11 +74,16 @@ fn entry_samples(facts: &Facts, id: u32) -> Vec<(usize, f64)> {
         .collect()
 }
 
-/// `n + 1` geometric edges from `lo` to `hi`.
-pub fn log_edges(lo: f64, hi: f64, n: usize) -> Vec<f64> {
-    let (a, z) = (lo.ln(), hi.ln());
-    (0..=n)
-        .map(|i| (a + (z - a) * i as f64 / n as f64).exp())
+/// Edges 10^(k/10) from just below `lo` to just above `hi` (at least one decade, at most
+/// [`MAX_DECADES`]: the top is kept, the bottom raised).
+pub fn decade_edges(lo: f64, hi: f64) -> Vec<f64> {
+    let step = |v: f64| v.log10() * f64::from(ROWS_PER_DECADE);
+    let top = step(hi).ceil() as i32;
+    let bottom = (step(lo).floor() as i32)
+        .min(top - ROWS_PER_DECADE)
+        .max(top - MAX_DECADES * ROWS_PER_DECADE);
+    (bottom..=top)
+        .map(|k| 10f64.powf(f64::from(k) / f64::from(ROWS_PER_DECADE)))
         .collect()
 }
 
@@ -106,7 +111,7 @@ mod tests {
                 .sum::<u64>()
         );
         assert_eq!(h.x_edges.len(), h.counts.len() + 1);
-        assert_eq!(h.y_edges.len(), LATENCY_ROWS + 1);
+        assert!(h.counts.iter().all(|c| c.len() + 1 == h.y_edges.len()));
         let (a, b) = h.shade.unwrap();
         let mean_row = |lo: f64, hi: f64| {
             let (mut n, mut sum) = (0.0, 0.0);
@@ -124,8 +129,13 @@ mod tests {
     }
 
     #[test]
-    fn log_edges_are_geometric() {
-        let e = log_edges(1.0, 1000.0, 3);
-        assert!((e[1] - 10.0).abs() < 1e-9 && (e[3] - 1000.0).abs() < 1e-9);
+    fn edges_span_whole_decades_and_hit_round_numbers() {
+        let e = decade_edges(4.2, 480.0);
+        assert!((e[0] - 3.98).abs() < 0.01, "{e:?}");
+        assert!((e.last().unwrap() - 501.2).abs() < 0.1, "{e:?}");
+        assert!(e.iter().any(|v| (v - 2.0 * 10.0).abs() < 0.1));
+        assert!(e.iter().any(|v| (v - 50.0).abs() < 0.2));
+        assert_eq!(decade_edges(1.0, 1.0).len(), 11);
+        assert_eq!(decade_edges(1e-3, 1e9).len(), 61);
     }
 }
