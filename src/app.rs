@@ -3,7 +3,7 @@
 use anyhow::{Context, Result};
 
 use crate::analyze::{self, AnalyzeOptions};
-use crate::cli::{AnalyzeArgs, Cli, Command, InputArgs, InspectArgs, SimulateArgs};
+use crate::cli::{AnalyzeArgs, Cli, Command, InputArgs, InspectArgs, ReportArgs, SimulateArgs};
 use crate::ingest::{self, Dataset, IngestOptions};
 use crate::model::columns as col;
 use crate::model::finding::Severity;
@@ -16,6 +16,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Inspect(args) => inspect(&args),
         Command::Analyze(args) => analyze_command(&args),
         Command::Simulate(args) => crate::replay::simulate::run(&simulate_options(&args)),
+        Command::Report(args) => report_command(&args),
     }
 }
 
@@ -114,4 +115,37 @@ fn simulate_options(args: &SimulateArgs) -> SimulateOptions {
         json: args.json,
         compare: args.compare.clone(),
     }
+}
+
+/// ingest → analyze → report folder (`--replay` joins at merge: `ReportInput::replay`).
+fn report_command(args: &ReportArgs) -> Result<u8> {
+    let data = ingest::ingest(&ingest_options(&args.input))?;
+    let first_ns = first_span_ns(&data)?;
+    let parse = |spec: &Option<String>, what: &str| {
+        spec.as_deref()
+            .map(|s| analyze::parse_window(s, first_ns).with_context(|| format!("--{what} {s}")))
+            .transpose()
+    };
+    let opts = AnalyzeOptions {
+        incident: parse(&args.incident, "incident")?,
+        baseline: parse(&args.baseline, "baseline")?,
+    };
+    let analysis = analyze::analyze(&data, &opts)?;
+    let findings = analyze::findings_document(&analysis, &data);
+    let input = crate::report::ReportInput {
+        analysis: &analysis,
+        findings: &findings,
+        replay: None,
+        critical_path: None,
+    };
+    let report_opts = crate::report::ReportOptions {
+        out_dir: args
+            .output
+            .clone()
+            .unwrap_or_else(|| crate::report::default_dir(&analysis)),
+        force: args.force,
+    };
+    let dir = crate::report::write_report(&input, &report_opts)?;
+    eprintln!("cascade: report written to {}", dir.display());
+    Ok(0)
 }

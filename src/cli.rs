@@ -25,6 +25,8 @@ pub enum Command {
     Analyze(AnalyzeArgs),
     /// Run an incident model (incident-model/v1) as a discrete-event simulation.
     Simulate(SimulateArgs),
+    /// Write the report folder: index.html, charts/*.png, postmortem.md, findings.json.
+    Report(ReportArgs),
 }
 
 /// Inputs shared by every command that reads telemetry.
@@ -111,4 +113,22 @@ pub struct SimulateArgs {
     /// Print the summary as JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Incident window `A..B` (RFC 3339 instants or offsets like `+600s` from the first span).
+    #[arg(long, value_name = "A..B")]
+    pub incident: Option<String>,
+    /// Baseline window `A..B` (default: the stretch before the incident).
+    #[arg(long, value_name = "A..B")]
+    pub baseline: Option<String>,
+    /// The report folder (default: reports/incident-<start time> under the current folder).
+    #[arg(short = 'o', long = "output", value_name = "DIR")]
+    pub output: Option<PathBuf>,
+    /// Replace the folder when it exists and is not empty.
+    #[arg(long)]
+    pub force: bool,
 }

@@ -14,7 +14,7 @@ const WIDTH: u32 = 1000;
 const ROW_H: u32 = 34;
 const CHROME_H: u32 = 130;
 const LABEL_W: u32 = 220;
-const NOTE_W: u32 = 110;
+const NOTE_W: u32 = 140;
 const HEADER_H: u32 = 70;
 
 pub(super) fn draw(spec: &Bars, path: &Path) -> Result<()> {
@@ -30,7 +30,7 @@ pub(super) fn draw(spec: &Bars, path: &Path) -> Result<()> {
         .chain(spec.intervals.iter().flatten().flatten().map(|iv| iv.1))
         .filter(|v| v.is_finite())
         .fold(0.0, f64::max);
-    let x1 = nice_max(max * 1.05, 0.0);
+    let x1 = nice_max(max, 0.0);
     let title = (FONT, 22).into_font().style(FontStyle::Bold);
     root.draw(&Text::new(spec.title.clone(), (12, 8), title))
         .map_err(err())?;
@@ -111,7 +111,7 @@ fn draw_labels(
             let (qx, qy) = chart.backend_coord(&(x_max, y));
             let note =
                 TextStyle::from((FONT, 13).into_font()).pos(Pos::new(HPos::Left, VPos::Center));
-            root.draw(&Text::new(clip(&row.note, 14), (qx + 8, qy), note))
+            root.draw(&Text::new(clip(&row.note, 18), (qx + 8, qy), note))
                 .map_err(plot_err(&spec.title))?;
         }
     }
@@ -122,9 +122,6 @@ fn draw_legend(
     spec: &Bars,
     root: &DrawingArea<BitMapBackend, plotters::coord::Shift>,
 ) -> Result<()> {
-    if spec.groups.len() < 2 {
-        return Ok(());
-    }
     let mut x = LABEL_W as i32;
     let y = 44;
     for (label, color) in &spec.groups {
@@ -137,6 +134,16 @@ fn draw_legend(
         root.draw(&Text::new(text.clone(), (x + 24, y - 2), (FONT, 14)))
             .map_err(plot_err(&spec.title))?;
         x += 40 + 8 * text.chars().count() as i32;
+    }
+    if spec.intervals.iter().flatten().any(Option::is_some) {
+        let whisker = PathElement::new(vec![(x, y + 6), (x + 18, y + 6)], BLACK.stroke_width(2));
+        root.draw(&whisker).map_err(plot_err(&spec.title))?;
+        root.draw(&Text::new(
+            "95 % confidence interval",
+            (x + 24, y - 2),
+            (FONT, 14),
+        ))
+        .map_err(plot_err(&spec.title))?;
     }
     Ok(())
 }

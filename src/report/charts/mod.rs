@@ -8,6 +8,7 @@ mod bars;
 mod graph;
 mod heatmap;
 mod lines;
+mod spans;
 
 use std::path::Path;
 use std::sync::Once;
@@ -41,6 +42,7 @@ pub fn draw(chart: &Chart, path: &Path) -> Result<()> {
         Chart::Bars(b) => bars::draw(b, path),
         Chart::Heatmap(h) => heatmap::draw(h, path),
         Chart::Graph(g) => graph::draw(g, path),
+        Chart::Spans(s) => spans::draw(s, path),
     }
 }
 
@@ -53,7 +55,8 @@ pub(crate) fn plot_err<E: std::fmt::Debug>(what: &str) -> impl FnOnce(E) -> anyh
     move |e| anyhow!("drawing {what}: {e:?}")
 }
 
-/// A "nice" upper bound for an axis: 1, 2 or 5 × 10^k at or above `max` (at least `floor`).
+/// A "nice" upper bound for an axis: 1, 1.5, 2, 2.5, 3, 4, 5, 6 or 8 × 10^k at or above
+/// `max` (at least `floor`): tight enough that the data fills most of the plot.
 pub(crate) fn nice_max(max: f64, floor: f64) -> f64 {
     let m = if max.is_finite() {
         max.max(floor)
@@ -65,7 +68,7 @@ pub(crate) fn nice_max(max: f64, floor: f64) -> f64 {
     }
     let exp = m.log10().floor();
     let base = 10f64.powf(exp);
-    [1.0, 2.0, 5.0, 10.0]
+    [1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0]
         .iter()
         .map(|s| s * base)
         .find(|v| *v >= m)
@@ -98,10 +101,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn nice_max_rounds_up_to_1_2_5() {
-        assert_eq!(nice_max(0.7, 0.0), 1.0);
-        assert_eq!(nice_max(1.3, 0.0), 2.0);
+    fn nice_max_rounds_up_to_a_round_number() {
+        assert_eq!(nice_max(0.7, 0.0), 0.8);
+        assert_eq!(nice_max(1.3, 0.0), 1.5);
         assert_eq!(nice_max(420.0, 0.0), 500.0);
+        assert_eq!(nice_max(104.7, 0.0), 150.0);
+        assert_eq!(nice_max(100.0, 0.0), 100.0);
         assert_eq!(nice_max(0.0, 0.0), 1.0);
         assert_eq!(nice_max(f64::NAN, 5.0), 5.0);
     }

@@ -85,6 +85,31 @@ pub struct Heatmap {
     pub shade: Option<(f64, f64)>,
 }
 
+/// One row of a span chart: an interval on the time axis (e.g. a service's degraded stretch).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SpanRow {
+    pub label: String,
+    pub label_color: Rgb,
+    pub start: f64,
+    pub end: f64,
+    pub color: Rgb,
+    /// Text drawn right of the interval (e.g. "+1 s after the source").
+    pub note: String,
+}
+
+/// Intervals on a shared time axis, one row each, top to bottom (a Gantt-like chart).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Spans {
+    pub title: String,
+    pub x_label: String,
+    pub rows: Vec<SpanRow>,
+    /// The x range drawn (e.g. the whole data range).
+    pub x_range: (f64, f64),
+    pub shade: Option<(f64, f64)>,
+    pub shade_label: String,
+    pub legend: Vec<(String, Rgb)>,
+}
+
 /// A node of the service graph.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Node {
@@ -124,6 +149,7 @@ pub enum Chart {
     Bars(Bars),
     Heatmap(Heatmap),
     Graph(Graph),
+    Spans(Spans),
 }
 
 /// A chart and its file stem (a fixed ASCII name, never built from input data).
