@@ -328,7 +328,7 @@ mod tests {
         assert_eq!(q.source, "logs.queue_depth");
         assert_eq!(q.unit, "items");
         let b = &a.windows.buckets;
-        let at = |s: i64| q.values[b.index(b.origin_ns + s * b.width_ns)];
+        let at = |s: i64| q.values[b.index(b.origin_ns + s * crate::model::window::NS_PER_S)];
         assert!(at(100).unwrap() <= 4.0);
         assert!(at(419).unwrap() >= 3000.0, "{:?}", at(419));
         // Strongest first within a service: log depth before the span-based kinds.

@@ -37,27 +37,43 @@ pub fn latency_onset(
 
 /// First bucket of the error excess that CUSUM detects in `search`, given per-bucket
 /// requests and errors and the baseline error rate `p0`.
+///
+/// CUSUM raises the alarm; the onset is the start of the shortest stretch ending at the
+/// alarm whose excess alone reaches the alarm level. (The last bucket where the sum left
+/// zero would be earlier by however long a stray background error kept it above zero.)
 pub fn error_onset(
     requests: &[u32],
     errors: &[u32],
     p0: f64,
     search: std::ops::Range<usize>,
 ) -> Option<usize> {
-    let mut s = 0.0;
-    let mut began = search.start;
-    for k in search {
+    let excess = |k: usize| -> Option<f64> {
         let n = f64::from(*requests.get(k)?);
         let e = f64::from(*errors.get(k)?);
-        let next = s + e - n * (p0 + ERROR_DRIFT);
-        if s <= 0.0 && next > 0.0 {
-            began = k;
-        }
-        s = next.max(0.0);
+        Some(e - n * (p0 + ERROR_DRIFT))
+    };
+    let mut s = 0.0;
+    let start = search.start;
+    for k in search {
+        s = (s + excess(k)?).max(0.0);
         if s >= MIN_EXCESS_ERRORS {
-            return Some(began);
+            return Some(shortest_suffix(start..k + 1, &excess));
         }
     }
     None
+}
+
+/// The latest bucket in `r` from which the summed excess up to `r`'s end reaches the alarm
+/// level (`r.end - 1` at the latest).
+fn shortest_suffix(r: std::ops::Range<usize>, excess: &impl Fn(usize) -> Option<f64>) -> usize {
+    let mut sum = 0.0;
+    for k in r.clone().rev() {
+        sum += excess(k).unwrap_or(0.0);
+        if sum >= MIN_EXCESS_ERRORS {
+            return k;
+        }
+    }
+    r.start
 }
 
 #[cfg(test)]

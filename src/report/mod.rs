@@ -43,7 +43,7 @@ pub struct ReportInput<'a> {
     pub findings: &'a serde_json::Value,
     /// The replay's answer; adds a section, three charts and an action item.
     pub replay: Option<&'a ReplayView>,
-    /// Critical-path shares per service; adds a chart.
+    /// Critical-path shares per service; `None`: those of the analysis.
     pub critical_path: Option<&'a [CriticalPathRow]>,
 }
 

@@ -464,7 +464,8 @@ mod tests {
         let db = f.iter().find(|f| f.services == ["db"]).expect("db queue");
         assert!(db.title.contains("wait before service"), "{}", db.title);
         assert!(db.severity >= Severity::Warning);
-        assert!(db.metrics["peak"] >= 300.0, "{:?}", db.metrics);
+        // The wait reaches 360 ms; a bucket's mean of it (5 s buckets here) is lower.
+        assert!(db.metrics["peak"] >= 200.0, "{:?}", db.metrics);
     }
 
     #[test]

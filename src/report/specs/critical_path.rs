@@ -10,6 +10,25 @@ use crate::report::facts::Facts;
 /// At most this many services (the largest incident shares).
 pub const MAX_ROWS: usize = 12;
 
+/// Rows from the analysis: every node with a critical-path share in either window (a window
+/// without traces reads as NaN, which the chart leaves out).
+pub fn rows(cp: &crate::analyze::critpath::CriticalPath) -> Vec<CriticalPathRow> {
+    cp.nodes
+        .iter()
+        .map(|n| {
+            let share = |w: Option<&crate::analyze::critpath::CritWindow>| {
+                w.and_then(|w| w.share).unwrap_or(f64::NAN)
+            };
+            (
+                n.name.clone(),
+                share(Some(&n.baseline)),
+                share(n.incident.as_ref()),
+            )
+        })
+        .filter(|r| r.1.is_finite() || r.2.is_finite())
+        .collect()
+}
+
 /// The critical-path chart from the given rows.
 pub fn spec(facts: &Facts, rows: &[CriticalPathRow]) -> Result<ChartFile, String> {
     let mut rows: Vec<&CriticalPathRow> = rows

@@ -49,13 +49,15 @@ pub fn all(
     take("Retry amplification", amplification::spec(facts));
     take("Queues and in-flight work", queues::spec(facts));
     take("Latency at the entry", latency::spec(facts));
-    match critical {
-        Some(rows) => take("Critical-path share", critical_path::spec(facts, rows)),
-        None => take(
-            "Critical-path share",
-            Err("critical-path shares were not computed for this run".into()),
-        ),
-    }
+    let derived;
+    let rows = match critical {
+        Some(rows) => rows,
+        None => {
+            derived = critical_path::rows(&facts.a.critical_path);
+            &derived
+        }
+    };
+    take("Critical-path share", critical_path::spec(facts, rows));
     if let Some(view) = replay {
         for r in replay::specs(view) {
             take("Replay", r);
