@@ -66,13 +66,26 @@ fn peak(q: &QueueSeries) -> f64 {
     q.values.iter().flatten().copied().fold(0.0, f64::max)
 }
 
+/// A panel-title name for the evidence (the caption explains the kinds).
+fn short_label(q: &QueueSeries) -> String {
+    match q.kind {
+        QueueKind::LogDepth | QueueKind::LogWait => {
+            let field = q.source.strip_prefix("logs.").unwrap_or(&q.source);
+            format!("{field} (logs)")
+        }
+        QueueKind::MessagingLag => "messaging lag".into(),
+        QueueKind::ServerWait => "wait before service".into(),
+        QueueKind::InFlight => "in flight".into(),
+    }
+}
+
 fn panel(facts: &Facts, k: usize, q: &QueueSeries) -> Panel {
     let color = role_color(facts.role(k));
     let points = grouped(facts, |r| {
         q.values.get(r)?.iter().flatten().copied().reduce(f64::max)
     });
     Panel {
-        title: format!("{} · {}", q.service, q.source),
+        title: format!("{} · {}", q.service, short_label(q)),
         title_color: color,
         y_label: q.unit.into(),
         lines: vec![Line {
