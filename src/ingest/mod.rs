@@ -1,4 +1,4 @@
-//! Ingest: OTLP/JSON traces and structured logs into polars frames.
+//! Ingest: OTLP/JSON, Jaeger and Zipkin traces and structured logs into polars frames.
 //!
 //! Entry point: [`ingest`]. Every input is detected from its content (compression, then
 //! shape); bad records become counted [`diag::Diagnostics`], never a panic; only an input
@@ -6,11 +6,13 @@
 
 pub mod diag;
 pub mod frames;
+pub mod jaeger;
 pub mod logs;
 pub mod otlp;
 pub mod record;
 pub mod source;
 pub mod summary;
+pub mod zipkin;
 
 use std::path::PathBuf;
 
@@ -38,6 +40,10 @@ pub struct IngestOptions {
 pub enum Format {
     /// OTLP/JSON (ExportTraceServiceRequest / LogsData, JSON Lines, wrappers).
     Otlp,
+    /// Jaeger JSON (query API `{data: […]}`, one trace, or a bare span array).
+    Jaeger,
+    /// Zipkin v2 JSON (an array of spans, a list of traces, or one span).
+    Zipkin,
     /// JSON-lines application logs (pino, zap, ECS, slog, …).
     JsonLogs,
 }
@@ -138,6 +144,16 @@ fn load_input(input: &Input, acc: &mut Loaded) -> Result<FileReport> {
             otlp::parse_whole(&all, &label, acc)?;
             Format::Otlp
         }
+        Shape::Other if jaeger::detect(&head) => {
+            let all = read_rest(&mut reader, head, &label)?;
+            jaeger::parse_whole(&all, &label, acc)?;
+            Format::Jaeger
+        }
+        Shape::Other if zipkin::detect(&head) => {
+            let all = read_rest(&mut reader, head, &label)?;
+            zipkin::parse_whole(&all, &label, acc)?;
+            Format::Zipkin
+        }
         Shape::Other if logs::looks_like_json_logs(&head) => {
             let all = read_rest(&mut reader, head, &label)?;
             let records = logs::parse_json_logs(&all, &label, &mut acc.diag);
@@ -145,9 +161,11 @@ fn load_input(input: &Input, acc: &mut Loaded) -> Result<FileReport> {
             Format::JsonLogs
         }
         Shape::Other => bail!(
-            "{label}: not OTLP/JSON telemetry nor JSON-lines application logs; expected an \
-             ExportTraceServiceRequest / LogsData object (resourceSpans / resourceLogs), \
-             JSON Lines of them, or one JSON log object per line"
+            "{label}: not OTLP/JSON, Jaeger or Zipkin v2 telemetry nor JSON-lines application \
+             logs; expected an ExportTraceServiceRequest / LogsData object (resourceSpans / \
+             resourceLogs) or JSON Lines of them, Jaeger JSON ({{data: [trace…]}}, a trace, \
+             or spans with traceID/spanID), a Zipkin v2 span list (Zipkin v1 with \
+             binaryAnnotations is not read), or one JSON log object per line"
         ),
     };
     Ok(Counts::of(acc).report(before, label, format, opened.compression))

@@ -1,0 +1,151 @@
+//! Jaeger JSON reader (FORMATS.md §5): the query API envelope `{data: [trace…]}`, one trace
+//! object `{traceID, spans, processes}`, or a bare array of spans with inline `process`,
+//! into the same frames as OTLP (see [`walk`] for the mapping).
+//!
+//! Layers: [`wire`] (borrowed serde types; traces and spans left raw) → [`batch`] (groups
+//! of about 2 MB, parsed in parallel, merged in order) → [`walk`] (one span's rows, with
+//! [`tags`] and [`rows`], which the Zipkin reader shares).
+
+pub mod batch;
+pub mod rows;
+pub mod tags;
+pub mod walk;
+pub mod wire;
+
+#[cfg(test)]
+mod tests;
+
+use anyhow::Result;
+use rayon::prelude::*;
+use serde_json::value::RawValue;
+
+use self::batch::{Group, Lines, Piece};
+use self::wire::{Doc, Processes, Trace};
+use crate::ingest::diag::Level;
+use crate::ingest::otlp::parse::{error_class, finish, Done, Loaded};
+use crate::ingest::otlp::walk::{Part, Place};
+use crate::ingest::otlp::{has_key, SNIFF_BYTES};
+
+/// Keys every Jaeger span carries (the Go model's spelling: capital `ID`).
+const SPAN_KEYS: [&[u8]; 3] = [b"\"traceID\"", b"\"spanID\"", b"\"operationName\""];
+/// Keys of the query API envelope, for a response that holds no trace at all.
+const ENVELOPE_KEYS: [&[u8]; 4] = [b"\"data\"", b"\"total\"", b"\"limit\"", b"\"offset\""];
+/// Rough input bytes per Jaeger span, to size builders (a span with a few tags: ~800).
+const BYTES_PER_SPAN: usize = 800;
+
+/// True when the first bytes of an input look like Jaeger JSON.
+pub fn detect(head: &[u8]) -> bool {
+    let text = head.trim_ascii_start();
+    let sniff = text.get(..SNIFF_BYTES).unwrap_or(text);
+    let opens = matches!(text.first(), Some(b'{' | b'['));
+    let spans = SPAN_KEYS.iter().all(|k| has_key(sniff, k));
+    let envelope = ENVELOPE_KEYS.iter().all(|k| has_key(sniff, k));
+    opens && (spans || envelope)
+}
+
+/// Parses a whole Jaeger document; malformed parts become counted skips.
+pub fn parse_whole(bytes: &[u8], label: &str, acc: &mut Loaded) -> Result<()> {
+    let trimmed = bytes.trim_ascii();
+    if trimmed.first() == Some(&b'[') {
+        return match serde_json::from_slice::<Vec<&RawValue>>(trimmed) {
+            Ok(spans) => run(
+                bytes,
+                [(&Processes::default(), spans.as_slice())],
+                label,
+                acc,
+            ),
+            Err(e) => malformed(acc, &e, label),
+        };
+    }
+    let doc = match serde_json::from_slice::<Doc>(trimmed) {
+        Ok(doc) => doc,
+        Err(e) => return malformed(acc, &e, label),
+    };
+    if doc.errors.as_ref().is_some_and(|e| !e.is_empty()) {
+        acc.diag
+            .add(Level::Warn, "Jaeger response lists errors", || {
+                label.to_string()
+            });
+    }
+    if let Some(data) = &doc.data {
+        return parse_traces(bytes, data, label, acc);
+    }
+    let Some(spans) = &doc.spans else {
+        acc.diag
+            .add(Level::Skip, "Jaeger document without data or spans", || {
+                label.to_string()
+            });
+        return Ok(());
+    };
+    let processes = doc.processes.unwrap_or_default();
+    run(bytes, [(&processes, spans.as_slice())], label, acc)
+}
+
+fn malformed(acc: &mut Loaded, e: &serde_json::Error, label: &str) -> Result<()> {
+    let reason = format!("malformed JSON document ({})", error_class(e));
+    acc.diag
+        .add(Level::Skip, &reason, || format!("{label}:{}", e.line()));
+    Ok(())
+}
+
+/// The `data` array: traces parsed in parallel (spans left raw), then their spans.
+fn parse_traces(bytes: &[u8], data: &[&RawValue], label: &str, acc: &mut Loaded) -> Result<()> {
+    let parsed: Vec<Result<Trace, serde_json::Error>> = data
+        .par_iter()
+        .map(|raw| serde_json::from_str(raw.get()))
+        .collect();
+    let mut lines = Lines::new(bytes);
+    let mut traces = Vec::with_capacity(parsed.len());
+    for (raw, trace) in data.iter().zip(parsed) {
+        let reason = match &trace {
+            Ok(t) if t.spans.is_some() => None,
+            Ok(_) => Some("Jaeger trace without spans".to_string()),
+            Err(e) => Some(format!("malformed Jaeger trace ({})", error_class(e))),
+        };
+        match (reason, trace) {
+            (None, Ok(t)) => traces.push(t),
+            (reason, _) => {
+                let reason = reason.unwrap_or_default();
+                let line = lines.of(raw);
+                acc.diag
+                    .add(Level::Skip, &reason, || format!("{label}:{line}"));
+            }
+        }
+    }
+    let empty = Processes::default();
+    let pieces = traces.iter().map(|t| {
+        let processes = t.processes.as_ref().unwrap_or(&empty);
+        (processes, t.spans.as_deref().unwrap_or_default())
+    });
+    run(bytes, pieces, label, acc)
+}
+
+/// Walks every span of `pieces` in parallel groups and appends the rows in input order.
+fn run<'r, 'a: 'r>(
+    bytes: &[u8],
+    pieces: impl IntoIterator<Item = Piece<'r, 'a, Processes<'a>>>,
+    label: &str,
+    acc: &mut Loaded,
+) -> Result<()> {
+    let groups = batch::group(bytes, pieces);
+    let parts: Vec<Result<Done>> = groups
+        .into_par_iter()
+        .map(|g| walk_group(g, label))
+        .collect();
+    acc.absorb_all(parts)
+}
+
+fn walk_group(mut g: Group<'_, '_, '_, Processes<'_>>, label: &str) -> Result<Done> {
+    let mut part = Part::with_capacity(g.bytes / BYTES_PER_SPAN);
+    let mut scratch = String::new();
+    for (processes, spans) in &g.pieces {
+        for raw in spans.iter() {
+            let place = Place {
+                label,
+                line: g.lines.of(raw),
+            };
+            walk::walk_raw_span(raw, processes, &mut part, &mut scratch, place);
+        }
+    }
+    finish(part)
+}

@@ -1,0 +1,98 @@
+//! Jaeger JSON wire types (the query service's / UI's model, jaeger:internal/uimodel),
+//! borrowed from the input bytes. Unknown keys (`flags`, `warnings`, `_comment`, …) are
+//! ignored; Go's `null` for an empty list reads as empty.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+use serde::de::IgnoredAny;
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use super::tags::Tags;
+use crate::ingest::otlp::scalar::{Int64, Text};
+
+/// Process id → process, per trace.
+pub type Processes<'a> = HashMap<Cow<'a, str>, Process<'a>>;
+
+/// The top level of a Jaeger document: the HTTP API envelope `{data: [trace…], total, limit,
+/// offset, errors}` or one trace object `{traceID, spans, processes, warnings}`. Traces and
+/// spans are left raw so they parse in parallel.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct Doc<'a> {
+    #[serde(borrow)]
+    pub data: Option<Vec<&'a RawValue>>,
+    #[serde(borrow)]
+    pub spans: Option<Vec<&'a RawValue>>,
+    #[serde(borrow)]
+    pub processes: Option<Processes<'a>>,
+    pub errors: Option<Vec<IgnoredAny>>,
+}
+
+/// One trace of a `data` array.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct Trace<'a> {
+    #[serde(borrow)]
+    pub spans: Option<Vec<&'a RawValue>>,
+    #[serde(borrow)]
+    pub processes: Option<Processes<'a>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct Process<'a> {
+    #[serde(borrow, rename = "serviceName")]
+    pub service_name: Option<Text<'a>>,
+    #[serde(borrow)]
+    pub tags: Tags<'a>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct Span<'a> {
+    #[serde(borrow, rename = "traceID")]
+    pub trace_id: Option<Text<'a>>,
+    #[serde(borrow, rename = "spanID")]
+    pub span_id: Option<Text<'a>>,
+    #[serde(borrow, rename = "operationName")]
+    pub name: Option<Text<'a>>,
+    #[serde(borrow)]
+    pub references: Option<Vec<Reference<'a>>>,
+    /// µs since the epoch.
+    #[serde(rename = "startTime")]
+    pub start: Int64,
+    /// µs.
+    pub duration: Int64,
+    #[serde(borrow)]
+    pub tags: Tags<'a>,
+    #[serde(borrow)]
+    pub logs: Option<Vec<Log<'a>>>,
+    #[serde(borrow, rename = "processID")]
+    pub process_id: Option<Text<'a>>,
+    /// Inline process (spans exported one by one, e.g. by Jaeger's anonymizer).
+    #[serde(borrow)]
+    pub process: Option<Process<'a>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct Reference<'a> {
+    #[serde(borrow, rename = "refType")]
+    pub ref_type: Option<Text<'a>>,
+    #[serde(borrow, rename = "traceID")]
+    pub trace_id: Option<Text<'a>>,
+    #[serde(borrow, rename = "spanID")]
+    pub span_id: Option<Text<'a>>,
+}
+
+/// A span log: becomes a span event.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct Log<'a> {
+    /// µs since the epoch.
+    pub timestamp: Int64,
+    #[serde(borrow)]
+    pub fields: Tags<'a>,
+}
