@@ -343,7 +343,7 @@ mod tests {
         write_kept(&mut out, &t);
         assert_eq!(
             out,
-            r#"{"big":9223372036854775222,"f":72.0,"b":"AAAwOQ==","s":"x","n":null}"#
+            r#"{"big":9223372036854775222,"e":true,"f":72.0,"b":"AAAwOQ==","s":"x","n":null}"#
         );
         assert!(matches!(kind_of(&t[1].value), Kind::Bool(true)));
     }
