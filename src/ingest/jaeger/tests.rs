@@ -202,5 +202,8 @@ fn output_does_not_depend_on_thread_count() {
     let (one, four) = (run(1), run(4));
     assert_eq!(one.spans.height(), 3000);
     assert!(one.spans.equals_missing(&four.spans));
-    assert_eq!(strs(&one.spans, col::SPAN_ID)[2999].as_deref(), Some("0000000000000bb8"));
+    assert_eq!(
+        strs(&one.spans, col::SPAN_ID)[2999].as_deref(),
+        Some("0000000000000bb8")
+    );
 }
