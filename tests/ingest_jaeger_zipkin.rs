@@ -177,8 +177,11 @@ fn nanos(v: &Value) -> i64 {
     v.as_str().unwrap().parse().unwrap()
 }
 
-/// Every span of an OTLP JSON Lines text with its service, resource and scope.
-fn otlp_spans(text: &str) -> Vec<(String, Vec<(String, Value)>, String, Value)> {
+/// One OTLP span with its service, resource attributes and scope name.
+type OtlpSpan = (String, Vec<(String, Value)>, String, Value);
+
+/// Every span of an OTLP JSON Lines text.
+fn otlp_spans(text: &str) -> Vec<OtlpSpan> {
     let mut out = Vec::new();
     for line in text.lines().filter(|l| !l.trim().is_empty()) {
         let doc: Value = serde_json::from_str(line).unwrap();

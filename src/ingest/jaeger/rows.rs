@@ -4,7 +4,7 @@
 
 use super::tags::{write_kept, write_object_where, Mapped};
 use crate::ingest::frames::{EventRow, SpanRow};
-use crate::ingest::otlp::ids::{parse_hex_padded, HexId};
+use crate::ingest::otlp::ids::{parse_hex_padded, HexId, IdError};
 use crate::ingest::otlp::scalar::{Field, Text};
 use crate::ingest::otlp::semconv::Semantic;
 use crate::ingest::otlp::walk::{find_str, Part, Place};
@@ -40,14 +40,14 @@ pub fn required_id(
 }
 
 /// An optional id (a parent): absent, empty or all zero is `Ok(None)`; `Err` when malformed
-/// (the reason is counted under `what`).
+/// (and already counted under `what`).
 pub fn optional_id(
     text: Option<&Text<'_>>,
     bytes: usize,
     what: &str,
     part: &mut Part,
     place: Place<'_>,
-) -> Result<Option<HexId>, ()> {
+) -> Result<Option<HexId>, IdError> {
     let Some(text) = text.filter(|t| !t.as_str().is_empty()) else {
         return Ok(None);
     };
@@ -56,7 +56,7 @@ pub fn optional_id(
         Ok(id) => Ok(Some(id)),
         Err(e) => {
             part.skip(&format!("{what}: {} id", e.describe()), place);
-            Err(())
+            Err(e)
         }
     }
 }
