@@ -24,10 +24,23 @@ impl<'b> Lines<'b> {
         }
     }
 
+    /// Counting from `at` (a slice of `bytes`), which starts on `line`.
+    pub fn at(bytes: &'b [u8], at: &[u8], line: usize) -> Self {
+        let pos = (at.as_ptr() as usize)
+            .saturating_sub(bytes.as_ptr() as usize)
+            .min(bytes.len());
+        Lines { bytes, pos, line }
+    }
+
     /// The line `raw` starts on. `raw` must borrow from `bytes`; values asked for out of
     /// document order get the last line counted (never a panic).
     pub fn of(&mut self, raw: &RawValue) -> usize {
-        let offset = (raw.get().as_ptr() as usize)
+        self.of_bytes(raw.get().as_bytes())
+    }
+
+    /// The line a slice of `bytes` starts on (see [`Lines::of`]).
+    pub fn of_bytes(&mut self, at: &[u8]) -> usize {
+        let offset = (at.as_ptr() as usize)
             .saturating_sub(self.bytes.as_ptr() as usize)
             .min(self.bytes.len());
         if offset > self.pos {

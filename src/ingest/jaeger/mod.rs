@@ -2,12 +2,16 @@
 //! object `{traceID, spans, processes}`, or a bare array of spans with inline `process`,
 //! into the same frames as OTLP (see [`walk`] for the mapping).
 //!
-//! Layers: [`wire`] (borrowed serde types; traces and spans left raw) → [`batch`] (groups
-//! of about 2 MB, parsed in parallel, merged in order) → [`walk`] (one span's rows, with
-//! [`tags`] and [`rows`], which the Zipkin reader shares).
+//! Layers: [`wire`] (borrowed serde types) → [`scan`] + [`envelope`] (the `data` array's
+//! traces found without parsing, then parsed once each, in parallel groups) or [`batch`]
+//! (one trace's or a bare array's spans left raw and grouped) → [`walk`] (one span's rows,
+//! with [`tags`] and [`rows`], which the Zipkin reader shares). Groups are about 2 MB of
+//! input, cut by bytes, merged in input order.
 
 pub mod batch;
+pub mod envelope;
 pub mod rows;
+pub mod scan;
 pub mod tags;
 pub mod walk;
 pub mod wire;
@@ -19,8 +23,8 @@ use anyhow::Result;
 use rayon::prelude::*;
 use serde_json::value::RawValue;
 
-use self::batch::{Group, Lines, Piece};
-use self::wire::{Doc, Processes, Trace};
+use self::batch::{Group, Piece};
+use self::wire::{Doc, Processes};
 use crate::ingest::diag::Level;
 use crate::ingest::otlp::parse::{error_class, finish, Done, Loaded};
 use crate::ingest::otlp::walk::{Part, Place};
@@ -57,6 +61,9 @@ pub fn parse_whole(bytes: &[u8], label: &str, acc: &mut Loaded) -> Result<()> {
             Err(e) => malformed(acc, &e, label),
         };
     }
+    if let Some(env) = scan::scan(trimmed) {
+        return envelope::parse(bytes, env, label, acc);
+    }
     let doc = match serde_json::from_slice::<Doc>(trimmed) {
         Ok(doc) => doc,
         Err(e) => return malformed(acc, &e, label),
@@ -66,9 +73,6 @@ pub fn parse_whole(bytes: &[u8], label: &str, acc: &mut Loaded) -> Result<()> {
             .add(Level::Warn, "Jaeger response lists errors", || {
                 label.to_string()
             });
-    }
-    if let Some(data) = &doc.data {
-        return parse_traces(bytes, data, label, acc);
     }
     let Some(spans) = &doc.spans else {
         acc.diag
@@ -88,40 +92,8 @@ fn malformed(acc: &mut Loaded, e: &serde_json::Error, label: &str) -> Result<()>
     Ok(())
 }
 
-/// The `data` array: traces parsed in parallel (spans left raw), then their spans.
-fn parse_traces(bytes: &[u8], data: &[&RawValue], label: &str, acc: &mut Loaded) -> Result<()> {
-    let parsed: Vec<Result<Trace, serde_json::Error>> = data
-        .par_iter()
-        .map(|raw| serde_json::from_str(raw.get()))
-        .collect();
-    let mut lines = Lines::new(bytes);
-    let mut traces = Vec::with_capacity(parsed.len());
-    for (raw, trace) in data.iter().zip(parsed) {
-        let reason = match &trace {
-            Ok(t) if t.spans.is_some() => None,
-            Ok(_) => Some("Jaeger trace without spans".to_string()),
-            Err(e) => Some(format!("malformed Jaeger trace ({})", error_class(e))),
-        };
-        match (reason, trace) {
-            (None, Ok(t)) => traces.push(t),
-            (reason, _) => {
-                let reason = reason.unwrap_or_default();
-                let line = lines.of(raw);
-                acc.diag
-                    .add(Level::Skip, &reason, || format!("{label}:{line}"));
-            }
-        }
-    }
-    let empty = Processes::default();
-    let pieces = traces.iter().map(|t| {
-        let processes = t.processes.as_ref().unwrap_or(&empty);
-        (processes, t.spans.as_deref().unwrap_or_default())
-    });
-    run(bytes, pieces, label, acc)
-}
-
 /// Walks every span of `pieces` in parallel groups and appends the rows in input order.
-fn run<'r, 'a: 'r>(
+pub(super) fn run<'r, 'a: 'r>(
     bytes: &[u8],
     pieces: impl IntoIterator<Item = Piece<'r, 'a, Processes<'a>>>,
     label: &str,

@@ -172,11 +172,25 @@ fn bad_spans_are_counted_and_the_rest_kept() {
 }
 
 #[test]
-fn truncated_document_is_a_counted_skip() {
-    let cut = ENVELOPE.get(..ENVELOPE.len() / 2).unwrap();
-    let d = load(cut);
+fn a_truncated_envelope_keeps_its_complete_traces() {
+    let second = ENVELOPE.find(r#"{"traceID":"4766"#).unwrap();
+    let d = load(ENVELOPE.get(..second + 40).unwrap());
+    assert_eq!(d.spans.height(), 2);
+    let reason = "truncated Jaeger document (what follows the cut is lost)";
+    assert_eq!(d.diagnostics.count(Level::Skip, reason), 1);
+    let single = r#"{"traceID":"1","spans":[{"traceID":"1","spanID":"1","operationName":"#;
+    let d = load(single);
     assert_eq!(d.spans.height(), 0);
     assert_eq!(d.diagnostics.total(Level::Skip), 1);
+}
+
+#[test]
+fn one_bad_span_in_an_envelope_skips_only_itself() {
+    let bad = ENVELOPE.replacen(r#""duration":1000"#, r#""duration":{"x":1}"#, 1);
+    let d = load(&bad);
+    assert_eq!(d.spans.height(), 2);
+    let reason = "malformed Jaeger span (wrong type)";
+    assert_eq!(d.diagnostics.count(Level::Skip, reason), 1);
 }
 
 /// Many traces (more than one parallel group) give the same frame on 1 and 4 threads.

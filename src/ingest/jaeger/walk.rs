@@ -41,7 +41,8 @@ struct Ref {
     span: HexId,
 }
 
-fn walk_span(
+/// Pushes the rows of one parsed span.
+pub fn walk_span(
     span: &Span<'_>,
     processes: &Processes<'_>,
     part: &mut Part,

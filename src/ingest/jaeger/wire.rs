@@ -15,14 +15,12 @@ use crate::ingest::otlp::scalar::{Int64, Text};
 /// Process id → process, per trace.
 pub type Processes<'a> = HashMap<Cow<'a, str>, Process<'a>>;
 
-/// The top level of a Jaeger document: the HTTP API envelope `{data: [trace…], total, limit,
-/// offset, errors}` or one trace object `{traceID, spans, processes, warnings}`. Traces and
-/// spans are left raw so they parse in parallel.
+/// The top level of a Jaeger document that is one trace object `{traceID, spans,
+/// processes, warnings}` (the envelope is found by `scan.rs`). Spans are left raw so they
+/// parse in parallel.
 #[derive(Deserialize, Default)]
 #[serde(default)]
 pub struct Doc<'a> {
-    #[serde(borrow)]
-    pub data: Option<Vec<&'a RawValue>>,
     #[serde(borrow)]
     pub spans: Option<Vec<&'a RawValue>>,
     #[serde(borrow)]
@@ -30,7 +28,18 @@ pub struct Doc<'a> {
     pub errors: Option<Vec<IgnoredAny>>,
 }
 
-/// One trace of a `data` array.
+/// One trace of a `data` array, its spans parsed at once (the fast path; see
+/// `envelope.rs`).
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct TypedTrace<'a> {
+    #[serde(borrow)]
+    pub spans: Option<Vec<Span<'a>>>,
+    #[serde(borrow)]
+    pub processes: Option<Processes<'a>>,
+}
+
+/// One trace of a `data` array, its spans left raw (each parsed on its own).
 #[derive(Deserialize, Default)]
 #[serde(default)]
 pub struct Trace<'a> {
