@@ -171,7 +171,13 @@ fn load_input(input: &Input, acc: &mut Loaded) -> Result<FileReport> {
     Ok(Counts::of(acc).report(before, label, format, opened.compression))
 }
 
+/// Reads the rest of an input after `head`. An uncompressed file's size is reserved at once
+/// so a 100 MB document is not copied by repeated growth.
 fn read_rest(reader: &mut dyn std::io::Read, mut head: Vec<u8>, label: &str) -> Result<Vec<u8>> {
+    if let Ok(meta) = std::fs::metadata(label) {
+        let size = usize::try_from(meta.len()).unwrap_or(0);
+        head.reserve(size.saturating_sub(head.len()) + 1);
+    }
     reader
         .read_to_end(&mut head)
         .with_context(|| format!("{label}: cannot read"))?;

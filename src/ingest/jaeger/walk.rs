@@ -13,7 +13,7 @@ use super::wire::{Log, Process, Processes, Reference, Span};
 use crate::ingest::otlp::ids::{HexId, SPAN_ID_BYTES, TRACE_ID_BYTES};
 use crate::ingest::otlp::parse::error_class;
 use crate::ingest::otlp::scalar::Text;
-use crate::ingest::otlp::walk::{find_str, instance_of, Part, Place, UNKNOWN_SERVICE};
+use crate::ingest::otlp::walk::{find_str, Part, Place, UNKNOWN_SERVICE};
 use crate::model::columns::kind;
 
 /// Parses one raw span and pushes its rows; a span that is not a JSON object of the right
@@ -190,12 +190,7 @@ fn service_of<'s>(
             place,
         );
     }
-    let instance = process.and_then(|p| {
-        let tags = &p.tags.0;
-        instance_of(tags)
-            .or_else(|| find_str(tags, "hostname"))
-            .or_else(|| find_str(tags, "ip"))
-    });
+    let instance = process.and_then(|p| p.tags.instance());
     (service.unwrap_or(UNKNOWN_SERVICE), instance)
 }
 

@@ -55,7 +55,70 @@ pub struct Process<'a> {
     #[serde(borrow, rename = "serviceName")]
     pub service_name: Option<Text<'a>>,
     #[serde(borrow)]
-    pub tags: Tags<'a>,
+    pub tags: InstanceTags<'a>,
+}
+
+/// Process tags that can name the instance, in order of preference: OTel resource
+/// attributes, then the Jaeger clients' `hostname` and `ip`.
+pub const INSTANCE_KEYS: [&str; 5] = [
+    "service.instance.id",
+    "k8s.pod.name",
+    "host.name",
+    "hostname",
+    "ip",
+];
+
+/// A process's tags, only those in [`INSTANCE_KEYS`] kept (every trace repeats its processes'
+/// tags, so the others are skipped without being built).
+#[derive(Default)]
+pub struct InstanceTags<'a>(pub Vec<(usize, Text<'a>)>);
+
+impl<'a> InstanceTags<'a> {
+    /// The most preferred non-empty instance tag.
+    pub fn instance(&self) -> Option<&str> {
+        let best = self.0.iter().filter(|(_, v)| !v.as_str().is_empty());
+        best.min_by_key(|(rank, _)| *rank).map(|(_, v)| v.as_str())
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct ProcessTag<'a> {
+    #[serde(borrow)]
+    key: Option<Text<'a>>,
+    #[serde(borrow)]
+    value: Option<&'a RawValue>,
+}
+
+struct InstanceTagsVisitor;
+
+impl<'de> serde::de::Visitor<'de> for InstanceTagsVisitor {
+    type Value = InstanceTags<'de>;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a list of {key, type, value} tags")
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut out = Vec::new();
+        while let Some(tag) = seq.next_element::<ProcessTag<'de>>()? {
+            let key = tag.key.as_ref().map_or("", Text::as_str);
+            let Some(rank) = INSTANCE_KEYS.iter().position(|k| *k == key) else {
+                continue;
+            };
+            if let Some(Ok(text)) = tag.value.map(|v| serde_json::from_str::<Text<'de>>(v.get())) {
+                out.push((rank, text));
+            }
+        }
+        Ok(InstanceTags(out))
+    }
+    fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+        Ok(InstanceTags::default())
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for InstanceTags<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(InstanceTagsVisitor)
+    }
 }
 
 #[derive(Deserialize, Default)]
