@@ -1,13 +1,15 @@
 //! The query API envelope `{"data": [trace…]}`: traces found by [`super::scan`] are parsed
-//! in parallel groups of about [`GROUP_BYTES`], each trace in one serde pass with its spans
-//! typed. A trace that fails that pass is re-read span by span (so one bad span skips only
-//! itself); a trace larger than a group has its spans spread over groups instead.
+//! in parallel groups of about [`GROUP_BYTES`] (started while the scan goes on, gathered
+//! back in document order), each trace in one serde pass with its spans typed. A trace that
+//! fails that pass is re-read span by span (so one bad span skips only itself); a trace
+//! larger than a group has its spans spread over groups instead.
+
+use std::sync::{Mutex, PoisonError};
 
 use anyhow::Result;
-use rayon::prelude::*;
 
 use super::batch::Lines;
-use super::scan::Envelope;
+use super::scan::{self, ScanEnd};
 use super::walk::{walk_raw_span, walk_span};
 use super::wire::{Processes, Trace, TypedTrace};
 use crate::ingest::diag::Level;
@@ -20,52 +22,83 @@ struct Traces<'b> {
     bytes: usize,
 }
 
-/// Parses every trace of `env` (slices of `bytes`) into `acc`, in document order.
-pub fn parse(bytes: &[u8], env: Envelope<'_>, label: &str, acc: &mut Loaded) -> Result<()> {
-    if env.has_errors {
-        acc.diag
-            .add(Level::Warn, "Jaeger response lists errors", || {
-                label.to_string()
-            });
-    }
-    let mut lines = Lines::new(bytes);
-    let mut groups: Vec<Traces<'_>> = Vec::new();
-    let mut open: Option<Traces<'_>> = None;
-    for trace in &env.traces {
-        let line = lines.of_bytes(trace);
-        if trace.len() > GROUP_BYTES {
-            groups.extend(open.take());
-            run(bytes, std::mem::take(&mut groups), label, acc)?;
-            big_trace(bytes, trace, line, label, acc)?;
-            continue;
-        }
-        let g = open.get_or_insert_with(|| Traces {
-            traces: Vec::new(),
-            bytes: 0,
-        });
-        g.traces.push((trace, line));
-        g.bytes += trace.len();
-        if g.bytes >= GROUP_BYTES {
-            groups.extend(open.take());
-        }
-    }
-    groups.extend(open);
-    run(bytes, groups, label, acc)?;
-    if env.truncated {
-        let line = lines.of_bytes(bytes.get(bytes.len()..).unwrap_or_default());
-        let reason = "truncated Jaeger document (what follows the cut is lost)";
-        acc.diag
-            .add(Level::Skip, reason, || format!("{label}:{line}"));
-    }
-    Ok(())
+/// One parallel task, in document order.
+enum Work<'b> {
+    Traces(Traces<'b>),
+    /// A trace larger than a group, with its line.
+    Big(&'b [u8], usize),
 }
 
-fn run(bytes: &[u8], groups: Vec<Traces<'_>>, label: &str, acc: &mut Loaded) -> Result<()> {
-    let parts: Vec<Result<Done>> = groups
-        .into_par_iter()
-        .map(|g| walk_traces(bytes, g, label))
-        .collect();
-    acc.absorb_all(parts)
+/// Finished parts by task number, gathered from the tasks as they end.
+type Results = Mutex<Vec<(usize, Vec<Result<Done>>)>>;
+
+/// Parses the envelope `doc` (a slice of `bytes`) into `acc`, in document order, tasks
+/// starting while the scan goes on; `Ok(false)` when `doc` is not an envelope.
+pub fn parse<'d>(bytes: &'d [u8], doc: &'d [u8], label: &str, acc: &mut Loaded) -> Result<bool> {
+    let results: Results = Mutex::new(Vec::new());
+    let (end, last_line) = rayon::scope(|s| {
+        let mut tasks = 0usize;
+        let mut submit = |work: Work<'d>| {
+            let (index, results) = (tasks, &results);
+            tasks += 1;
+            s.spawn(move |_| {
+                let parts = run(bytes, work, label);
+                let mut all = results.lock().unwrap_or_else(PoisonError::into_inner);
+                all.push((index, parts));
+            });
+        };
+        let mut lines = Lines::new(bytes);
+        let mut open: Option<Traces<'d>> = None;
+        let end = scan::scan(doc, |trace| {
+            let line = lines.of_bytes(trace);
+            if trace.len() > GROUP_BYTES {
+                open.take().map(Work::Traces).map(&mut submit);
+                submit(Work::Big(trace, line));
+                return;
+            }
+            let g = open.get_or_insert_with(|| Traces {
+                traces: Vec::new(),
+                bytes: 0,
+            });
+            g.traces.push((trace, line));
+            g.bytes += trace.len();
+            if g.bytes >= GROUP_BYTES {
+                open.take().map(Work::Traces).map(&mut submit);
+            }
+        });
+        open.take().map(Work::Traces).map(&mut submit);
+        (end, lines.of_bytes(bytes.get(bytes.len()..).unwrap_or_default()))
+    });
+    if !end.seen_data {
+        return Ok(false);
+    }
+    let mut results = results.into_inner().unwrap_or_else(PoisonError::into_inner);
+    results.sort_by_key(|(index, _)| *index);
+    for (_, parts) in results {
+        acc.absorb_all(parts)?;
+    }
+    notes(&end, last_line, label, acc);
+    Ok(true)
+}
+
+/// What the scan noticed: an `errors` list, a cut.
+fn notes(end: &ScanEnd, last_line: usize, label: &str, acc: &mut Loaded) {
+    if end.has_errors {
+        acc.diag
+            .add(Level::Warn, "Jaeger response lists errors", || label.to_string());
+    }
+    if end.truncated {
+        let reason = "truncated Jaeger document (what follows the cut is lost)";
+        acc.diag
+            .add(Level::Skip, reason, || format!("{label}:{last_line}"));
+    }
+}
+
+fn run(bytes: &[u8], work: Work<'_>, label: &str) -> Vec<Result<Done>> {
+    match work {
+        Work::Traces(g) => vec![walk_traces(bytes, g, label)],
+        Work::Big(text, line) => big_trace(bytes, text, line, label),
+    }
 }
 
 /// Rough input bytes per Jaeger span, to size builders (a span with a few tags: ~800).
@@ -129,18 +162,18 @@ fn span_by_span(
 }
 
 /// A trace larger than a group: its spans are spread over parallel groups.
-fn big_trace(bytes: &[u8], text: &[u8], line: usize, label: &str, acc: &mut Loaded) -> Result<()> {
+fn big_trace(bytes: &[u8], text: &[u8], line: usize, label: &str) -> Vec<Result<Done>> {
     match serde_json::from_slice::<Trace>(text) {
         Ok(t) => {
             let processes: Processes<'_> = t.processes.unwrap_or_default();
             let spans = t.spans.unwrap_or_default();
-            super::run(bytes, [(&processes, spans.as_slice())], label, acc)
+            super::walk_groups(bytes, [(&processes, spans.as_slice())], label)
         }
         Err(e) => {
+            let mut part = Part::with_capacity(0);
             let reason = format!("malformed Jaeger trace ({})", error_class(&e));
-            acc.diag
-                .add(Level::Skip, &reason, || format!("{label}:{line}"));
-            Ok(())
+            part.skip(&reason, Place { label, line });
+            vec![finish(part)]
         }
     }
 }

@@ -61,8 +61,8 @@ pub fn parse_whole(bytes: &[u8], label: &str, acc: &mut Loaded) -> Result<()> {
             Err(e) => malformed(acc, &e, label),
         };
     }
-    if let Some(env) = scan::scan(trimmed) {
-        return envelope::parse(bytes, env, label, acc);
+    if envelope::parse(bytes, trimmed, label, acc)? {
+        return Ok(());
     }
     let doc = match serde_json::from_slice::<Doc>(trimmed) {
         Ok(doc) => doc,
@@ -93,18 +93,26 @@ fn malformed(acc: &mut Loaded, e: &serde_json::Error, label: &str) -> Result<()>
 }
 
 /// Walks every span of `pieces` in parallel groups and appends the rows in input order.
-pub(super) fn run<'r, 'a: 'r>(
+fn run<'r, 'a: 'r>(
     bytes: &[u8],
     pieces: impl IntoIterator<Item = Piece<'r, 'a, Processes<'a>>>,
     label: &str,
     acc: &mut Loaded,
 ) -> Result<()> {
+    acc.absorb_all(walk_groups(bytes, pieces, label))
+}
+
+/// The finished parts of every span of `pieces`, walked in parallel groups, in input order.
+pub(super) fn walk_groups<'r, 'a: 'r>(
+    bytes: &[u8],
+    pieces: impl IntoIterator<Item = Piece<'r, 'a, Processes<'a>>>,
+    label: &str,
+) -> Vec<Result<Done>> {
     let groups = batch::group(bytes, pieces);
-    let parts: Vec<Result<Done>> = groups
+    groups
         .into_par_iter()
         .map(|g| walk_group(g, label))
-        .collect();
-    acc.absorb_all(parts)
+        .collect()
 }
 
 fn walk_group(mut g: Group<'_, '_, '_, Processes<'_>>, label: &str) -> Result<Done> {

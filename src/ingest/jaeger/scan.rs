@@ -1,14 +1,16 @@
 //! A structural scan of a Jaeger query-API document (`{"data": [trace…], …}`) that finds
-//! the traces without parsing them, so each trace is parsed exactly once, in parallel.
+//! the traces without parsing them, handing each over as soon as it is found, so traces are
+//! parsed exactly once, in parallel, while the scan goes on.
 //!
 //! Only brackets and strings are followed (strings are skipped with `memchr`); every trace
 //! found is then parsed by serde, which is where malformed content is caught. A document
 //! cut short still gives its complete traces, and says so.
 
-/// What the scan found.
-pub struct Envelope<'t> {
-    /// The `data` elements that are objects, complete, in document order.
-    pub traces: Vec<&'t [u8]>,
+/// What the scan found besides the traces.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct ScanEnd {
+    /// The document has a top-level `data` array (else it is not an envelope).
+    pub seen_data: bool,
     /// The `errors` value lists at least one error.
     pub has_errors: bool,
     /// The document ended inside a value (truncated, or an unterminated string).
@@ -27,15 +29,14 @@ struct State {
     trace_start: Option<usize>,
 }
 
-/// Scans `b` (starting with `{`); `None` when it has no top-level `data` array.
-pub fn scan(b: &[u8]) -> Option<Envelope<'_>> {
+/// Scans `b` (starting with `{`), giving each complete object of the top-level `data` array
+/// to `on_trace` in document order.
+pub fn scan<'b>(b: &'b [u8], mut on_trace: impl FnMut(&'b [u8])) -> ScanEnd {
     let mut st = State::default();
-    let mut env = Envelope {
-        traces: Vec::new(),
-        has_errors: false,
+    let mut env = ScanEnd {
         truncated: true,
+        ..ScanEnd::default()
     };
-    let mut seen_data = false;
     let mut i = 0usize;
     while let Some(&c) = b.get(i) {
         match c {
@@ -51,13 +52,15 @@ pub fn scan(b: &[u8]) -> Option<Envelope<'_>> {
             }
             b'{' | b'[' => {
                 open(&mut st, b, i, c);
-                seen_data |= st.in_data;
+                env.seen_data |= st.in_data;
             }
             b'}' | b']' => {
                 if st.depth == 0 {
                     break;
                 }
-                close(&mut st, &mut env, b, i);
+                if let Some(trace) = close(&mut st, &mut env, b, i) {
+                    on_trace(trace);
+                }
                 if st.depth == 0 {
                     env.truncated = false;
                     break;
@@ -67,7 +70,7 @@ pub fn scan(b: &[u8]) -> Option<Envelope<'_>> {
         }
         i += 1;
     }
-    seen_data.then_some(env)
+    env
 }
 
 fn open(st: &mut State, b: &[u8], i: usize, c: u8) {
@@ -81,14 +84,11 @@ fn open(st: &mut State, b: &[u8], i: usize, c: u8) {
     st.depth += 1;
 }
 
-fn close<'t>(st: &mut State, env: &mut Envelope<'t>, b: &'t [u8], i: usize) {
+/// Closes a bracket; a trace when it was one.
+fn close<'b>(st: &mut State, env: &mut ScanEnd, b: &'b [u8], i: usize) -> Option<&'b [u8]> {
     st.depth -= 1;
     match st.depth {
-        2 if st.in_data => {
-            if let Some(trace) = st.trace_start.take().and_then(|s| b.get(s..=i)) {
-                env.traces.push(trace);
-            }
-        }
+        2 if st.in_data => return st.trace_start.take().and_then(|s| b.get(s..=i)),
         1 => {
             st.in_data = false;
             if let Some(start) = st.errors_start.take() {
@@ -98,6 +98,7 @@ fn close<'t>(st: &mut State, env: &mut Envelope<'t>, b: &'t [u8], i: usize) {
         }
         _ => {}
     }
+    None
 }
 
 /// The index of the quote that ends the string whose content starts at `from`.
@@ -116,35 +117,41 @@ fn string_end(b: &[u8], mut from: usize) -> Option<usize> {
 mod tests {
     use super::*;
 
+    fn traces(doc: &[u8]) -> (Vec<&[u8]>, ScanEnd) {
+        let mut out = Vec::new();
+        let end = scan(doc, |t| out.push(t));
+        (out, end)
+    }
+
     #[test]
     fn finds_traces_and_errors_without_parsing() {
         let doc = r#"{"total":2,"data":[{"traceID":"a","s":"}\"]"},
             {"traceID":"b","spans":[{"x":[1,2]}]}],"errors":[{"msg":"x"}]}"#;
-        let env = scan(doc.as_bytes()).unwrap();
+        let (found, env) = traces(doc.as_bytes());
         assert_eq!(
-            env.traces,
+            found,
             vec![
                 &br#"{"traceID":"a","s":"}\"]"}"#[..],
                 br#"{"traceID":"b","spans":[{"x":[1,2]}]}"#
             ]
         );
-        assert!(env.has_errors && !env.truncated);
+        assert!(env.seen_data && env.has_errors && !env.truncated);
     }
 
     #[test]
     fn a_cut_document_keeps_its_complete_traces() {
-        let env = scan(br#"{"data":[{"traceID":"a"},{"traceID":"b","spans":[{"#).unwrap();
-        assert_eq!(env.traces, vec![br#"{"traceID":"a"}"#]);
+        let (found, env) = traces(br#"{"data":[{"traceID":"a"},{"traceID":"b","spans":[{"#);
+        assert_eq!(found, vec![br#"{"traceID":"a"}"#]);
         assert!(env.truncated);
-        let env = scan(br#"{"data":[{"traceID":"a\"#).unwrap();
-        assert!(env.traces.is_empty() && env.truncated);
+        let (found, env) = traces(br#"{"data":[{"traceID":"a\"#);
+        assert!(found.is_empty() && env.truncated);
     }
 
     #[test]
     fn no_data_key_is_none() {
-        assert!(scan(br#"{"traceID":"a","spans":[]}"#).is_none());
-        assert!(scan(br#"{"x":{"data":[{}]}}"#).is_none());
-        let env = scan(br#"{"data":[],"errors":null}"#).unwrap();
-        assert!(env.traces.is_empty() && !env.has_errors);
+        assert!(!traces(br#"{"traceID":"a","spans":[]}"#).1.seen_data);
+        assert!(!traces(br#"{"x":{"data":[{}]}}"#).1.seen_data);
+        let (found, env) = traces(br#"{"data":[],"errors":null}"#);
+        assert!(found.is_empty() && env.seen_data && !env.has_errors);
     }
 }
