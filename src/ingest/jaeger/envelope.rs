@@ -16,6 +16,33 @@ use crate::ingest::diag::Level;
 use crate::ingest::otlp::parse::{error_class, finish, Done, Loaded, GROUP_BYTES};
 use crate::ingest::otlp::walk::{Part, Place};
 
+/// The input, and the same as text when it is valid UTF-8 throughout (checked once, so each
+/// trace parses without serde_json checking every string again).
+#[derive(Clone, Copy)]
+struct Source<'d> {
+    bytes: &'d [u8],
+    text: Option<&'d str>,
+}
+
+impl<'d> Source<'d> {
+    fn new(bytes: &'d [u8]) -> Self {
+        Source {
+            bytes,
+            text: std::str::from_utf8(bytes).ok(),
+        }
+    }
+
+    /// Parses `slice` (a part of the input).
+    fn parse<T: serde::Deserialize<'d>>(&self, slice: &'d [u8]) -> serde_json::Result<T> {
+        let start = (slice.as_ptr() as usize).saturating_sub(self.bytes.as_ptr() as usize);
+        let text = self.text.and_then(|t| t.get(start..start + slice.len()));
+        match text {
+            Some(text) => serde_json::from_str(text),
+            None => serde_json::from_slice(slice),
+        }
+    }
+}
+
 /// Whole traces parsed by one task, each with the line it starts on.
 struct Traces<'b> {
     traces: Vec<(&'b [u8], usize)>,
@@ -36,13 +63,14 @@ type Results = Mutex<Vec<(usize, Vec<Result<Done>>)>>;
 /// starting while the scan goes on; `Ok(false)` when `doc` is not an envelope.
 pub fn parse<'d>(bytes: &'d [u8], doc: &'d [u8], label: &str, acc: &mut Loaded) -> Result<bool> {
     let results: Results = Mutex::new(Vec::new());
+    let source = Source::new(bytes);
     let (end, last_line) = rayon::scope(|s| {
         let mut tasks = 0usize;
         let mut submit = |work: Work<'d>| {
             let (index, results) = (tasks, &results);
             tasks += 1;
             s.spawn(move |_| {
-                let parts = run(bytes, work, label);
+                let parts = run(source, work, label);
                 let mut all = results.lock().unwrap_or_else(PoisonError::into_inner);
                 all.push((index, parts));
             });
@@ -94,22 +122,22 @@ fn notes(end: &ScanEnd, last_line: usize, label: &str, acc: &mut Loaded) {
     }
 }
 
-fn run(bytes: &[u8], work: Work<'_>, label: &str) -> Vec<Result<Done>> {
+fn run<'d>(source: Source<'d>, work: Work<'d>, label: &str) -> Vec<Result<Done>> {
     match work {
-        Work::Traces(g) => vec![walk_traces(bytes, g, label)],
-        Work::Big(text, line) => big_trace(bytes, text, line, label),
+        Work::Traces(g) => vec![walk_traces(source, g, label)],
+        Work::Big(text, line) => big_trace(source, text, line, label),
     }
 }
 
 /// Rough input bytes per Jaeger span, to size builders (a span with a few tags: ~800).
 const BYTES_PER_SPAN: usize = 800;
 
-fn walk_traces(bytes: &[u8], g: Traces<'_>, label: &str) -> Result<Done> {
+fn walk_traces<'d>(source: Source<'d>, g: Traces<'d>, label: &str) -> Result<Done> {
     let mut part = Part::with_capacity(g.bytes / BYTES_PER_SPAN);
     let mut scratch = String::new();
     for (text, line) in g.traces {
         let place = Place { label, line };
-        match serde_json::from_slice::<TypedTrace>(text) {
+        match source.parse::<TypedTrace>(text) {
             Ok(t) => {
                 let Some(spans) = &t.spans else {
                     part.skip("Jaeger trace without spans", place);
@@ -120,23 +148,23 @@ fn walk_traces(bytes: &[u8], g: Traces<'_>, label: &str) -> Result<Done> {
                     walk_span(span, &processes, &mut part, &mut scratch, place);
                 }
             }
-            Err(_) => span_by_span(bytes, text, line, &mut part, &mut scratch, label),
+            Err(_) => span_by_span(source, text, line, &mut part, &mut scratch, label),
         }
     }
     finish(part)
 }
 
 /// The slow path for a trace that did not parse at once: its spans one by one.
-fn span_by_span(
-    bytes: &[u8],
-    text: &[u8],
+fn span_by_span<'d>(
+    source: Source<'d>,
+    text: &'d [u8],
     line: usize,
     part: &mut Part,
     scratch: &mut String,
     label: &str,
 ) {
     let place = Place { label, line };
-    let trace = match serde_json::from_slice::<Trace>(text) {
+    let trace = match source.parse::<Trace>(text) {
         Ok(t) => t,
         Err(e) => {
             part.skip(
@@ -151,7 +179,7 @@ fn span_by_span(
         return;
     };
     let processes = trace.processes.unwrap_or_default();
-    let mut lines = Lines::at(bytes, text, line);
+    let mut lines = Lines::at(source.bytes, text, line);
     for raw in spans {
         let place = Place {
             label,
@@ -162,12 +190,12 @@ fn span_by_span(
 }
 
 /// A trace larger than a group: its spans are spread over parallel groups.
-fn big_trace(bytes: &[u8], text: &[u8], line: usize, label: &str) -> Vec<Result<Done>> {
-    match serde_json::from_slice::<Trace>(text) {
+fn big_trace<'d>(source: Source<'d>, text: &'d [u8], line: usize, label: &str) -> Vec<Result<Done>> {
+    match source.parse::<Trace>(text) {
         Ok(t) => {
             let processes: Processes<'_> = t.processes.unwrap_or_default();
             let spans = t.spans.unwrap_or_default();
-            super::walk_groups(bytes, [(&processes, spans.as_slice())], label)
+            super::walk_groups(source.bytes, [(&processes, spans.as_slice())], label)
         }
         Err(e) => {
             let mut part = Part::with_capacity(0);

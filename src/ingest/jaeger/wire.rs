@@ -2,9 +2,6 @@
 //! borrowed from the input bytes. Unknown keys (`flags`, `warnings`, `_comment`, …) are
 //! ignored; Go's `null` for an empty list reads as empty.
 
-use std::borrow::Cow;
-use std::collections::HashMap;
-
 use serde::de::IgnoredAny;
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -12,8 +9,42 @@ use serde_json::value::RawValue;
 use super::tags::Tags;
 use crate::ingest::otlp::scalar::{Int64, Text};
 
-/// Process id → process, per trace.
-pub type Processes<'a> = HashMap<Cow<'a, str>, Process<'a>>;
+/// Process id → process, per trace, in document order (a trace has a handful: a list
+/// searched in place beats hashing every span's id, and keeps the ids borrowed).
+#[derive(Default)]
+pub struct Processes<'a>(pub Vec<(Text<'a>, Process<'a>)>);
+
+impl<'a> Processes<'a> {
+    /// The process with id `id` (the first, should one be listed twice).
+    pub fn get(&self, id: &str) -> Option<&Process<'a>> {
+        self.0.iter().find(|(k, _)| k.as_str() == id).map(|(_, p)| p)
+    }
+}
+
+struct ProcessesVisitor;
+
+impl<'de> serde::de::Visitor<'de> for ProcessesVisitor {
+    type Value = Processes<'de>;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a map of process id to process")
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut out = Vec::new();
+        while let Some(entry) = map.next_entry::<Text<'de>, Process<'de>>()? {
+            out.push(entry);
+        }
+        Ok(Processes(out))
+    }
+    fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+        Ok(Processes::default())
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Processes<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(ProcessesVisitor)
+    }
+}
 
 /// The top level of a Jaeger document that is one trace object `{traceID, spans,
 /// processes, warnings}` (the envelope is found by `scan.rs`). Spans are left raw so they
