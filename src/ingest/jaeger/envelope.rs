@@ -95,7 +95,10 @@ pub fn parse<'d>(bytes: &'d [u8], doc: &'d [u8], label: &str, acc: &mut Loaded) 
             }
         });
         open.take().map(Work::Traces).map(&mut submit);
-        (end, lines.of_bytes(bytes.get(bytes.len()..).unwrap_or_default()))
+        (
+            end,
+            lines.of_bytes(bytes.get(bytes.len()..).unwrap_or_default()),
+        )
     });
     if !end.seen_data {
         return Ok(false);
@@ -113,7 +116,9 @@ pub fn parse<'d>(bytes: &'d [u8], doc: &'d [u8], label: &str, acc: &mut Loaded) 
 fn notes(end: &ScanEnd, last_line: usize, label: &str, acc: &mut Loaded) {
     if end.has_errors {
         acc.diag
-            .add(Level::Warn, "Jaeger response lists errors", || label.to_string());
+            .add(Level::Warn, "Jaeger response lists errors", || {
+                label.to_string()
+            });
     }
     if end.truncated {
         let reason = "truncated Jaeger document (what follows the cut is lost)";
@@ -190,7 +195,12 @@ fn span_by_span<'d>(
 }
 
 /// A trace larger than a group: its spans are spread over parallel groups.
-fn big_trace<'d>(source: Source<'d>, text: &'d [u8], line: usize, label: &str) -> Vec<Result<Done>> {
+fn big_trace<'d>(
+    source: Source<'d>,
+    text: &'d [u8],
+    line: usize,
+    label: &str,
+) -> Vec<Result<Done>> {
     match source.parse::<Trace>(text) {
         Ok(t) => {
             let processes: Processes<'_> = t.processes.unwrap_or_default();

@@ -221,3 +221,48 @@ fn output_does_not_depend_on_thread_count() {
         Some("0000000000000bb8")
     );
 }
+
+/// One trace larger than a parallel group (2 MB) between two small ones: its spans are
+/// spread over groups, and everything stays in document order on any thread count.
+#[test]
+fn a_trace_bigger_than_a_group_keeps_document_order() {
+    let span = |t: usize, i: usize| {
+        format!(
+            r#"{{"traceID":"{t:x}","spanID":"{i:x}","operationName":"op","startTime":{i},"duration":1,"processID":"p","tags":[{{"key":"pad","value":"{}"}}]}}"#,
+            "y".repeat(1000)
+        )
+    };
+    let trace = |t: usize, n: usize| {
+        let spans: Vec<String> = (1..=n).map(|i| span(t, t * 10_000 + i)).collect();
+        format!(
+            r#"{{"traceID":"{t:x}","spans":[{}],"processes":{{"p":{{"serviceName":"s{t}"}}}}}}"#,
+            spans.join(",\n")
+        )
+    };
+    let text = format!(
+        r#"{{"data":[{},{},{}]}}"#,
+        trace(1, 2),
+        trace(2, 2600),
+        trace(3, 1)
+    );
+    let run = |threads| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| load(&text))
+    };
+    let (one, four) = (run(1), run(4));
+    assert!(one.diagnostics.is_empty(), "{:?}", one.diagnostics);
+    assert_eq!(one.spans.height(), 2603);
+    assert!(one.spans.equals_missing(&four.spans));
+    let services = strs(&one.spans, col::SERVICE);
+    assert_eq!(services[0].as_deref(), Some("s1"));
+    assert_eq!(services[2].as_deref(), Some("s2"));
+    assert_eq!(services[2602].as_deref(), Some("s3"));
+    let ids = strs(&one.spans, col::SPAN_ID);
+    assert_eq!(
+        ids[2601].as_deref(),
+        Some(format!("{:016x}", 20_000 + 2600).as_str())
+    );
+}

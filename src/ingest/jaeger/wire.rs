@@ -17,7 +17,10 @@ pub struct Processes<'a>(pub Vec<(Text<'a>, Process<'a>)>);
 impl<'a> Processes<'a> {
     /// The process with id `id` (the first, should one be listed twice).
     pub fn get(&self, id: &str) -> Option<&Process<'a>> {
-        self.0.iter().find(|(k, _)| k.as_str() == id).map(|(_, p)| p)
+        self.0
+            .iter()
+            .find(|(k, _)| k.as_str() == id)
+            .map(|(_, p)| p)
     }
 }
 
@@ -135,7 +138,10 @@ impl<'de> serde::de::Visitor<'de> for InstanceTagsVisitor {
             let Some(rank) = INSTANCE_KEYS.iter().position(|k| *k == key) else {
                 continue;
             };
-            if let Some(Ok(text)) = tag.value.map(|v| serde_json::from_str::<Text<'de>>(v.get())) {
+            if let Some(Ok(text)) = tag
+                .value
+                .map(|v| serde_json::from_str::<Text<'de>>(v.get()))
+            {
                 out.push((rank, text));
             }
         }
