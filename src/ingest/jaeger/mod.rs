@@ -2,14 +2,16 @@
 //! object `{traceID, spans, processes}`, or a bare array of spans with inline `process`,
 //! into the same frames as OTLP (see [`walk`] for the mapping).
 //!
-//! Layers: [`wire`] (borrowed serde types) → [`scan`] + [`envelope`] (the `data` array's
-//! traces found without parsing, then parsed once each, in parallel groups) or [`batch`]
-//! (one trace's or a bare array's spans left raw and grouped) → [`walk`] (one span's rows,
-//! with [`tags`] and [`rows`], which the Zipkin reader shares). Groups are about 2 MB of
-//! input, cut by bytes, merged in input order.
+//! Layers: [`wire`] (borrowed serde types, tags read by [`tags`]) → [`scan`] + [`envelope`]
+//! (the `data` array's traces found without parsing, then each parsed once, in parallel
+//! groups) or [`batch`] (one trace's or a bare array's spans left raw and grouped) →
+//! [`walk`] (one span's rows, with [`mapped`] and [`rows`]). The Zipkin reader shares
+//! [`tags`], [`mapped`], [`rows`] and [`batch`]. Groups are about 2 MB of input, cut by
+//! bytes, merged in input order.
 
 pub mod batch;
 pub mod envelope;
+pub mod mapped;
 pub mod rows;
 pub mod scan;
 pub mod tags;

@@ -2,7 +2,7 @@
 //! the push into the same span, event and link frames the OTLP reader fills, so no later
 //! stage can tell which tracer wrote a span. Shared by `jaeger/` and `zipkin/`.
 
-use super::tags::{write_kept, write_object_where, Mapped};
+use super::mapped::{write_kept, write_object_where, Mapped};
 use crate::ingest::frames::{EventRow, SpanRow};
 use crate::ingest::otlp::ids::{parse_hex_padded, HexId, IdError};
 use crate::ingest::otlp::scalar::{Field, Text};

@@ -6,9 +6,9 @@
 
 use serde_json::value::RawValue;
 
+use super::mapped::{kind_from_tag, Mapped};
 use super::rows::SpanFacts;
 use super::rows::{event_time, optional_id, push_event, push_span, required_id, span_times};
-use super::tags::{kind_from_tag, Mapped};
 use super::wire::{Log, Process, Processes, Reference, Span};
 use crate::ingest::otlp::ids::{HexId, SPAN_ID_BYTES, TRACE_ID_BYTES};
 use crate::ingest::otlp::parse::error_class;

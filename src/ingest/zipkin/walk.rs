@@ -10,10 +10,11 @@
 use serde_json::value::RawValue;
 
 use super::wire::{Endpoint, Span};
+use crate::ingest::jaeger::mapped::Mapped;
 use crate::ingest::jaeger::rows::{
     event_time, optional_id, push_event, push_span, required_id, span_times, SpanFacts,
 };
-use crate::ingest::jaeger::tags::{int_value, synthetic, text_value, Mapped};
+use crate::ingest::jaeger::tags::{int_value, synthetic, text_value};
 use crate::ingest::otlp::ids::{HexId, SPAN_ID_BYTES, TRACE_ID_BYTES};
 use crate::ingest::otlp::parse::error_class;
 use crate::ingest::otlp::scalar::Text;
