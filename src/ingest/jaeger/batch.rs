@@ -1,5 +1,5 @@
 //! Arrays of raw JSON values (spans left unparsed) cut into groups of about
-//! [`GROUP_BYTES`] of input, so groups parse in parallel whatever the file's shape: many small
+//! `GROUP_BYTES` (2 MB) of input, so groups parse in parallel whatever the file's shape: many small
 //! traces share a group, one big trace is split over several. Groups are cut by bytes, never
 //! by thread count, and merged in input order. Every value knows the line it starts on.
 
@@ -72,7 +72,7 @@ pub struct Group<'r, 'a, 'b, C> {
 }
 
 /// Cuts `pieces` (in document order, borrowing from `input`) into groups of about
-/// [`GROUP_BYTES`]; a piece larger than that is split.
+/// `GROUP_BYTES` (2 MB); a piece larger than that is split.
 pub fn group<'r, 'a, 'b, C>(
     input: &'b [u8],
     pieces: impl IntoIterator<Item = Piece<'r, 'a, C>>,

@@ -1,5 +1,5 @@
 //! The query API envelope `{"data": [trace…]}`: traces found by [`super::scan`] are parsed
-//! in parallel groups of about [`GROUP_BYTES`] (started while the scan goes on, gathered
+//! in parallel groups of about `GROUP_BYTES` (2 MB) (started while the scan goes on, gathered
 //! back in document order), each trace in one serde pass with its spans typed. A trace that
 //! fails that pass is re-read span by span (so one bad span skips only itself); a trace
 //! larger than a group has its spans spread over groups instead.

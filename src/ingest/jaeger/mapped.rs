@@ -25,7 +25,7 @@ fn key_of<'v>(kv: &'v KeyValue<'_>) -> &'v str {
     kv.key.as_ref().map_or("", Text::as_str)
 }
 
-/// True for a tag that stands for an OTLP field (see [`MAPPED_TAGS`]).
+/// True for a tag that stands for an OTLP field (`span.kind`, `error`, `otel.status_code`, …).
 pub fn is_mapped(key: &str) -> bool {
     MAPPED_TAGS.contains(&key)
 }
