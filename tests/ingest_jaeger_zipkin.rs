@@ -331,6 +331,56 @@ fn a_fixture_read_as_otlp_jaeger_or_zipkin_gives_one_graph() {
     }
 }
 
+/// `cascade analyze --json` on one file: root causes in order, whether an incident was found,
+/// the edges' call counts and the findings' kinds.
+fn analyze_summary(path: &Path) -> Vec<String> {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_cascade"))
+        .arg("analyze")
+        .arg(path)
+        .arg("--json")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let list = |v: &Value| v.as_array().cloned().unwrap_or_default();
+    let mut summary = vec![format!("detected {}", doc["windows"]["detected"])];
+    for r in list(&doc["root_causes"]) {
+        summary.push(format!("root cause {}", r["service"]));
+    }
+    for e in list(&doc["edges"]) {
+        let keys = ["caller", "callee", "calls", "attempts", "retries", "errors"];
+        summary.push(keys.map(|k| e[k].to_string()).join(" "));
+    }
+    for f in list(&doc["findings"]) {
+        summary.push(format!("finding {} {}", f["kind"], f["severity"]));
+    }
+    summary
+}
+
+/// Every later stage is unaware of the tracer: analyze says the same of all three files.
+#[test]
+fn analyze_finds_the_same_incident_in_every_rendering() {
+    let fixture =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/retry-storm/traces.jsonl.gz");
+    let text = gunzip(&fixture);
+    let tmp = tempfile::tempdir().unwrap();
+    let jaeger = tmp.path().join("t.jaeger.json");
+    let zipkin = tmp.path().join("t.zipkin.json");
+    std::fs::write(&jaeger, to_jaeger(&text)).unwrap();
+    std::fs::write(&zipkin, to_zipkin(&text)).unwrap();
+    let want = analyze_summary(&fixture);
+    assert!(
+        want.iter().any(|l| l == "root cause \"inventory\""),
+        "{want:?}"
+    );
+    assert_eq!(analyze_summary(&jaeger), want, "jaeger");
+    assert_eq!(analyze_summary(&zipkin), want, "zipkin");
+}
+
 // ---- Real samples: compressed, mixed, truncated, garbled.
 
 fn every_sample() -> Vec<PathBuf> {
