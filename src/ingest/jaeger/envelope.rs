@@ -59,9 +59,15 @@ enum Work<'b> {
 /// Finished parts by task number, gathered from the tasks as they end.
 type Results = Mutex<Vec<(usize, Vec<Result<Done>>)>>;
 
-/// Parses the envelope `doc` (a slice of `bytes`) into `acc`, in document order, tasks
-/// starting while the scan goes on; `Ok(false)` when `doc` is not an envelope.
-pub fn parse<'d>(bytes: &'d [u8], doc: &'d [u8], label: &str, acc: &mut Loaded) -> Result<bool> {
+/// Parses the envelope at the start of `doc` (a slice of `bytes`) into `acc`, in document
+/// order, tasks starting while the scan goes on; the bytes it took, or `None` when `doc` is
+/// not an envelope.
+pub fn parse<'d>(
+    bytes: &'d [u8],
+    doc: &'d [u8],
+    label: &str,
+    acc: &mut Loaded,
+) -> Result<Option<usize>> {
     let results: Results = Mutex::new(Vec::new());
     let source = Source::new(bytes);
     let (end, last_line) = rayon::scope(|s| {
@@ -101,7 +107,7 @@ pub fn parse<'d>(bytes: &'d [u8], doc: &'d [u8], label: &str, acc: &mut Loaded) 
         )
     });
     if !end.seen_data {
-        return Ok(false);
+        return Ok(None);
     }
     let mut results = results.into_inner().unwrap_or_else(PoisonError::into_inner);
     results.sort_by_key(|(index, _)| *index);
@@ -109,7 +115,7 @@ pub fn parse<'d>(bytes: &'d [u8], doc: &'d [u8], label: &str, acc: &mut Loaded) 
         acc.absorb_all(parts)?;
     }
     notes(&end, last_line, label, acc);
-    Ok(true)
+    Ok(Some(end.end))
 }
 
 /// What the scan noticed: an `errors` list, a cut.

@@ -25,7 +25,7 @@ use anyhow::Result;
 use rayon::prelude::*;
 use serde_json::value::RawValue;
 
-use self::batch::{Group, Piece};
+use self::batch::{Group, Lines, Piece};
 use self::wire::{Doc, Processes};
 use crate::ingest::diag::Level;
 use crate::ingest::otlp::parse::{error_class, finish, Done, Loaded};
@@ -49,27 +49,51 @@ pub fn detect(head: &[u8]) -> bool {
     opens && (spans || envelope)
 }
 
-/// Parses a whole Jaeger document; malformed parts become counted skips.
+/// Parses a Jaeger input: one document, or several one after another (JSON Lines of traces
+/// or of responses). Malformed parts become counted skips; reading stops at the first
+/// document that cannot be parsed.
 pub fn parse_whole(bytes: &[u8], label: &str, acc: &mut Loaded) -> Result<()> {
-    let trimmed = bytes.trim_ascii();
-    if trimmed.first() == Some(&b'[') {
-        return match serde_json::from_slice::<Vec<&RawValue>>(trimmed) {
-            Ok(spans) => run(
-                bytes,
-                [(&Processes::default(), spans.as_slice())],
-                label,
-                acc,
-            ),
-            Err(e) => malformed(acc, &e, label),
+    let mut rest = bytes.trim_ascii_start();
+    while !rest.is_empty() {
+        let Some(used) = parse_document(bytes, rest, label, acc)? else {
+            break;
         };
+        rest = rest.get(used..).unwrap_or_default().trim_ascii_start();
     }
-    if envelope::parse(bytes, trimmed, label, acc)? {
-        return Ok(());
+    Ok(())
+}
+
+/// Parses the first document of `doc`; the bytes it took, or `None` when it is malformed.
+fn parse_document(
+    bytes: &[u8],
+    doc: &[u8],
+    label: &str,
+    acc: &mut Loaded,
+) -> Result<Option<usize>> {
+    if doc.first() == Some(&b'[') {
+        let Some((spans, used)) = first_value::<Vec<&RawValue>>(bytes, doc, label, acc) else {
+            return Ok(None);
+        };
+        run(
+            bytes,
+            [(&Processes::default(), spans.as_slice())],
+            label,
+            acc,
+        )?;
+        return Ok(Some(used));
     }
-    let doc = match serde_json::from_slice::<Doc>(trimmed) {
-        Ok(doc) => doc,
-        Err(e) => return malformed(acc, &e, label),
+    if let Some(used) = envelope::parse(bytes, doc, label, acc)? {
+        return Ok(Some(used));
+    }
+    let Some((trace, used)) = first_value::<Doc>(bytes, doc, label, acc) else {
+        return Ok(None);
     };
+    single_trace(bytes, trace, label, acc)?;
+    Ok(Some(used))
+}
+
+/// One trace object `{traceID, spans, processes}`.
+fn single_trace(bytes: &[u8], doc: Doc<'_>, label: &str, acc: &mut Loaded) -> Result<()> {
     if doc.errors.as_ref().is_some_and(|e| !e.is_empty()) {
         acc.diag
             .add(Level::Warn, "Jaeger response lists errors", || {
@@ -77,21 +101,32 @@ pub fn parse_whole(bytes: &[u8], label: &str, acc: &mut Loaded) -> Result<()> {
             });
     }
     let Some(spans) = &doc.spans else {
-        acc.diag
-            .add(Level::Skip, "Jaeger document without data or spans", || {
-                label.to_string()
-            });
+        let reason = "Jaeger document without data or spans";
+        acc.diag.add(Level::Skip, reason, || label.to_string());
         return Ok(());
     };
     let processes = doc.processes.unwrap_or_default();
     run(bytes, [(&processes, spans.as_slice())], label, acc)
 }
 
-fn malformed(acc: &mut Loaded, e: &serde_json::Error, label: &str) -> Result<()> {
-    let reason = format!("malformed JSON document ({})", error_class(e));
-    acc.diag
-        .add(Level::Skip, &reason, || format!("{label}:{}", e.line()));
-    Ok(())
+/// The first JSON value of `doc` and the bytes it took; a malformed one is counted.
+pub(crate) fn first_value<'a, T: serde::Deserialize<'a>>(
+    bytes: &[u8],
+    doc: &'a [u8],
+    label: &str,
+    acc: &mut Loaded,
+) -> Option<(T, usize)> {
+    let mut stream = serde_json::Deserializer::from_slice(doc).into_iter::<T>();
+    match stream.next()? {
+        Ok(value) => Some((value, stream.byte_offset())),
+        Err(e) => {
+            let line = Lines::new(bytes).of_bytes(doc) + e.line().saturating_sub(1);
+            let reason = format!("malformed JSON document ({})", error_class(&e));
+            acc.diag
+                .add(Level::Skip, &reason, || format!("{label}:{line}"));
+            None
+        }
+    }
 }
 
 /// Walks every span of `pieces` in parallel groups and appends the rows in input order.

@@ -15,6 +15,8 @@ pub struct ScanEnd {
     pub has_errors: bool,
     /// The document ended inside a value (truncated, or an unterminated string).
     pub truncated: bool,
+    /// Bytes the document took (all of the input when truncated).
+    pub end: usize,
 }
 
 /// Where a bracket or string leads the scan.
@@ -63,12 +65,16 @@ pub fn scan<'b>(b: &'b [u8], mut on_trace: impl FnMut(&'b [u8])) -> ScanEnd {
                 }
                 if st.depth == 0 {
                     env.truncated = false;
+                    env.end = i + 1;
                     break;
                 }
             }
             _ => {}
         }
         i += 1;
+    }
+    if env.truncated {
+        env.end = b.len();
     }
     env
 }
@@ -136,6 +142,12 @@ mod tests {
             ]
         );
         assert!(env.seen_data && env.has_errors && !env.truncated);
+        assert_eq!(env.end, doc.len());
+        let (_, next) = traces(
+            br#"{"data":[]}
+{"data":[]}"#,
+        );
+        assert_eq!(next.end, 11);
     }
 
     #[test]

@@ -266,3 +266,34 @@ fn a_trace_bigger_than_a_group_keeps_document_order() {
         Some(format!("{:016x}", 20_000 + 2600).as_str())
     );
 }
+
+#[test]
+fn documents_one_after_another_are_all_read() {
+    let trace = |t: &str, svc: &str| {
+        format!(
+            r#"{{"traceID":"{t}","spans":[{{"traceID":"{t}","spanID":"1","operationName":"x","startTime":1,"duration":1,"processID":"p"}}],"processes":{{"p":{{"serviceName":"{svc}"}}}}}}"#
+        )
+    };
+    let lines = format!("{}\n{}\n", trace("a1", "one"), trace("a2", "two"));
+    let d = load(&lines);
+    assert!(d.diagnostics.is_empty(), "{:?}", d.diagnostics);
+    assert_eq!(strs(&d.spans, col::SERVICE), some(&["one", "two"]));
+    let envelopes = format!(
+        "{{\"data\":[{}]}}\n{{\"data\":[{}]}}\ngarbage",
+        trace("b1", "three"),
+        trace("b2", "four")
+    );
+    let d = load(&envelopes);
+    assert_eq!(strs(&d.spans, col::SERVICE), some(&["three", "four"]));
+    let examples: Vec<String> = d
+        .diagnostics
+        .iter()
+        .flat_map(|(_, _, e)| e.examples.clone())
+        .collect();
+    assert_eq!(
+        d.diagnostics
+            .count(Level::Skip, "malformed JSON document (syntax error)"),
+        1
+    );
+    assert!(examples[0].ends_with(":3"), "{examples:?}");
+}

@@ -20,6 +20,7 @@ use serde_json::value::RawValue;
 use self::walk::Checked;
 use crate::ingest::diag::{Diagnostics, Level};
 use crate::ingest::jaeger::batch::{self, Group};
+use crate::ingest::jaeger::first_value;
 use crate::ingest::otlp::parse::{error_class, finish, Done, Loaded};
 use crate::ingest::otlp::walk::{Part, Place};
 use crate::ingest::otlp::{has_key, SNIFF_BYTES};
@@ -53,52 +54,57 @@ pub fn detect(head: &[u8]) -> bool {
     }
 }
 
-/// Parses a whole Zipkin document; malformed parts become counted skips.
+/// Parses a Zipkin input: one document, or several one after another (JSON Lines of span
+/// lists or of spans). Malformed parts become counted skips; reading stops at the first
+/// document that cannot be parsed.
 pub fn parse_whole(bytes: &[u8], label: &str, acc: &mut Loaded) -> Result<()> {
-    let trimmed = bytes.trim_ascii();
-    let top: Vec<&RawValue> = if trimmed.first() == Some(&b'{') {
-        match serde_json::from_slice::<&RawValue>(trimmed) {
-            Ok(one) => vec![one],
-            Err(e) => return malformed(acc, &e, label),
-        }
-    } else {
-        match serde_json::from_slice::<Vec<&RawValue>>(trimmed) {
-            Ok(all) => all,
-            Err(e) => return malformed(acc, &e, label),
-        }
-    };
-    let lists = traces(&top, bytes, label, acc);
-    let pieces: Vec<_> = if lists.is_empty() {
-        vec![(&(), top.as_slice())]
-    } else {
-        lists.iter().map(|l| (&(), l.as_slice())).collect()
-    };
+    let mut lists: Vec<Vec<&RawValue>> = Vec::new();
+    let mut rest = bytes.trim_ascii_start();
+    while !rest.is_empty() {
+        let Some(used) = next_document(bytes, rest, label, acc, &mut lists) else {
+            break;
+        };
+        rest = rest.get(used..).unwrap_or_default().trim_ascii_start();
+    }
+    let pieces = lists.iter().map(|l| (&(), l.as_slice()));
     run(batch::group(bytes, pieces), label, acc)
 }
 
-fn malformed(acc: &mut Loaded, e: &serde_json::Error, label: &str) -> Result<()> {
-    let reason = format!("malformed JSON document ({})", error_class(e));
-    acc.diag
-        .add(Level::Skip, &reason, || format!("{label}:{}", e.line()));
-    Ok(())
+/// Reads the first document of `doc` into span lists; the bytes it took, or `None`.
+fn next_document<'a>(
+    bytes: &[u8],
+    doc: &'a [u8],
+    label: &str,
+    acc: &mut Loaded,
+    lists: &mut Vec<Vec<&'a RawValue>>,
+) -> Option<usize> {
+    if doc.first() == Some(&b'{') {
+        let (span, used) = first_value::<&RawValue>(bytes, doc, label, acc)?;
+        lists.push(vec![span]);
+        return Some(used);
+    }
+    let (top, used) = first_value::<Vec<&RawValue>>(bytes, doc, label, acc)?;
+    let is_list = |r: &&RawValue| r.get().starts_with('[');
+    if top.first().is_some_and(is_list) {
+        traces(&top, bytes, label, acc, lists);
+    } else {
+        lists.push(top);
+    }
+    Some(used)
 }
 
-/// A list of traces (`[[span…], …]`): its inner lists; empty when `top` is a span list.
+/// A list of traces (`[[span…], …]`): its inner lists.
 fn traces<'a>(
     top: &[&'a RawValue],
     bytes: &[u8],
     label: &str,
     acc: &mut Loaded,
-) -> Vec<Vec<&'a RawValue>> {
-    let is_list = |r: &&RawValue| r.get().starts_with('[');
-    if !top.first().is_some_and(is_list) {
-        return Vec::new();
-    }
+    lists: &mut Vec<Vec<&'a RawValue>>,
+) {
     let mut lines = batch::Lines::new(bytes);
-    let mut out = Vec::with_capacity(top.len());
     for raw in top {
         match serde_json::from_str::<Vec<&'a RawValue>>(raw.get()) {
-            Ok(list) => out.push(list),
+            Ok(list) => lists.push(list),
             Err(e) => {
                 let line = lines.of(raw);
                 let reason = format!("malformed Zipkin trace ({})", error_class(&e));
@@ -107,7 +113,6 @@ fn traces<'a>(
             }
         }
     }
-    out
 }
 
 /// The three passes (see the module doc).

@@ -157,3 +157,21 @@ fn bad_spans_are_counted_and_the_rest_kept() {
     assert_eq!(i32s(&d.spans, col::HTTP_STATUS_CODE), vec![None]);
     assert_eq!(d.diagnostics.total(Level::Warn), 3);
 }
+
+#[test]
+fn json_lines_of_spans_are_read_and_shared_ids_split_across_lines() {
+    let lines: Vec<String> = serde_json::from_str::<Vec<serde_json::Value>>(SKEW)
+        .unwrap()
+        .iter()
+        .map(|v| v.to_string())
+        .collect();
+    let d = load(&lines.join("\n"));
+    assert_eq!(d.spans.height(), 4);
+    assert_eq!(
+        strs(&d.spans, col::SPAN_ID)[1].as_deref(),
+        Some(SERVER_HALF)
+    );
+    let d = load(&format!("{}\n{{\"traceId\": oops", lines.join("\n")));
+    assert_eq!(d.spans.height(), 4);
+    assert_eq!(d.diagnostics.total(Level::Skip), 1);
+}
