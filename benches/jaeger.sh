@@ -2,7 +2,7 @@
 # Jaeger / Zipkin ingest throughput vs OTLP: renders ../shared/bench/data/spans_100k.jsonl as a
 # Jaeger query-API document and as a Zipkin v2 span list (as the OTel exporters write them:
 # µs times, tags, span.kind / otel.status_code / error tags, processes), then times
-# `cascade inspect` on each of the three files and prints wall time, peak RSS and µs per span.
+# `cascade inspect` on each of the three files and prints the median wall time and µs per span.
 # Target: Jaeger and Zipkin within 1.5x of OTLP per span.
 #
 # Usage: benches/jaeger.sh [100k|1m]       (default: 100k; needs the bench venv with orjson)
@@ -13,13 +13,12 @@ BENCH=$(cd ../shared/bench && pwd)
 PY=$BENCH/.venv/bin/python
 SIZE=${1:-100k}
 OUT=${OUT:-/tmp/cascade-bench-jaeger}
-RUNS=${RUNS:-3}
+RUNS=${RUNS:-9}
 SRC=$BENCH/data/spans_$SIZE.jsonl
 JAEGER=$BENCH/data/spans_$SIZE.jaeger.json
 ZIPKIN=$BENCH/data/spans_$SIZE.zipkin.json
 
 [ -f "$SRC" ] || { echo "missing $SRC (see benches/ingest.sh to generate it)"; exit 1; }
-[ -x /usr/bin/time ] || apt-get install -y -q time >/dev/null
 mkdir -p "$OUT"
 
 convert() {
@@ -110,29 +109,44 @@ print(f"{len(zipkin)} spans in {len(traces)} traces", file=sys.stderr)
 PY
 }
 
-# timed LABEL FILE: best of $RUNS wall times of `cascade inspect --json FILE`, with peak RSS
-# and µs per span.
-timed() {
-  local label=$1 file=$2 best="" rss="" spans
-  for _ in $(seq "$RUNS"); do
-    /usr/bin/time -v "$ROOT/target/release/cascade" inspect --json "$file" >"$OUT/$label.json" 2>"$OUT/$label.time"
-    local wall
-    wall=$(awk -F': ' '/Elapsed \(wall clock\)/ {print $2}' "$OUT/$label.time" | awk -F: '{ if (NF==3) print $1*3600+$2*60+$3; else print $1*60+$2 }')
-    if [ -z "$best" ] || awk "BEGIN{exit !($wall < $best)}"; then
-      best=$wall
-      rss=$(awk -F': ' '/Maximum resident set size/ {printf "%.0f", $2/1024}' "$OUT/$label.time")
-    fi
-  done
-  spans=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["spans"])' "$OUT/$label.json")
-  printf '%-8s %8d spans %6d MB in %7.2f s %6d MB RSS %7.2f us/span\n' "$label" "$spans" \
-    "$(du -m "$file" | cut -f1)" "$best" "$rss" "$(awk "BEGIN{print $best*1e6/$spans}")"
+# measure: runs `cascade inspect --json` on the three files, interleaved, $RUNS times each;
+# prints the median wall time, peak RSS, µs per span and the ratio to OTLP per span.
+measure() {
+  "$PY" - "$ROOT/target/release/cascade" "$RUNS" "$SRC" "$JAEGER" "$ZIPKIN" <<'PY'
+import json, os, shutil, statistics, subprocess, sys, time
+
+exe, runs, files = sys.argv[1], int(sys.argv[2]), dict(zip(["otlp", "jaeger", "zipkin"], sys.argv[3:6]))
+walls = {k: [] for k in files}
+spans = {}
+for _ in range(runs):
+    for label, path in files.items():
+        start = time.perf_counter()
+        out = subprocess.run([exe, "inspect", "--json", path], capture_output=True, check=True)
+        walls[label].append(time.perf_counter() - start)
+        spans[label] = json.loads(out.stdout)["spans"]
+
+def peak_rss_mb(path):
+    if not shutil.which("time") and not os.path.exists("/usr/bin/time"):
+        return float("nan")
+    run = subprocess.run(["/usr/bin/time", "-f", "%M", exe, "inspect", path],
+                         capture_output=True, text=True, check=True)
+    return int(run.stderr.strip().splitlines()[-1]) / 1024
+
+base = None
+for label, path in files.items():
+    wall = statistics.median(walls[label])
+    per_span = wall * 1e6 / spans[label]
+    base = base or per_span
+    size = os.path.getsize(path) >> 20
+    print(f"{label:7s} {spans[label]:8d} spans {size:5d} MB  median {wall:6.3f} s  "
+          f"(min {min(walls[label]):.3f})  {per_span:5.2f} us/span  x{per_span / base:4.2f} of OTLP  "
+          f"peak RSS {peak_rss_mb(path):5.0f} MB")
+PY
 }
 
 if [ ! -f "$JAEGER" ] || [ ! -f "$ZIPKIN" ] || [ "$SRC" -nt "$JAEGER" ]; then
   convert
 fi
 [ -x "$ROOT/target/release/cascade" ] || cargo build --release -q
-echo "== cascade inspect, best of $RUNS (spans_$SIZE)"
-timed otlp "$SRC"
-timed jaeger "$JAEGER"
-timed zipkin "$ZIPKIN"
+echo "== cascade inspect, median of $RUNS interleaved runs (spans_$SIZE)"
+measure
