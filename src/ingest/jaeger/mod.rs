@@ -1,6 +1,6 @@
 //! Jaeger JSON reader (FORMATS.md §5): the query API envelope `{data: [trace…]}`, one trace
-//! object `{traceID, spans, processes}`, or a bare array of spans with inline `process`,
-//! into the same frames as OTLP (see [`walk`] for the mapping).
+//! object `{traceID, spans, processes}`, a bare array of spans with inline `process` or of
+//! trace objects, into the same frames as OTLP (see [`walk`] for the mapping).
 //!
 //! Layers: [`wire`] (borrowed serde types, tags read by [`tags`]) → [`scan`] + [`envelope`]
 //! (the `data` array's traces found without parsing, then each parsed once, in parallel
@@ -26,7 +26,7 @@ use rayon::prelude::*;
 use serde_json::value::RawValue;
 
 use self::batch::{Group, Lines, Piece};
-use self::wire::{Doc, Processes};
+use self::wire::{Doc, Processes, Trace};
 use crate::ingest::diag::Level;
 use crate::ingest::otlp::parse::{error_class, finish, Done, Loaded};
 use crate::ingest::otlp::walk::{Part, Place};
@@ -71,15 +71,19 @@ fn parse_document(
     acc: &mut Loaded,
 ) -> Result<Option<usize>> {
     if doc.first() == Some(&b'[') {
-        let Some((spans, used)) = first_value::<Vec<&RawValue>>(bytes, doc, label, acc) else {
+        let Some((values, used)) = first_value::<Vec<&RawValue>>(bytes, doc, label, acc) else {
             return Ok(None);
         };
-        run(
-            bytes,
-            [(&Processes::default(), spans.as_slice())],
-            label,
-            acc,
-        )?;
+        if values.first().is_some_and(|v| is_trace(v)) {
+            trace_array(bytes, &values, label, acc)?;
+        } else {
+            run(
+                bytes,
+                [(&Processes::default(), values.as_slice())],
+                label,
+                acc,
+            )?;
+        }
         return Ok(Some(used));
     }
     if let Some(used) = envelope::parse(bytes, doc, label, acc)? {
@@ -90,6 +94,40 @@ fn parse_document(
     };
     single_trace(bytes, trace, label, acc)?;
     Ok(Some(used))
+}
+
+/// True when `raw` is a trace object (it has `spans`) rather than a span.
+fn is_trace(raw: &RawValue) -> bool {
+    serde_json::from_str::<Trace>(raw.get()).is_ok_and(|t| t.spans.is_some())
+}
+
+/// An array of trace objects (what some tools save): each trace's spans, in order.
+fn trace_array(bytes: &[u8], values: &[&RawValue], label: &str, acc: &mut Loaded) -> Result<()> {
+    let mut lines = Lines::new(bytes);
+    let mut traces = Vec::with_capacity(values.len());
+    for raw in values {
+        match serde_json::from_str::<Trace>(raw.get()) {
+            Ok(t) if t.spans.is_some() => traces.push(t),
+            Ok(_) => {
+                let line = lines.of(raw);
+                let reason = "Jaeger trace without spans";
+                acc.diag
+                    .add(Level::Skip, reason, || format!("{label}:{line}"));
+            }
+            Err(e) => {
+                let line = lines.of(raw);
+                let reason = format!("malformed Jaeger trace ({})", error_class(&e));
+                acc.diag
+                    .add(Level::Skip, &reason, || format!("{label}:{line}"));
+            }
+        }
+    }
+    let empty = Processes::default();
+    let pieces = traces.iter().map(|t| {
+        let processes = t.processes.as_ref().unwrap_or(&empty);
+        (processes, t.spans.as_deref().unwrap_or_default())
+    });
+    run(bytes, pieces, label, acc)
 }
 
 /// One trace object `{traceID, spans, processes}`.

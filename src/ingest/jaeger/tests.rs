@@ -297,3 +297,23 @@ fn documents_one_after_another_are_all_read() {
     );
     assert!(examples[0].ends_with(":3"), "{examples:?}");
 }
+
+#[test]
+fn an_array_of_trace_objects_is_read() {
+    let trace = |t: &str, svc: &str| {
+        format!(
+            r#"{{"traceID":"{t}","spans":[{{"traceID":"{t}","spanID":"1","operationName":"x","startTime":1,"duration":1,"processID":"p"}}],"processes":{{"p":{{"serviceName":"{svc}"}}}}}}"#
+        )
+    };
+    let d = load(&format!(
+        "[{},\n{},\n{{\"traceID\":\"c3\"}}]",
+        trace("a1", "one"),
+        trace("a2", "two")
+    ));
+    assert_eq!(strs(&d.spans, col::SERVICE), some(&["one", "two"]));
+    assert_eq!(
+        d.diagnostics
+            .count(Level::Skip, "Jaeger trace without spans"),
+        1
+    );
+}
