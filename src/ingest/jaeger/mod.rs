@@ -71,9 +71,7 @@ fn parse_document(
     acc: &mut Loaded,
 ) -> Result<Option<usize>> {
     if doc.first() == Some(&b'[') {
-        let Some((values, used)) = first_value::<Vec<&RawValue>>(bytes, doc, label, acc) else {
-            return Ok(None);
-        };
+        let (values, used) = leading_array(bytes, doc, label, acc);
         if values.first().is_some_and(|v| is_trace(v)) {
             trace_array(bytes, &values, label, acc)?;
         } else {
@@ -84,7 +82,7 @@ fn parse_document(
                 acc,
             )?;
         }
-        return Ok(Some(used));
+        return Ok(used);
     }
     if let Some(used) = envelope::parse(bytes, doc, label, acc)? {
         return Ok(Some(used));
@@ -147,6 +145,66 @@ fn single_trace(bytes: &[u8], doc: Doc<'_>, label: &str, acc: &mut Loaded) -> Re
     run(bytes, [(&processes, spans.as_slice())], label, acc)
 }
 
+/// Gathers the elements of a JSON array as they are read, so a document cut short keeps its
+/// complete elements.
+struct Collect<'v, 'a>(&'v mut Vec<&'a RawValue>);
+
+impl<'de> serde::de::DeserializeSeed<'de> for Collect<'_, 'de> {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Collect<'_, 'de> {
+    type Value = ();
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("an array")
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while let Some(value) = seq.next_element::<&'de RawValue>()? {
+            self.0.push(value);
+        }
+        Ok(())
+    }
+}
+
+/// The elements of the array at the start of `doc` (all, or the complete ones before a
+/// fault, which is counted) and the bytes the array took (`None` after a fault).
+pub(crate) fn leading_array<'a>(
+    bytes: &[u8],
+    doc: &'a [u8],
+    label: &str,
+    acc: &mut Loaded,
+) -> (Vec<&'a RawValue>, Option<usize>) {
+    let mut values = Vec::new();
+    let mut de = serde_json::Deserializer::from_slice(doc);
+    match serde::de::DeserializeSeed::deserialize(Collect(&mut values), &mut de) {
+        Ok(()) => {
+            let after_last = values.last().map_or(1, |v| {
+                let start = (v.get().as_ptr() as usize).saturating_sub(doc.as_ptr() as usize);
+                start + v.get().len()
+            });
+            let close = doc
+                .get(after_last..)
+                .and_then(|rest| memchr::memchr(b']', rest));
+            let used = close.map_or(doc.len(), |i| after_last + i + 1);
+            (values, Some(used))
+        }
+        Err(e) => {
+            count_malformed(bytes, doc, &e, label, acc);
+            (values, None)
+        }
+    }
+}
+
+fn count_malformed(bytes: &[u8], doc: &[u8], e: &serde_json::Error, label: &str, acc: &mut Loaded) {
+    let line = Lines::new(bytes).of_bytes(doc) + e.line().saturating_sub(1);
+    let reason = format!("malformed JSON document ({})", error_class(e));
+    acc.diag
+        .add(Level::Skip, &reason, || format!("{label}:{line}"));
+}
+
 /// The first JSON value of `doc` and the bytes it took; a malformed one is counted.
 pub(crate) fn first_value<'a, T: serde::Deserialize<'a>>(
     bytes: &[u8],
@@ -158,10 +216,7 @@ pub(crate) fn first_value<'a, T: serde::Deserialize<'a>>(
     match stream.next()? {
         Ok(value) => Some((value, stream.byte_offset())),
         Err(e) => {
-            let line = Lines::new(bytes).of_bytes(doc) + e.line().saturating_sub(1);
-            let reason = format!("malformed JSON document ({})", error_class(&e));
-            acc.diag
-                .add(Level::Skip, &reason, || format!("{label}:{line}"));
+            count_malformed(bytes, doc, &e, label, acc);
             None
         }
     }

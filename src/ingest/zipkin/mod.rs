@@ -20,7 +20,7 @@ use serde_json::value::RawValue;
 use self::walk::Checked;
 use crate::ingest::diag::{Diagnostics, Level};
 use crate::ingest::jaeger::batch::{self, Group};
-use crate::ingest::jaeger::first_value;
+use crate::ingest::jaeger::{first_value, leading_array};
 use crate::ingest::otlp::parse::{error_class, finish, Done, Loaded};
 use crate::ingest::otlp::walk::{Part, Place};
 use crate::ingest::otlp::{has_key, SNIFF_BYTES};
@@ -83,14 +83,14 @@ fn next_document<'a>(
         lists.push(vec![span]);
         return Some(used);
     }
-    let (top, used) = first_value::<Vec<&RawValue>>(bytes, doc, label, acc)?;
+    let (top, used) = leading_array(bytes, doc, label, acc);
     let is_list = |r: &&RawValue| r.get().starts_with('[');
     if top.first().is_some_and(is_list) {
         traces(&top, bytes, label, acc, lists);
     } else {
         lists.push(top);
     }
-    Some(used)
+    used
 }
 
 /// A list of traces (`[[span…], …]`): its inner lists.

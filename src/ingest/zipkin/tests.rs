@@ -175,3 +175,17 @@ fn json_lines_of_spans_are_read_and_shared_ids_split_across_lines() {
     assert_eq!(d.spans.height(), 4);
     assert_eq!(d.diagnostics.total(Level::Skip), 1);
 }
+
+#[test]
+fn a_cut_span_list_keeps_its_complete_spans() {
+    let cut = SKEW
+        .find(r#"{"traceId":"1e223ff1f80f1c69","id":"bf396325699c84bf""#)
+        .unwrap();
+    let d = load(SKEW.get(..cut + 30).unwrap());
+    assert_eq!(d.spans.height(), 2);
+    assert_eq!(
+        d.diagnostics
+            .count(Level::Skip, "malformed JSON document (truncated)"),
+        1
+    );
+}
