@@ -16,29 +16,23 @@ use crate::ingest::diag::Level;
 use crate::ingest::otlp::parse::{error_class, finish, Done, Loaded, GROUP_BYTES};
 use crate::ingest::otlp::walk::{Part, Place};
 
-/// The input, and the same as text when it is valid UTF-8 throughout (checked once, so each
-/// trace parses without serde_json checking every string again).
+/// The input, for the tasks: each trace is checked as UTF-8 at once (in its task, in
+/// parallel) and parsed as text, so serde_json does not check every string again.
 #[derive(Clone, Copy)]
 struct Source<'d> {
     bytes: &'d [u8],
-    text: Option<&'d str>,
 }
 
 impl<'d> Source<'d> {
     fn new(bytes: &'d [u8]) -> Self {
-        Source {
-            bytes,
-            text: std::str::from_utf8(bytes).ok(),
-        }
+        Source { bytes }
     }
 
     /// Parses `slice` (a part of the input).
     fn parse<T: serde::Deserialize<'d>>(&self, slice: &'d [u8]) -> serde_json::Result<T> {
-        let start = (slice.as_ptr() as usize).saturating_sub(self.bytes.as_ptr() as usize);
-        let text = self.text.and_then(|t| t.get(start..start + slice.len()));
-        match text {
-            Some(text) => serde_json::from_str(text),
-            None => serde_json::from_slice(slice),
+        match std::str::from_utf8(slice) {
+            Ok(text) => serde_json::from_str(text),
+            Err(_) => serde_json::from_slice(slice),
         }
     }
 }
