@@ -40,7 +40,7 @@ pub struct IngestOptions {
 pub enum Format {
     /// OTLP/JSON (ExportTraceServiceRequest / LogsData, JSON Lines, wrappers).
     Otlp,
-    /// Jaeger JSON (query API `{data: […]}`, one trace, or a bare span array).
+    /// Jaeger JSON (query API `{data: […]}`, one trace, a bare span or trace array).
     Jaeger,
     /// Zipkin v2 JSON (an array of spans, a list of traces, or one span).
     Zipkin,
@@ -130,6 +130,10 @@ fn load_input(input: &Input, acc: &mut Loaded) -> Result<FileReport> {
         head.drain(..UTF8_BOM.len());
     }
     let before = Counts::of(acc);
+    let size = match input {
+        Input::File(path) => std::fs::metadata(path).map_or(0, |m| m.len() as usize),
+        Input::Stdin => 0,
+    };
     let format = match otlp::detect(&head) {
         Shape::Empty => {
             acc.diag.add(Level::Warn, "empty input", || label.clone());
@@ -140,22 +144,22 @@ fn load_input(input: &Input, acc: &mut Loaded) -> Result<FileReport> {
             Format::Otlp
         }
         Shape::Document => {
-            let all = read_rest(&mut reader, head, &label)?;
+            let all = read_rest(&mut reader, head, &label, size)?;
             otlp::parse_whole(&all, &label, acc)?;
             Format::Otlp
         }
         Shape::Other if jaeger::detect(&head) => {
-            let all = read_rest(&mut reader, head, &label)?;
+            let all = read_rest(&mut reader, head, &label, size)?;
             jaeger::parse_whole(&all, &label, acc)?;
             Format::Jaeger
         }
         Shape::Other if zipkin::detect(&head) => {
-            let all = read_rest(&mut reader, head, &label)?;
+            let all = read_rest(&mut reader, head, &label, size)?;
             zipkin::parse_whole(&all, &label, acc)?;
             Format::Zipkin
         }
         Shape::Other if logs::looks_like_json_logs(&head) => {
-            let all = read_rest(&mut reader, head, &label)?;
+            let all = read_rest(&mut reader, head, &label, size)?;
             let records = logs::parse_json_logs(&all, &label, &mut acc.diag);
             acc.logs.extend(records);
             Format::JsonLogs
@@ -171,13 +175,15 @@ fn load_input(input: &Input, acc: &mut Loaded) -> Result<FileReport> {
     Ok(Counts::of(acc).report(before, label, format, opened.compression))
 }
 
-/// Reads the rest of an input after `head`. An uncompressed file's size is reserved at once
-/// so a 100 MB document is not copied by repeated growth.
-fn read_rest(reader: &mut dyn std::io::Read, mut head: Vec<u8>, label: &str) -> Result<Vec<u8>> {
-    if let Ok(meta) = std::fs::metadata(label) {
-        let size = usize::try_from(meta.len()).unwrap_or(0);
-        head.reserve(size.saturating_sub(head.len()) + 1);
-    }
+/// Reads the rest of an input after `head`, reserving `size` bytes first (a file's size) so
+/// a 100 MB document is not copied by repeated growth.
+fn read_rest(
+    reader: &mut dyn std::io::Read,
+    mut head: Vec<u8>,
+    label: &str,
+    size: usize,
+) -> Result<Vec<u8>> {
+    head.reserve(size.saturating_sub(head.len()) + 1);
     reader
         .read_to_end(&mut head)
         .with_context(|| format!("{label}: cannot read"))?;
