@@ -49,22 +49,7 @@ pub fn walk_span(
     scratch: &mut String,
     place: Place<'_>,
 ) {
-    let Some(trace) = required_id(
-        span.trace_id.as_ref(),
-        TRACE_ID_BYTES,
-        "span: trace id",
-        part,
-        place,
-    ) else {
-        return;
-    };
-    let Some(id) = required_id(
-        span.span_id.as_ref(),
-        SPAN_ID_BYTES,
-        "span: span id",
-        part,
-        place,
-    ) else {
+    let Some((trace, id)) = span_ids(span, part, place) else {
         return;
     };
     let Some((start_ns, end_ns)) = span_times(span.start, span.duration, part, place) else {
@@ -99,6 +84,15 @@ pub fn walk_span(
     for (_, r) in refs.iter().enumerate().filter(|(i, _)| Some(*i) != parent) {
         walk_link(r, ids, part, scratch);
     }
+}
+
+/// The trace and span ids; `None` (counted) when either is unusable.
+fn span_ids(span: &Span<'_>, part: &mut Part, place: Place<'_>) -> Option<(HexId, HexId)> {
+    let trace_id = span.trace_id.as_ref();
+    let trace = required_id(trace_id, TRACE_ID_BYTES, "span: trace id", part, place)?;
+    let span_id = span.span_id.as_ref();
+    let id = required_id(span_id, SPAN_ID_BYTES, "span: span id", part, place)?;
+    Some((trace, id))
 }
 
 fn span_name<'s>(span: &'s Span<'_>, part: &mut Part, place: Place<'_>) -> &'s str {
@@ -137,8 +131,11 @@ fn read_refs(refs: &[Reference<'_>], trace: &HexId, part: &mut Part, place: Plac
             part,
             place,
         );
-        let (Ok(Some(trace)), Ok(Some(span))) = (ref_trace, ref_span) else {
-            part.skip("reference without usable ids", place);
+        let (Ok(trace), Ok(span)) = (ref_trace, ref_span) else {
+            continue; // malformed: counted by `optional_id`
+        };
+        let (Some(trace), Some(span)) = (trace, span) else {
+            part.skip("reference without ids", place);
             continue;
         };
         let child_of = !r
