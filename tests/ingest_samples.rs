@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use cascade::ingest::diag::Level;
-use cascade::ingest::{ingest, Dataset, IngestOptions};
+use cascade::ingest::{ingest, Dataset, Format, IngestOptions};
 use cascade::model::columns as col;
 
 const SAMPLES: &str = "/work/shared/samples";
@@ -49,6 +49,76 @@ fn every_valid_sample_loads_without_a_skip() {
         );
         assert_eq!(f.spans as usize, d.spans.height());
     }
+}
+
+#[test]
+fn every_jaeger_and_zipkin_sample_loads_without_a_skip() {
+    for (sub, format) in [("jaeger", Format::Jaeger), ("zipkin", Format::Zipkin)] {
+        let Some(dir) = samples(sub) else { continue };
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let d = load(vec![path.clone()], vec![]).unwrap();
+            assert!(skips(&d).is_empty(), "{}: {:?}", path.display(), skips(&d));
+            let f = &d.files[0];
+            assert_eq!(f.format, format, "{}", path.display());
+            assert!(f.spans > 0, "{}: nothing read", path.display());
+            assert_eq!(f.spans as usize, d.spans.height());
+        }
+    }
+}
+
+#[test]
+fn jaeger_and_zipkin_samples_keep_their_facts() {
+    let (Some(jaeger), Some(zipkin)) = (samples("jaeger"), samples("zipkin")) else {
+        return;
+    };
+    let count = |p: PathBuf| load(vec![p], vec![]).unwrap().spans.height();
+    assert_eq!(count(jaeger.join("jaeger__uimodel-ui_01.json")), 5);
+    assert_eq!(count(jaeger.join("jaeger-ui__genaiTestTrace.json")), 57);
+    assert_eq!(
+        count(zipkin.join("zipkin__smartthings-oauth-authorization.json")),
+        175
+    );
+    let ui = load(vec![jaeger.join("jaeger__uimodel-ui_01.json")], vec![]).unwrap();
+    let trace = ui
+        .spans
+        .column(col::TRACE_ID)
+        .unwrap()
+        .str()
+        .unwrap()
+        .get(0);
+    assert_eq!(trace, Some("00000000000000000000000000000001"));
+    // Envoy writes no serviceName: kept as unknown_service, with its legacy string tags typed.
+    let envoy = load(vec![zipkin.join("zipkin__envoy.json")], vec![]).unwrap();
+    let http = envoy
+        .spans
+        .column(col::HTTP_STATUS_CODE)
+        .unwrap()
+        .i32()
+        .unwrap();
+    assert_eq!(http.get(0), Some(200));
+    let service = envoy
+        .spans
+        .column(col::SERVICE)
+        .unwrap()
+        .str()
+        .unwrap()
+        .get(0);
+    assert_eq!(service, Some("unknown_service"));
+    // OTel status carried as Zipkin tags.
+    let otel = load(
+        vec![zipkin.join("collector-contrib__zipkinreceiver-sample3.json")],
+        vec![],
+    )
+    .unwrap();
+    let msg = otel
+        .spans
+        .column(col::STATUS_MESSAGE)
+        .unwrap()
+        .str()
+        .unwrap()
+        .get(0);
+    assert_eq!(msg, Some("Something failed"));
 }
 
 #[test]

@@ -1,4 +1,4 @@
-//! Ingest: OTLP/JSON traces and structured logs into polars frames.
+//! Ingest: OTLP/JSON, Jaeger and Zipkin traces and structured logs into polars frames.
 //!
 //! Entry point: [`ingest`]. Every input is detected from its content (compression, then
 //! shape); bad records become counted [`diag::Diagnostics`], never a panic; only an input
@@ -6,11 +6,13 @@
 
 pub mod diag;
 pub mod frames;
+pub mod jaeger;
 pub mod logs;
 pub mod otlp;
 pub mod record;
 pub mod source;
 pub mod summary;
+pub mod zipkin;
 
 use std::path::PathBuf;
 
@@ -38,6 +40,10 @@ pub struct IngestOptions {
 pub enum Format {
     /// OTLP/JSON (ExportTraceServiceRequest / LogsData, JSON Lines, wrappers).
     Otlp,
+    /// Jaeger JSON (query API `{data: […]}`, one trace, a bare span or trace array).
+    Jaeger,
+    /// Zipkin v2 JSON (an array of spans, a list of traces, or one span).
+    Zipkin,
     /// JSON-lines application logs (pino, zap, ECS, slog, …).
     JsonLogs,
 }
@@ -134,6 +140,10 @@ fn load_input(input: &Input, acc: &mut Loaded, bar: &indicatif::ProgressBar) -> 
         head.drain(..UTF8_BOM.len());
     }
     let before = Counts::of(acc);
+    let size = match input {
+        Input::File(path) => std::fs::metadata(path).map_or(0, |m| m.len() as usize),
+        Input::Stdin => 0,
+    };
     let format = match otlp::detect(&head) {
         Shape::Empty => {
             acc.diag.add(Level::Warn, "empty input", || label.clone());
@@ -144,26 +154,46 @@ fn load_input(input: &Input, acc: &mut Loaded, bar: &indicatif::ProgressBar) -> 
             Format::Otlp
         }
         Shape::Document => {
-            let all = read_rest(&mut reader, head, &label)?;
+            let all = read_rest(&mut reader, head, &label, size)?;
             otlp::parse_whole(&all, &label, acc)?;
             Format::Otlp
         }
+        Shape::Other if jaeger::detect(&head) => {
+            let all = read_rest(&mut reader, head, &label, size)?;
+            jaeger::parse_whole(&all, &label, acc)?;
+            Format::Jaeger
+        }
+        Shape::Other if zipkin::detect(&head) => {
+            let all = read_rest(&mut reader, head, &label, size)?;
+            zipkin::parse_whole(&all, &label, acc)?;
+            Format::Zipkin
+        }
         Shape::Other if logs::looks_like_json_logs(&head) => {
-            let all = read_rest(&mut reader, head, &label)?;
+            let all = read_rest(&mut reader, head, &label, size)?;
             let records = logs::parse_json_logs(&all, &label, &mut acc.diag);
             acc.logs.extend(records);
             Format::JsonLogs
         }
         Shape::Other => bail!(
-            "{label}: not OTLP/JSON telemetry nor JSON-lines application logs; expected an \
-             ExportTraceServiceRequest / LogsData object (resourceSpans / resourceLogs), \
-             JSON Lines of them, or one JSON log object per line"
+            "{label}: not OTLP/JSON, Jaeger or Zipkin v2 telemetry nor JSON-lines application \
+             logs; expected an ExportTraceServiceRequest / LogsData object (resourceSpans / \
+             resourceLogs) or JSON Lines of them, Jaeger JSON ({{data: [trace…]}}, a trace, \
+             or spans with traceID/spanID), a Zipkin v2 span list (Zipkin v1 with \
+             binaryAnnotations is not read), or one JSON log object per line"
         ),
     };
     Ok(Counts::of(acc).report(before, label, format, opened.compression))
 }
 
-fn read_rest(reader: &mut dyn std::io::Read, mut head: Vec<u8>, label: &str) -> Result<Vec<u8>> {
+/// Reads the rest of an input after `head`, reserving `size` bytes first (a file's size) so
+/// a 100 MB document is not copied by repeated growth.
+fn read_rest(
+    reader: &mut dyn std::io::Read,
+    mut head: Vec<u8>,
+    label: &str,
+    size: usize,
+) -> Result<Vec<u8>> {
+    head.reserve(size.saturating_sub(head.len()) + 1);
     reader
         .read_to_end(&mut head)
         .with_context(|| format!("{label}: cannot read"))?;

@@ -83,6 +83,32 @@ pub fn parse_id(text: &str, n: usize) -> Result<Parsed, IdError> {
     })
 }
 
+/// Reads a hex id of at most `n` bytes as Jaeger and Zipkin write them: 64-bit trace ids
+/// (16 hex digits) and ids whose leading zeros were dropped are left-padded with zeros to
+/// `2 n` digits, as Jaeger's `TraceIDFromString` / `SpanIDFromString` do. Hex only.
+pub fn parse_hex_padded(text: &str, n: usize) -> Result<HexId, IdError> {
+    let raw = text.as_bytes();
+    if raw.is_empty() {
+        return Err(IdError::Empty);
+    }
+    if !raw.iter().all(u8::is_ascii_hexdigit) {
+        return Err(IdError::NotHex);
+    }
+    let width = 2 * n;
+    if raw.len() > width || width > MAX_HEX {
+        return Err(IdError::WrongLength);
+    }
+    let mut id = HexId {
+        buf: [b'0'; MAX_HEX],
+        len: width,
+    };
+    let pad = width - raw.len();
+    for (slot, b) in id.buf.iter_mut().skip(pad).zip(raw) {
+        *slot = b.to_ascii_lowercase();
+    }
+    Ok(id)
+}
+
 fn hex_lower(raw: &[u8]) -> Option<HexId> {
     let mut id = HexId {
         buf: [0; MAX_HEX],
@@ -169,6 +195,22 @@ mod tests {
         assert_eq!(
             ok("FcpNz02EdAs=", SPAN_ID_BYTES),
             ("15ca4dcf4d84740b".to_string(), true)
+        );
+    }
+
+    #[test]
+    fn short_hex_ids_are_left_padded() {
+        let pad = |t: &str, n| parse_hex_padded(t, n).map(|id| id.as_str().to_string());
+        assert_eq!(
+            pad("1E223FF1F80F1C69", TRACE_ID_BYTES).unwrap(),
+            "00000000000000001e223ff1f80f1c69"
+        );
+        assert_eq!(pad("abc", SPAN_ID_BYTES).unwrap(), "0000000000000abc");
+        assert_eq!(pad("", SPAN_ID_BYTES).err(), Some(IdError::Empty));
+        assert_eq!(pad("0g", SPAN_ID_BYTES).err(), Some(IdError::NotHex));
+        assert_eq!(
+            pad("00000000000000001", SPAN_ID_BYTES).err(),
+            Some(IdError::WrongLength)
         );
     }
 

@@ -17,7 +17,7 @@ pub mod wire;
 pub use parse::{parse_lines, parse_whole, Loaded, BLOCK_BYTES};
 
 /// How far into an input detection looks for OTLP keys.
-const SNIFF_BYTES: usize = 64 << 10;
+pub(crate) const SNIFF_BYTES: usize = 64 << 10;
 /// How many leading non-empty lines decide between JSON Lines and one document.
 const SNIFF_LINES: usize = 3;
 
@@ -71,7 +71,7 @@ pub fn detect(head: &[u8]) -> Shape {
 }
 
 /// A key token not inside an escaped string (`\"resourceSpans\"` in a log message).
-fn has_key(hay: &[u8], key: &[u8]) -> bool {
+pub(crate) fn has_key(hay: &[u8], key: &[u8]) -> bool {
     memchr::memmem::find_iter(hay, key).any(|at| at == 0 || hay.get(at - 1) != Some(&b'\\'))
 }
 

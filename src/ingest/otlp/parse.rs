@@ -24,7 +24,7 @@ use crate::ingest::record::LogRecord;
 /// a 730 MB file never sits in memory at once.
 pub const BLOCK_BYTES: usize = 32 << 20;
 /// Bytes of input per parallel task (a few Collector batches of ~370 KB each).
-const GROUP_BYTES: usize = 2 << 20;
+pub(crate) const GROUP_BYTES: usize = 2 << 20;
 /// Rough input bytes per span in OTLP/JSON, to size builders (bench data: ~730).
 const BYTES_PER_SPAN: usize = 700;
 
@@ -41,7 +41,7 @@ pub struct Loaded {
 }
 
 /// A finished part: frames built, ready to append.
-struct Done {
+pub(crate) struct Done {
     spans: DataFrame,
     events: DataFrame,
     links: DataFrame,
@@ -50,7 +50,7 @@ struct Done {
     other_signals: u64,
 }
 
-fn finish(part: Part) -> Result<Done> {
+pub(crate) fn finish(part: Part) -> Result<Done> {
     Ok(Done {
         spans: part.spans.finish()?,
         events: part.events.finish()?,
@@ -73,7 +73,7 @@ impl Loaded {
         Ok(())
     }
 
-    fn absorb_all(&mut self, parts: Vec<Result<Done>>) -> Result<()> {
+    pub(crate) fn absorb_all(&mut self, parts: Vec<Result<Done>>) -> Result<()> {
         parts.into_iter().try_for_each(|p| self.absorb(p?))
     }
 }
@@ -183,7 +183,7 @@ fn parse_document(bytes: &[u8], part: &mut Part, place: Place<'_>) {
     }
 }
 
-fn error_class(e: &serde_json::Error) -> &'static str {
+pub(crate) fn error_class(e: &serde_json::Error) -> &'static str {
     use serde_json::error::Category;
     match e.classify() {
         Category::Io => "read error",

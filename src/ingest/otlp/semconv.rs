@@ -88,6 +88,12 @@ fn classify(key: &str) -> Option<Target> {
     })
 }
 
+/// True when `key` is a semantic attribute read as an integer (`http.status_code`, …): a
+/// tracer that writes every tag as a string (Zipkin) has it typed back.
+pub fn expects_int(key: &str) -> bool {
+    matches!(classify(key), Some(Target::Int(..)))
+}
+
 /// The normalised attributes of one span, borrowing from it.
 #[derive(Default)]
 pub struct Semantic<'v> {

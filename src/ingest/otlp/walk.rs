@@ -56,11 +56,11 @@ impl Part {
         }
     }
 
-    pub(super) fn skip(&mut self, reason: &str, place: Place<'_>) {
+    pub(crate) fn skip(&mut self, reason: &str, place: Place<'_>) {
         self.diag.add(Level::Skip, reason, || place.at());
     }
 
-    pub(super) fn warn(&mut self, reason: &str, place: Place<'_>) {
+    pub(crate) fn warn(&mut self, reason: &str, place: Place<'_>) {
         self.diag.add(Level::Warn, reason, || place.at());
     }
 }
@@ -114,19 +114,26 @@ pub(super) struct ResourceInfo<'v> {
     pub instance: Option<&'v str>,
 }
 
+/// A non-empty string attribute by key.
+pub(crate) fn find_str<'v>(attrs: &'v [KeyValue<'_>], key: &str) -> Option<&'v str> {
+    attrs
+        .iter()
+        .find(|kv| kv.key.as_ref().is_some_and(|k| k.as_str() == key))
+        .and_then(|kv| as_str(&kv.value))
+        .filter(|v| !v.is_empty())
+}
+
+/// The instance of a resource: `service.instance.id`, else `k8s.pod.name`, else `host.name`.
+pub(crate) fn instance_of<'v>(attrs: &'v [KeyValue<'_>]) -> Option<&'v str> {
+    find_str(attrs, "service.instance.id")
+        .or_else(|| find_str(attrs, "k8s.pod.name"))
+        .or_else(|| find_str(attrs, "host.name"))
+}
+
 pub(super) fn resource_info<'v>(resource: Option<&'v Resource<'_>>) -> (ResourceInfo<'v>, bool) {
     let attrs: &[KeyValue<'_>] = resource.map_or(&[], |r| &r.attributes);
-    let find = |key: &str| {
-        attrs
-            .iter()
-            .find(|kv| kv.key.as_ref().is_some_and(|k| k.as_str() == key))
-            .and_then(|kv| as_str(&kv.value))
-            .filter(|v| !v.is_empty())
-    };
-    let service = find("service.name");
-    let instance = find("service.instance.id")
-        .or_else(|| find("k8s.pod.name"))
-        .or_else(|| find("host.name"));
+    let service = find_str(attrs, "service.name");
+    let instance = instance_of(attrs);
     let info = ResourceInfo {
         service: service.unwrap_or(UNKNOWN_SERVICE),
         instance,

@@ -1,0 +1,169 @@
+//! A structural scan of a Jaeger query-API document (`{"data": [trace…], …}`) that finds
+//! the traces without parsing them, handing each over as soon as it is found, so traces are
+//! parsed exactly once, in parallel, while the scan goes on.
+//!
+//! Only brackets and strings are followed (strings are skipped with `memchr`); every trace
+//! found is then parsed by serde, which is where malformed content is caught. A document
+//! cut short still gives its complete traces, and says so.
+
+/// What the scan found besides the traces.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct ScanEnd {
+    /// The document has a top-level `data` array (else it is not an envelope).
+    pub seen_data: bool,
+    /// The `errors` value lists at least one error.
+    pub has_errors: bool,
+    /// The document ended inside a value (truncated, or an unterminated string).
+    pub truncated: bool,
+    /// Bytes the document took (all of the input when truncated).
+    pub end: usize,
+}
+
+/// Where a bracket or string leads the scan.
+#[derive(Default)]
+struct State {
+    depth: usize,
+    /// Byte range of the last string seen directly in the top object (a key, when followed
+    /// by a value).
+    last_key: (usize, usize),
+    in_data: bool,
+    errors_start: Option<usize>,
+    trace_start: Option<usize>,
+}
+
+/// Scans `b` (starting with `{`), giving each complete object of the top-level `data` array
+/// to `on_trace` in document order.
+pub fn scan<'b>(b: &'b [u8], mut on_trace: impl FnMut(&'b [u8])) -> ScanEnd {
+    let mut st = State::default();
+    let mut env = ScanEnd {
+        truncated: true,
+        ..ScanEnd::default()
+    };
+    let mut i = 0usize;
+    while let Some(&c) = b.get(i) {
+        match c {
+            b'"' => {
+                let Some(end) = string_end(b, i + 1) else {
+                    break;
+                };
+                if st.depth == 1 {
+                    st.last_key = (i + 1, end);
+                }
+                i = end + 1;
+                continue;
+            }
+            b'{' | b'[' => {
+                open(&mut st, b, i, c);
+                env.seen_data |= st.in_data;
+            }
+            b'}' | b']' => {
+                if st.depth == 0 {
+                    break;
+                }
+                if let Some(trace) = close(&mut st, &mut env, b, i) {
+                    on_trace(trace);
+                }
+                if st.depth == 0 {
+                    env.truncated = false;
+                    env.end = i + 1;
+                    break;
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    if env.truncated {
+        env.end = b.len();
+    }
+    env
+}
+
+fn open(st: &mut State, b: &[u8], i: usize, c: u8) {
+    let key = b.get(st.last_key.0..st.last_key.1).unwrap_or_default();
+    match (st.depth, c) {
+        (1, b'[') if key == b"data" => st.in_data = true,
+        (1, b'[') if key == b"errors" => st.errors_start = Some(i),
+        (2, b'{') if st.in_data => st.trace_start = Some(i),
+        _ => {}
+    }
+    st.depth += 1;
+}
+
+/// Closes a bracket; a trace when it was one.
+fn close<'b>(st: &mut State, env: &mut ScanEnd, b: &'b [u8], i: usize) -> Option<&'b [u8]> {
+    st.depth -= 1;
+    match st.depth {
+        2 if st.in_data => return st.trace_start.take().and_then(|s| b.get(s..=i)),
+        1 => {
+            st.in_data = false;
+            if let Some(start) = st.errors_start.take() {
+                let inner = b.get(start + 1..i).unwrap_or_default().trim_ascii();
+                env.has_errors = !inner.is_empty();
+            }
+        }
+        _ => {}
+    }
+    None
+}
+
+/// The index of the quote that ends the string whose content starts at `from`.
+fn string_end(b: &[u8], mut from: usize) -> Option<usize> {
+    loop {
+        let at = from + memchr::memchr2(b'"', b'\\', b.get(from..)?)?;
+        if b.get(at) == Some(&b'\\') {
+            from = at + 2;
+        } else {
+            return Some(at);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn traces(doc: &[u8]) -> (Vec<&[u8]>, ScanEnd) {
+        let mut out = Vec::new();
+        let end = scan(doc, |t| out.push(t));
+        (out, end)
+    }
+
+    #[test]
+    fn finds_traces_and_errors_without_parsing() {
+        let doc = r#"{"total":2,"data":[{"traceID":"a","s":"}\"]"},
+            {"traceID":"b","spans":[{"x":[1,2]}]}],"errors":[{"msg":"x"}]}"#;
+        let (found, env) = traces(doc.as_bytes());
+        assert_eq!(
+            found,
+            vec![
+                &br#"{"traceID":"a","s":"}\"]"}"#[..],
+                br#"{"traceID":"b","spans":[{"x":[1,2]}]}"#
+            ]
+        );
+        assert!(env.seen_data && env.has_errors && !env.truncated);
+        assert_eq!(env.end, doc.len());
+        let (_, next) = traces(
+            br#"{"data":[]}
+{"data":[]}"#,
+        );
+        assert_eq!(next.end, 11);
+    }
+
+    #[test]
+    fn a_cut_document_keeps_its_complete_traces() {
+        let (found, env) = traces(br#"{"data":[{"traceID":"a"},{"traceID":"b","spans":[{"#);
+        assert_eq!(found, vec![br#"{"traceID":"a"}"#]);
+        assert!(env.truncated);
+        let (found, env) = traces(br#"{"data":[{"traceID":"a\"#);
+        assert!(found.is_empty() && env.truncated);
+    }
+
+    #[test]
+    fn no_data_key_is_none() {
+        assert!(!traces(br#"{"traceID":"a","spans":[]}"#).1.seen_data);
+        assert!(!traces(br#"{"x":{"data":[{}]}}"#).1.seen_data);
+        let (found, env) = traces(br#"{"data":[],"errors":null}"#);
+        assert!(found.is_empty() && env.seen_data && !env.has_errors);
+    }
+}

@@ -1,0 +1,188 @@
+//! One Zipkin v2 span → a spans-frame row and its annotations → events, in two steps: a
+//! check (ids, kind, times; before shared ids are split) and the push.
+//!
+//! Mapping: `kind` (absent = internal), `localEndpoint.serviceName` → service, its address
+//! (and port) → instance; `remoteEndpoint` → `peer.service` / `server.address` /
+//! `server.port` tags on a client, producer, consumer or internal span (the callee or
+//! broker), `client.address` / `client.port` on a server span (the caller; its service name
+//! is dropped). Tags the span already has win over these.
+
+use serde_json::value::RawValue;
+
+use super::wire::{Endpoint, Span};
+use crate::ingest::jaeger::mapped::Mapped;
+use crate::ingest::jaeger::rows::{
+    event_time, optional_id, push_event, push_span, required_id, span_times, SpanFacts,
+};
+use crate::ingest::jaeger::tags::{int_value, synthetic, text_value};
+use crate::ingest::otlp::ids::{HexId, SPAN_ID_BYTES, TRACE_ID_BYTES};
+use crate::ingest::otlp::parse::error_class;
+use crate::ingest::otlp::scalar::Text;
+use crate::ingest::otlp::walk::{Part, Place, UNKNOWN_SERVICE};
+use crate::ingest::otlp::wire::KeyValue;
+use crate::model::columns::kind;
+
+/// A span whose ids, kind and times could be read.
+pub struct Checked<'a> {
+    pub span: Span<'a>,
+    pub line: usize,
+    pub trace: HexId,
+    pub id: HexId,
+    pub parent: Option<HexId>,
+    pub kind: i32,
+    start_ns: i64,
+    end_ns: i64,
+}
+
+impl Checked<'_> {
+    /// The local service name, when written.
+    pub fn service(&self) -> Option<&str> {
+        self.span.local.as_ref().and_then(Endpoint::service)
+    }
+}
+
+/// Parses and checks one raw span; `None` (counted) when it cannot be used.
+pub fn check<'a>(raw: &'a RawValue, part: &mut Part, place: Place<'_>) -> Option<Checked<'a>> {
+    let span = match serde_json::from_str::<Span<'a>>(raw.get()) {
+        Ok(span) => span,
+        Err(e) => {
+            part.skip(
+                &format!("malformed Zipkin span ({})", error_class(&e)),
+                place,
+            );
+            return None;
+        }
+    };
+    let trace = required_id(
+        span.trace_id.as_ref(),
+        TRACE_ID_BYTES,
+        "span: trace id",
+        part,
+        place,
+    )?;
+    let id = required_id(
+        span.id.as_ref(),
+        SPAN_ID_BYTES,
+        "span: span id",
+        part,
+        place,
+    )?;
+    let parent = optional_id(
+        span.parent_id.as_ref(),
+        SPAN_ID_BYTES,
+        "span: parent span",
+        part,
+        place,
+    )
+    .ok()?;
+    let Some(kind) = span_kind(span.kind.as_ref()) else {
+        part.skip("span: unknown kind", place);
+        return None;
+    };
+    let (start_ns, end_ns) = span_times(span.timestamp, span.duration, part, place)?;
+    Some(Checked {
+        span,
+        line: place.line,
+        trace,
+        id,
+        parent,
+        kind,
+        start_ns,
+        end_ns,
+    })
+}
+
+fn span_kind(text: Option<&Text<'_>>) -> Option<i32> {
+    let Some(text) = text else {
+        return Some(kind::INTERNAL);
+    };
+    Some(match text.as_str().to_ascii_uppercase().as_str() {
+        "CLIENT" => kind::CLIENT,
+        "SERVER" => kind::SERVER,
+        "PRODUCER" => kind::PRODUCER,
+        "CONSUMER" => kind::CONSUMER,
+        _ => return None,
+    })
+}
+
+/// Pushes the rows of one checked span.
+pub fn push(mut c: Checked<'_>, part: &mut Part, scratch: &mut String, label: &str) {
+    let place = Place {
+        label,
+        line: c.line,
+    };
+    let mut attrs = std::mem::take(&mut c.span.tags.0);
+    let service = c.service().unwrap_or_else(|| {
+        part.warn(
+            "span without localEndpoint.serviceName (unknown_service)",
+            place,
+        );
+        UNKNOWN_SERVICE
+    });
+    let instance = c.span.local.as_ref().and_then(instance_of);
+    if let Some(remote) = &c.span.remote {
+        add_remote(&mut attrs, remote, c.kind);
+    }
+    let mapped = Mapped::read(&attrs);
+    let facts = SpanFacts {
+        trace: &c.trace,
+        span: &c.id,
+        parent: c.parent.as_ref(),
+        service,
+        instance: instance.as_deref(),
+        name: c.span.name.as_ref().map_or("", Text::as_str),
+        kind: c.kind,
+        start_ns: c.start_ns,
+        end_ns: c.end_ns,
+    };
+    push_span(part, scratch, &facts, &attrs, &mapped);
+    let ids = [c.trace.as_str(), c.id.as_str()];
+    for a in c.span.annotations.iter().flatten() {
+        let Some(time_ns) = event_time(a.timestamp, part, place) else {
+            continue;
+        };
+        let name = a.value.as_ref().map_or("", Text::as_str);
+        push_event(part, scratch, ids, time_ns, (name, ""), &[]);
+    }
+}
+
+/// `address` or `address:port` (`[v6]:port`) of the local endpoint.
+fn instance_of(local: &Endpoint<'_>) -> Option<String> {
+    let address = local.address()?;
+    Some(match local.port() {
+        Some(port) if address.contains(':') => format!("[{address}]:{port}"),
+        Some(port) => format!("{address}:{port}"),
+        None => address.to_string(),
+    })
+}
+
+/// Adds the remote endpoint as semantic tags (see the module doc), unless already present.
+fn add_remote<'a>(attrs: &mut Vec<KeyValue<'a>>, remote: &Endpoint<'a>, span_kind: i32) {
+    let server = span_kind == kind::SERVER;
+    let (address_key, port_key) = if server {
+        ("client.address", "client.port")
+    } else {
+        ("server.address", "server.port")
+    };
+    let mut extra = Vec::with_capacity(3);
+    if let (false, Some(service)) = (server, remote.service_text()) {
+        extra.push(synthetic("peer.service", text_value(service.clone())));
+    }
+    if let Some(address) = remote.address_text() {
+        extra.push(synthetic(address_key, text_value(address.clone())));
+    }
+    if let Some(port) = remote.port() {
+        extra.push(synthetic(port_key, int_value(port)));
+    }
+    let has = |attrs: &[KeyValue<'_>], key: &str| {
+        attrs
+            .iter()
+            .any(|kv| kv.key.as_ref().is_some_and(|k| k.as_str() == key))
+    };
+    for kv in extra {
+        let key = kv.key.as_ref().map_or("", Text::as_str);
+        if !has(attrs, key) {
+            attrs.push(kv);
+        }
+    }
+}
