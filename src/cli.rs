@@ -32,7 +32,8 @@ pub enum Command {
 /// Inputs shared by every command that reads telemetry.
 #[derive(Debug, Args)]
 pub struct InputArgs {
-    /// Trace files or folders (OTLP/JSON, JSON Lines, gzip or zstd; `-` for stdin).
+    /// Trace files or folders (OTLP/JSON, Jaeger or Zipkin JSON; JSON Lines; plain, gzip or
+    /// zstd; `-` for stdin).
     #[arg(required = true, value_name = "INPUT")]
     pub inputs: Vec<PathBuf>,
     /// Log files or folders (OTLP/JSON logs or JSON-lines application logs); repeatable.

@@ -35,6 +35,18 @@ pub fn write_kept(out: &mut String, attrs: &[KeyValue<'_>]) {
     write_object_where(out, attrs, |key| !is_mapped(key));
 }
 
+/// Appends the tags neither [mapped](is_mapped) nor carried by a normalised column of
+/// `semantic` (as OTLP spans do), as one JSON object.
+pub fn write_uncarried(
+    out: &mut String,
+    attrs: &[KeyValue<'_>],
+    semantic: &crate::ingest::otlp::semconv::Semantic<'_>,
+) {
+    crate::ingest::otlp::anyvalue::write_object_except(out, attrs, |i| {
+        semantic.carries(i) || attrs.get(i).is_some_and(|kv| is_mapped(key_of(kv)))
+    });
+}
+
 /// Appends the tags whose key passes `keep` as one JSON object `{key: value}`.
 pub fn write_object_where(out: &mut String, attrs: &[KeyValue<'_>], keep: impl Fn(&str) -> bool) {
     out.push('{');

@@ -2,7 +2,7 @@
 //! the push into the same span, event and link frames the OTLP reader fills, so no later
 //! stage can tell which tracer wrote a span. Shared by `jaeger/` and `zipkin/`.
 
-use super::mapped::{write_kept, write_object_where, Mapped};
+use super::mapped::{write_object_where, write_uncarried, Mapped};
 use crate::ingest::frames::{EventRow, SpanRow};
 use crate::ingest::otlp::ids::{parse_hex_padded, HexId, IdError};
 use crate::ingest::otlp::scalar::{Field, Text};
@@ -135,8 +135,8 @@ pub fn push_span(
     mapped: &Mapped<'_>,
 ) {
     scratch.clear();
-    write_kept(scratch, attrs);
     let semantic = Semantic::from_attributes(attrs);
+    write_uncarried(scratch, attrs, &semantic);
     let (status_code, status_message) = mapped.status();
     part.spans.push(&SpanRow {
         trace_id: facts.trace.as_str(),
