@@ -5,7 +5,10 @@
 //! and `simulate` is the entry point of `cascade simulate`.
 
 pub mod compare;
+pub mod derive;
+pub mod fidelity;
 pub mod model;
+pub mod policies;
 pub mod recovery;
 pub mod sim;
 pub mod simulate;
