@@ -3,7 +3,7 @@
 use anyhow::{Context, Result};
 
 use crate::analyze::{self, AnalyzeOptions};
-use crate::cli::{AnalyzeArgs, Cli, Command, InputArgs, InspectArgs, SimulateArgs};
+use crate::cli::{AnalyzeArgs, Cli, Command, InputArgs, InspectArgs, ReplayArgs, SimulateArgs};
 use crate::ingest::{self, Dataset, IngestOptions};
 use crate::model::columns as col;
 use crate::model::finding::Severity;
@@ -16,6 +16,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Inspect(args) => inspect(&args),
         Command::Analyze(args) => analyze_command(&args),
         Command::Simulate(args) => crate::replay::simulate::run(&simulate_options(&args)),
+        Command::Replay(args) => replay_command(&args),
     }
 }
 
@@ -108,4 +109,54 @@ fn simulate_options(args: &SimulateArgs) -> SimulateOptions {
         json: args.json,
         compare: args.compare.clone(),
     }
+}
+
+/// `cascade replay`: ingest, analyse, replay; the model file and the document or table.
+fn replay_command(args: &ReplayArgs) -> Result<u8> {
+    use crate::replay::command::{self, ReplayOptions};
+    use crate::replay::derive::DeriveOptions;
+    let opts = ReplayOptions {
+        derive: DeriveOptions {
+            sample_rate: args.sample_rate,
+            capacity: parse_capacity(&args.capacity)?,
+        },
+        policies: args.policies.clone(),
+        seeds: args.seeds,
+        first_seed: args.seed,
+        sweep: !args.no_sweep,
+        progress: crate::output::progress_allowed(),
+    };
+    let data = ingest::ingest(&ingest_options(&args.input))?;
+    let analysis = analyze::analyze(&data, &AnalyzeOptions::default())?;
+    let r = command::replay(&analysis, &opts)?;
+    if let Some(path) = &args.model_out {
+        let text = serde_json::to_string_pretty(&r.derived.json).context("encoding the model")?;
+        std::fs::write(path, text + "\n").with_context(|| format!("writing {}", path.display()))?;
+    }
+    if args.json {
+        let text = serde_json::to_string_pretty(&command::document(&r)).context("encoding the replay")?;
+        println!("{text}");
+    } else {
+        print!("{}", command::text(&r));
+    }
+    Ok(0)
+}
+
+/// `--capacity svc=N` values.
+fn parse_capacity(specs: &[String]) -> Result<Vec<(String, u32)>> {
+    specs
+        .iter()
+        .map(|s| {
+            let (svc, n) = s
+                .split_once('=')
+                .with_context(|| format!("--capacity `{s}`: expected SERVICE=WORKERS"))?;
+            let n: u32 = n
+                .trim()
+                .parse()
+                .ok()
+                .filter(|&n| n >= 1)
+                .with_context(|| format!("--capacity `{s}`: workers must be a whole number >= 1"))?;
+            Ok((svc.trim().to_string(), n))
+        })
+        .collect()
 }

@@ -25,6 +25,9 @@ pub enum Command {
     Analyze(AnalyzeArgs),
     /// Run an incident model (incident-model/v1) as a discrete-event simulation.
     Simulate(SimulateArgs),
+    /// Derive the incident model from the traces, check its fidelity, and replay the
+    /// incident under the observed policy and the alternatives.
+    Replay(ReplayArgs),
 }
 
 /// Inputs shared by every command that reads telemetry.
@@ -108,4 +111,35 @@ pub struct SimulateArgs {
     /// Print the summary as JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Also replay this policy set (repeatable; `;` joins several specs, e.g.
+    /// `retry:attempts=2;budget:ratio=0.1`).
+    #[arg(long = "policy", value_name = "SPEC")]
+    pub policies: Vec<String>,
+    /// Seeds per policy (common to every policy).
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub seeds: u32,
+    /// First seed.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub seed: u64,
+    /// Print the replay document (`cascade.replay/v1`) instead of the table.
+    #[arg(long)]
+    pub json: bool,
+    /// Write the derived model (incident-model/v1) to this file.
+    #[arg(long, value_name = "FILE")]
+    pub model_out: Option<PathBuf>,
+    /// Head-sampling rate of the traces (0 < RATE <= 1): counts are divided by it.
+    #[arg(long, value_name = "RATE", default_value_t = 1.0)]
+    pub sample_rate: f64,
+    /// Workers of a service from configuration (repeatable), e.g. `db=8`.
+    #[arg(long, value_name = "SVC=N")]
+    pub capacity: Vec<String>,
+    /// Skip the sensitivity sweep (faster; no robustness claims).
+    #[arg(long)]
+    pub no_sweep: bool,
 }

@@ -4,12 +4,15 @@
 //! `telemetry`/`truth` write the traces, logs and ground truth a run would have produced,
 //! and `simulate` is the entry point of `cascade simulate`.
 
+pub mod command;
 pub mod compare;
 pub mod derive;
 pub mod fidelity;
 pub mod model;
 pub mod policies;
+pub mod recommend;
 pub mod recovery;
+pub mod sensitivity;
 pub mod sim;
 pub mod simulate;
 pub mod spec;

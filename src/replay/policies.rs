@@ -73,7 +73,7 @@ pub fn run_map<T: Send>(
     topos: &[Topology],
     seeds: &[u64],
     bar: &ProgressBar,
-    f: impl Fn(usize, &Topology, &RunStats) -> T + Sync,
+    f: impl Fn(usize, &Topology, RunStats) -> T + Sync,
 ) -> Vec<Vec<T>> {
     let pairs: Vec<(usize, u64)> = (0..topos.len())
         .flat_map(|i| seeds.iter().map(move |&s| (i, s)))
@@ -83,7 +83,7 @@ pub fn run_map<T: Send>(
         .map(|&(i, s)| {
             let (st, _) = sim::run(&topos[i], s, sim::NoRecorder);
             bar.inc(1);
-            (i, f(i, &topos[i], &st))
+            (i, f(i, &topos[i], st))
         })
         .collect();
     let mut out: Vec<Vec<T>> = (0..topos.len()).map(|_| Vec::new()).collect();
