@@ -191,7 +191,19 @@ pub fn text(r: &Replay) -> String {
         r.view.seeds, r.window_s.0, r.window_s.1
     );
     let _ = writeln!(s, "  {:<3} {:<58} {:>17} {:>13} {:>16} {:>6} {:>8} {:>9} {:>8} {:>6}", "#", "policy", "goodput req/s", "error %", "p99 ms", "amp", "queue", "recover s", "outlived", "robust");
+    let swept = |name: &str| r.band.iter().any(|c| c.policy == name);
+    let fault = r.derived.fault.is_some();
     for (i, p) in r.view.policies.iter().enumerate() {
+        let robust = match (swept(&p.name), p.robust) {
+            (false, _) => "-",
+            (true, true) => "yes",
+            (true, false) => "no",
+        };
+        let recover = match (fault, p.time_to_recover_s) {
+            (false, _) => "-".to_string(),
+            (true, None) => "never".to_string(),
+            (true, Some(t)) => format!("{:.0}", t.mean),
+        };
         let rank = if i == 0 { "obs".to_string() } else { i.to_string() };
         let _ = writeln!(
             s,
@@ -203,9 +215,9 @@ pub fn text(r: &Replay) -> String {
             format!("{:.0} ±{:.0}", p.p99_ms.mean, (p.p99_ms.hi - p.p99_ms.lo) / 2.0),
             p.peak_amplification.mean,
             p.peak_queue.mean,
-            p.time_to_recover_s.map_or("never".into(), |t| format!("{:.0}", t.mean)),
+            recover,
             100.0 * p.outlived_trigger,
-            if p.robust { "yes" } else { "no" },
+            robust,
         );
     }
     let _ = writeln!(s, "\nRecommendation: {}", r.view.recommendation);

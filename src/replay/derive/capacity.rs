@@ -19,7 +19,8 @@ pub const MIN_SATURATED_BUCKETS: usize = 3;
 pub const UNSATURATED_HEADROOM: f64 = 2.0;
 /// …and at least this many workers.
 pub const MIN_UNSATURATED_WORKERS: u32 = 4;
-/// Plateau and Little's law disagreeing by more than this share is reported.
+/// Plateau and Little's law disagreeing by more than this share (and by more than two
+/// standard errors of the sampled plateau) is reported.
 pub const LITTLE_TOLERANCE: f64 = 0.25;
 
 /// Where a worker count came from.
@@ -36,7 +37,8 @@ pub enum Source {
 pub struct Capacity {
     pub workers: u32,
     pub source: Source,
-    /// Median in-flight server spans over the saturated buckets (scaled).
+    /// Mean in-flight server spans at the saturated buckets' ends (scaled; the mean, as a
+    /// sampled count is coarse).
     pub plateau: Option<f64>,
     /// Little's law over the same buckets (or the busiest bucket when never saturated).
     pub little: Option<f64>,
@@ -59,20 +61,31 @@ pub fn estimate(t: &SpanTable, g: &CallGraph, node: u32, in_flight: &[u32], f: &
         return lower_bound(&busy, saturated.len());
     }
     let mut little: Vec<f64> = saturated.iter().map(|&b| busy[b]).collect();
-    let mut plateau: Vec<f64> = saturated
+    let plateau: Vec<f64> = saturated
         .iter()
         .filter_map(|&b| in_flight.get(b).map(|&n| f.scale(n as f64)))
         .collect();
     let little = quantile(&mut little, 0.5).unwrap_or(0.0);
-    let plateau = quantile(&mut plateau, 0.5);
+    let (plateau, se) = mean_se(&plateau);
     Capacity {
         workers: (little.round() as u32).max(1),
         source: Source::Plateau,
         plateau,
         little: Some(little),
         saturated_buckets: saturated.len(),
-        consistent: plateau.is_some_and(|p| (p - little).abs() <= LITTLE_TOLERANCE * little.max(1.0)),
+        consistent: plateau.is_some_and(|p| (p - little).abs() <= (LITTLE_TOLERANCE * little.max(1.0)).max(2.0 * se)),
     }
+}
+
+/// Mean and standard error of the mean (`None`, 0 when empty).
+fn mean_se(xs: &[f64]) -> (Option<f64>, f64) {
+    if xs.is_empty() {
+        return (None, 0.0);
+    }
+    let n = xs.len() as f64;
+    let m = xs.iter().sum::<f64>() / n;
+    let var = xs.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (n - 1.0).max(1.0);
+    (Some(m), (var / n).sqrt())
 }
 
 /// A worker count given by the user.

@@ -16,6 +16,9 @@ pub const FAULT_MIN_MULTIPLIER: f64 = 1.5;
 pub const FAULT_MIN_ERROR_RISE: f64 = 0.05;
 /// Buckets with fewer samples are not judged (they join the segment around them).
 pub const MIN_BUCKET_SAMPLES: usize = 3;
+/// The fault's first and last buckets must each start or end a run of this many faulty
+/// buckets (one slow bucket of a thin sample is noise).
+pub const SUSTAIN_BUCKETS: usize = 2;
 /// The fault may start this many buckets before the detected incident (detection lags).
 pub const LOOKBACK_BUCKETS: usize = 10;
 /// A bucket joins the current segment while its multiplier is within this factor of the
@@ -66,11 +69,11 @@ pub fn fit(t: &SpanTable, self_ns: &[i64], service: u32, f: &Frame, baseline: &W
     let base_err = error_rate(&s, base);
     let inc = f.within(incident);
     let lo = inc.start.saturating_sub(LOOKBACK_BUCKETS);
-    let faulty: Vec<usize> = (lo..inc.end.max(lo))
-        .filter(|&b| faulty(&s, b, base_self, base_err))
-        .collect();
-    let (&first, &last) = (faulty.first()?, faulty.last()?);
-    let segments = segments(&s, first..last + 1, base_self, base_err, f);
+    let flags: Vec<bool> = (0..f.buckets).map(|b| b >= lo && b < inc.end && faulty(&s, b, base_self, base_err)).collect();
+    let sustained = |b: usize| (b..b + SUSTAIN_BUCKETS).all(|k| flags.get(k) == Some(&true));
+    let first = (lo..inc.end).find(|&b| sustained(b))?;
+    let last = (first..inc.end).rev().find(|&b| b + 1 >= SUSTAIN_BUCKETS && sustained(b + 1 - SUSTAIN_BUCKETS))?;
+    let segments = merge(segments(&s, first..last + 1, base_self, base_err, f));
     Some(Fault {
         service: t.services.name(service).to_string(),
         segments,
@@ -131,6 +134,18 @@ fn segments(s: &Samples, window: std::ops::Range<usize>, base_self: f64, base_er
     cuts.into_iter().map(|r| segment(s, r, base_self, base_err, f)).collect()
 }
 
+/// Joins neighbouring segments that came out with the same written values.
+fn merge(segs: Vec<Segment>) -> Vec<Segment> {
+    let mut out: Vec<Segment> = Vec::with_capacity(segs.len());
+    for g in segs {
+        match out.last_mut() {
+            Some(p) if p.latency_multiplier == g.latency_multiplier && p.error_rate == g.error_rate => p.end_s = g.end_s,
+            _ => out.push(g),
+        }
+    }
+    out
+}
+
 fn multiplier(s: &Samples, r: std::ops::Range<usize>, base_self: f64) -> Option<f64> {
     let mut v: Vec<f64> = s.self_ms[r].iter().flatten().copied().collect();
     quantile(&mut v, 0.5).map(|m| m / base_self)
@@ -168,5 +183,7 @@ mod tests {
         assert_eq!(segs[0].latency_multiplier, 10.0);
         assert_eq!(segs[1].latency_multiplier, 20.5);
         assert!(faulty(&s, 1, 4.0, 0.0) && !faulty(&s, 6, 4.0, 0.0));
+        let same = |a: f64, b: f64| Segment { start_s: a, end_s: b, latency_multiplier: 2.0, error_rate: 0.0 };
+        assert_eq!(merge(vec![same(1.0, 2.0), same(2.0, 4.0)]), vec![same(1.0, 4.0)]);
     }
 }
