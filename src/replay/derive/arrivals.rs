@@ -3,6 +3,7 @@
 //! sampling rate (a piecewise-constant Poisson rate, SCENARIO.md `arrivals.schedule`).
 
 use super::frame::{round, Frame};
+use super::segment::{segments, Channel};
 use crate::analyze::table::SpanTable;
 
 /// The entry: its service id and its root server rows (in row order).
@@ -41,22 +42,39 @@ pub fn entry(t: &SpanTable) -> Option<Entry> {
     })
 }
 
-/// `[[start_s, rate], ...]`: one segment per bucket, equal neighbours merged.
-pub fn schedule(t: &SpanTable, e: &Entry, f: &Frame) -> Vec<(f64, f64)> {
-    let mut counts = vec![0u64; f.buckets];
-    for &r in &e.rows {
-        if let Some(b) = f.bucket(t.start[r as usize]) {
-            counts[b] += 1;
-        }
+/// A schedule step must change the rate by at least this share of the mean rate.
+pub const MIN_RATE_STEP: f64 = 0.1;
+/// …and last at least this many buckets.
+pub const MIN_STEP_BUCKETS: usize = 3;
+
+/// `[[start_s, rate], ...]`: the per-bucket arrival counts cut into piecewise-constant
+/// segments (sampling noise removed, real steps kept), equal neighbours merged.
+pub fn schedule(counts: &[f64], f: &Frame) -> Vec<(f64, f64)> {
+    let mean = counts.iter().sum::<f64>() / counts.len().max(1) as f64;
+    let mut c = Channel::new(f.buckets, MIN_RATE_STEP * mean);
+    for (b, &n) in counts.iter().enumerate() {
+        c.add(b, n);
     }
     let mut out: Vec<(f64, f64)> = Vec::new();
-    for (b, &n) in counts.iter().enumerate() {
-        let rate = round(f.scale(n as f64) / f.width_s(), 4);
-        if out.last().is_none_or(|&(_, r)| r != rate) {
-            out.push((round(b as f64 * f.width_s(), 6), rate));
+    for r in segments(&[c], 0..f.buckets, MIN_STEP_BUCKETS) {
+        let total: f64 = counts[r.clone()].iter().sum();
+        let rate = round(total / (r.len() as f64 * f.width_s()), 4);
+        if out.last().is_none_or(|&(_, x)| x != rate) {
+            out.push((round(r.start as f64 * f.width_s(), 6), rate));
         }
     }
     out
+}
+
+/// Root spans starting in each bucket, scaled by the sampling rate.
+pub fn counts(t: &SpanTable, e: &Entry, f: &Frame) -> Vec<f64> {
+    let mut counts = vec![0f64; f.buckets];
+    for &r in &e.rows {
+        if let Some(b) = f.bucket(t.start[r as usize]) {
+            counts[b] += f.scale(1.0);
+        }
+    }
+    counts
 }
 
 /// Mean arrival rate (requests/s) of a schedule over `[0, duration)`.

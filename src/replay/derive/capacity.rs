@@ -15,10 +15,12 @@ use crate::model::window::Window;
 pub const MIN_QUEUE_WAIT_MS: f64 = 1.0;
 /// Saturated buckets needed to call a plateau.
 pub const MIN_SATURATED_BUCKETS: usize = 3;
-/// A never-saturated service gets this multiple of its busiest bucket's busy workers…
+/// A never-saturated service held at least the peak of its in-flight requests, which for a
+/// busiest-bucket mean L is about L + 4·√L (Poisson concurrency, 4σ); it gets this
+/// multiple of that (nothing says where its limit is)…
 pub const UNSATURATED_HEADROOM: f64 = 2.0;
 /// …and at least this many workers.
-pub const MIN_UNSATURATED_WORKERS: u32 = 4;
+pub const MIN_UNSATURATED_WORKERS: u32 = 8;
 /// Plateau and Little's law disagreeing by more than this share (and by more than two
 /// standard errors of the sampled plateau) is reported.
 pub const LITTLE_TOLERANCE: f64 = 0.25;
@@ -88,6 +90,18 @@ fn mean_se(xs: &[f64]) -> (Option<f64>, f64) {
     (Some(m), (var / n).sqrt())
 }
 
+/// A pool size seen as a ceiling of busy workers (Little's law) by another rule.
+pub fn plateau(busy: f64) -> Capacity {
+    Capacity {
+        workers: (busy.round() as u32).max(1),
+        source: Source::Plateau,
+        plateau: None,
+        little: Some(busy),
+        saturated_buckets: 0,
+        consistent: true,
+    }
+}
+
 /// A worker count given by the user.
 pub fn configured(workers: u32) -> Capacity {
     Capacity {
@@ -103,7 +117,7 @@ pub fn configured(workers: u32) -> Capacity {
 fn lower_bound(busy: &[f64], saturated: usize) -> Capacity {
     let peak = busy.iter().copied().fold(0.0, f64::max);
     Capacity {
-        workers: ((UNSATURATED_HEADROOM * peak).ceil() as u32).max(MIN_UNSATURATED_WORKERS),
+        workers: ((UNSATURATED_HEADROOM * (peak + 4.0 * peak.sqrt())).ceil() as u32).max(MIN_UNSATURATED_WORKERS),
         source: Source::LowerBound,
         plateau: None,
         little: Some(peak),
@@ -125,7 +139,7 @@ fn queue_waits(t: &SpanTable, g: &CallGraph, node: u32, f: &Frame) -> Vec<Vec<f6
 
 /// Mean busy workers per bucket: summed server-span time inside the bucket over its
 /// width, scaled by the sampling rate (Little's law L = λ·W, bucket by bucket).
-fn busy_workers(t: &SpanTable, node: u32, f: &Frame) -> Vec<f64> {
+pub fn busy_workers(t: &SpanTable, node: u32, f: &Frame) -> Vec<f64> {
     let mut ns = vec![0f64; f.buckets];
     for i in (0..t.len()).filter(|&i| t.is_server(i) && t.service[i] == node) {
         let (Some(a), Some(b)) = (f.bucket(t.start[i]), f.bucket(t.end[i].max(t.start[i]))) else { continue };
@@ -144,8 +158,8 @@ mod tests {
 
     #[test]
     fn lower_bound_has_headroom_and_a_floor() {
-        let c = lower_bound(&[0.5, 3.2, 1.0], 0);
-        assert_eq!((c.workers, c.source), (7, Source::LowerBound));
+        let c = lower_bound(&[0.5, 4.0, 1.0], 0);
+        assert_eq!((c.workers, c.source), (24, Source::LowerBound));
         assert_eq!(lower_bound(&[0.1], 0).workers, MIN_UNSATURATED_WORKERS);
         assert_eq!(configured(0).workers, 1);
     }

@@ -6,6 +6,7 @@
 //! noisy alone).
 
 use super::frame::{round, Frame};
+use super::segment::Channel;
 use crate::analyze::stats::quantile;
 use crate::analyze::table::SpanTable;
 use crate::model::window::Window;
@@ -21,9 +22,12 @@ pub const MIN_BUCKET_SAMPLES: usize = 3;
 pub const SUSTAIN_BUCKETS: usize = 2;
 /// The fault may start this many buckets before the detected incident (detection lags).
 pub const LOOKBACK_BUCKETS: usize = 10;
-/// A bucket joins the current segment while its multiplier is within this factor of the
-/// segment's pooled multiplier.
+/// Segments are cut where the self time changes by at least this factor…
 pub const SEGMENT_FACTOR: f64 = 1.5;
+/// …or the own error rate by at least this much.
+pub const SEGMENT_ERROR_STEP: f64 = 0.1;
+/// Self times are floored here before taking logs (a 0 ns self time has no log).
+const MIN_SELF_MS: f64 = 1e-3;
 /// Pooled multipliers below this are written as 1 (no slowdown).
 pub const MIN_WRITTEN_MULTIPLIER: f64 = 1.1;
 /// Pooled error rates below this are written as 0.
@@ -112,26 +116,23 @@ fn faulty(s: &Samples, b: usize, base_self: f64, base_err: f64) -> bool {
     slow || error_rate(s, b..b + 1) >= base_err + FAULT_MIN_ERROR_RISE
 }
 
-/// Greedy pooling of the window's buckets into segments of similar multiplier.
+/// Binary segmentation of the window on log self time and on own errors.
 fn segments(s: &Samples, window: std::ops::Range<usize>, base_self: f64, base_err: f64, f: &Frame) -> Vec<Segment> {
-    let mut cuts: Vec<std::ops::Range<usize>> = Vec::new();
-    let mut cur = window.start..window.start;
+    let mut slow = Channel::new(f.buckets, SEGMENT_FACTOR.ln());
+    let mut errs = Channel::new(f.buckets, SEGMENT_ERROR_STEP);
     for b in window.clone() {
-        let m = multiplier(s, b..b + 1, base_self);
-        let joins = match (m, multiplier(s, cur.clone(), base_self)) {
-            (Some(m), Some(seg)) if s.self_ms[b].len() >= MIN_BUCKET_SAMPLES => {
-                m <= seg * SEGMENT_FACTOR && m >= seg / SEGMENT_FACTOR
-            }
-            _ => true,
-        };
-        if !joins {
-            cuts.push(cur.clone());
-            cur = b..b;
+        for &x in &s.self_ms[b] {
+            slow.add(b, x.max(MIN_SELF_MS).ln());
         }
-        cur.end = b + 1;
+        let n = s.self_ms[b].len() as u64;
+        for k in 0..n {
+            errs.add(b, f64::from(u8::from(k < s.own_errors[b])));
+        }
     }
-    cuts.push(cur);
-    cuts.into_iter().map(|r| segment(s, r, base_self, base_err, f)).collect()
+    super::segment::segments(&[slow, errs], window, SUSTAIN_BUCKETS)
+        .into_iter()
+        .map(|r| segment(s, r, base_self, base_err, f))
+        .collect()
 }
 
 /// Joins neighbouring segments that came out with the same written values.

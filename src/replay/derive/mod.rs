@@ -7,8 +7,10 @@ pub mod arrivals;
 pub mod calls;
 pub mod capacity;
 pub mod edge_policy;
+pub mod entry_pool;
 pub mod fault;
 pub mod frame;
+pub mod segment;
 pub mod service_time;
 
 use anyhow::{bail, Context, Result};
@@ -100,12 +102,23 @@ pub fn derive(a: &Analysis, o: &DeriveOptions) -> Result<Derived> {
     if entry.other_roots > 0 {
         notes.push(format!("{} root spans of other services are not modelled (one entry only)", entry.other_roots));
     }
-    let (services, dists): (Vec<ServiceSummary>, Vec<Value>) =
+    let (mut services, dists): (Vec<ServiceSummary>, Vec<Value>) =
         nodes.iter().map(|&n| service(a, n, &f, o)).unzip();
     let observed = edge_policy::observed(t, &a.graph, &a.attempts);
     let edges = edges(a, &nodes, &templates, &observed);
     let fault = fit_fault(a, &f, &nodes);
-    let schedule = arrivals::schedule(t, &entry, &f);
+    let counts = arrivals::counts(t, &entry, &f);
+    let mut schedule = arrivals::schedule(&counts, &f);
+    if let Some(pool) = full_entry_pool(a, &f, entry.service, &schedule, &counts, o) {
+        notes.push(format!(
+            "the entry's root-span rate dipped while {:.0} workers stayed busy: read as a full worker pool, arrivals kept at the rate before the dip",
+            pool.workers
+        ));
+        schedule = pool.schedule;
+        if let Some(s) = services.first_mut() {
+            s.capacity = capacity::plateau(pool.workers);
+        }
+    }
     let json = model_json(&f, &schedule, &services, &dists, &edges, fault.as_ref());
     let model = parse_model(&json.to_string()).context("the derived model does not validate")?;
     for s in services.iter().filter(|s| !s.capacity.consistent) {
@@ -123,6 +136,24 @@ pub fn derive(a: &Analysis, o: &DeriveOptions) -> Result<Derived> {
         fault,
         notes,
     })
+}
+
+/// A full worker pool at the entry (unless its capacity is configured).
+fn full_entry_pool(
+    a: &Analysis,
+    f: &Frame,
+    entry: u32,
+    schedule: &[(f64, f64)],
+    counts: &[f64],
+    o: &DeriveOptions,
+) -> Option<entry_pool::EntryPool> {
+    let name = a.table.services.name(entry);
+    if o.capacity.iter().any(|(s, _)| s == name) {
+        return None;
+    }
+    let busy = capacity::busy_workers(&a.table, entry, f);
+    let incident = f.within(&a.windows.incident?);
+    entry_pool::entry_pool(schedule, counts, &busy, f, f.within(&a.windows.baseline), incident)
 }
 
 /// Nodes reachable from the entry through the templates, breadth first (entry first).
