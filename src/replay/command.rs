@@ -12,7 +12,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{json, Value};
 
 use super::derive::{derive, DeriveOptions, Derived};
-use super::fidelity::{fidelity, Fidelity};
+use super::calibrate::calibrate_entry;
+use super::fidelity::{fidelity, observed_runs, Fidelity};
 use super::policies::{catalogue, metrics, outcome, run_map, topology, Candidate};
 use super::recommend::{rank, recommendation};
 use super::sensitivity::{self, BandCell, CAPACITY_BAND, DURATION_BAND, SIZE_BAND, SWEEP_CANDIDATES, SWEEP_SEEDS};
@@ -71,8 +72,9 @@ pub fn replay_view(_data: &Dataset, a: &Analysis, o: &ReplayOptions) -> Result<R
 
 /// Runs the whole replay.
 pub fn replay(a: &Analysis, o: &ReplayOptions) -> Result<Replay> {
-    let derived = derive(a, &o.derive)?;
+    let mut derived = derive(a, &o.derive)?;
     let seeds: Vec<u64> = (0..o.seeds.max(1) as u64).map(|i| o.first_seed.wrapping_add(i)).collect();
+    calibrate_entry(a, &mut derived, &seeds)?;
     let cands = catalogue(&o.policies);
     let topos = cands.iter().map(|c| topology(&derived.model, c)).collect::<Result<Vec<_>>>()?;
     let window = eval_window(&derived);
@@ -80,8 +82,8 @@ pub fn replay(a: &Analysis, o: &ReplayOptions) -> Result<Replay> {
     let sweep_seeds = &seeds[..seeds.len().min(SWEEP_SEEDS)];
     let sweep_runs = variants.len() * (SWEEP_CANDIDATES + 1) * sweep_seeds.len();
     let bar = progress_bar(o.progress, (topos.len() * seeds.len() + sweep_runs) as u64);
-    let observed = run_map(&topos[..1], &seeds, &bar, |_, _, st| st).pop().unwrap_or_default();
-    let fid = fidelity(a, &derived, &topos[0], &observed);
+    let (observed, entry) = observed_runs(&topos[0], &seeds, derived.frame.sample_rate, &bar);
+    let fid = fidelity(a, &derived, &topos[0], &observed, &entry);
     let mut all = vec![observed.iter().map(|st| metrics(&topos[0], st, window.clone())).collect::<Vec<_>>()];
     all.extend(run_map(&topos[1..], &seeds, &bar, |_, t, st| metrics(t, &st, window.clone())));
     let mut outcomes: Vec<PolicyOutcome> = cands.iter().zip(&all).map(|(c, r)| outcome(c, r)).collect();

@@ -4,6 +4,7 @@
 //! `telemetry`/`truth` write the traces, logs and ground truth a run would have produced,
 //! and `simulate` is the entry point of `cascade simulate`.
 
+pub mod calibrate;
 pub mod command;
 pub mod compare;
 pub mod derive;

@@ -32,6 +32,8 @@ pub enum Source {
     Config,
     Plateau,
     LowerBound,
+    /// Chosen among candidates by replaying them against the traces.
+    Calibrated,
 }
 
 /// The capacity estimate of one service.
