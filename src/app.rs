@@ -134,7 +134,8 @@ fn replay_command(args: &ReplayArgs) -> Result<u8> {
         std::fs::write(path, text + "\n").with_context(|| format!("writing {}", path.display()))?;
     }
     if args.json {
-        let text = serde_json::to_string_pretty(&command::document(&r)).context("encoding the replay")?;
+        let text =
+            serde_json::to_string_pretty(&command::document(&r)).context("encoding the replay")?;
         println!("{text}");
     } else {
         print!("{}", command::text(&r));
@@ -150,12 +151,9 @@ fn parse_capacity(specs: &[String]) -> Result<Vec<(String, u32)>> {
             let (svc, n) = s
                 .split_once('=')
                 .with_context(|| format!("--capacity `{s}`: expected SERVICE=WORKERS"))?;
-            let n: u32 = n
-                .trim()
-                .parse()
-                .ok()
-                .filter(|&n| n >= 1)
-                .with_context(|| format!("--capacity `{s}`: workers must be a whole number >= 1"))?;
+            let n: u32 = n.trim().parse().ok().filter(|&n| n >= 1).with_context(|| {
+                format!("--capacity `{s}`: workers must be a whole number >= 1")
+            })?;
             Ok((svc.trim().to_string(), n))
         })
         .collect()

@@ -17,7 +17,9 @@ use cascade::replay::derive::DeriveOptions;
 use serde_json::Value;
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(name)
 }
 
 fn json(path: &Path) -> Value {
@@ -55,7 +57,10 @@ fn model_policy(m: &Value, from: &str, to: &str) -> (u64, Option<f64>) {
         .as_array()
         .and_then(|es| es.iter().find(|e| e["from"] == from && e["to"] == to));
     let pick = |k: &str| e.and_then(|e| e.get(k)).unwrap_or(&d[k]).clone();
-    (pick("max_attempts").as_u64().unwrap_or(1), pick("timeout_ms").as_f64())
+    (
+        pick("max_attempts").as_u64().unwrap_or(1),
+        pick("timeout_ms").as_f64(),
+    )
 }
 
 /// Every deviation of the derived model from the one that made the traces.
@@ -73,31 +78,61 @@ fn round_trip_deviations(r: &Replay, model: &Value, truth: &Value) -> Vec<String
             bad.push(format!("{} workers {} vs {w}", s.name, s.capacity.workers));
         }
     }
-    for te in truth["edges"].as_array().unwrap().iter().filter(|e| e["caller"] != "client") {
-        let (from, to) = (te["caller"].as_str().unwrap(), te["callee"].as_str().unwrap());
+    for te in truth["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["caller"] != "client")
+    {
+        let (from, to) = (
+            te["caller"].as_str().unwrap(),
+            te["callee"].as_str().unwrap(),
+        );
         let Some(e) = d.edges.iter().find(|e| e.from == from && e.to == to) else {
             bad.push(format!("edge {from}->{to} missing"));
             continue;
         };
         let (attempts, timeout) = model_policy(model, from, to);
-        let want_attempts = if te["retries"].as_u64() > Some(0) { attempts } else { 1 };
+        let want_attempts = if te["retries"].as_u64() > Some(0) {
+            attempts
+        } else {
+            1
+        };
         if u64::from(e.max_attempts) != want_attempts {
-            bad.push(format!("{from}->{to} attempts {} vs {want_attempts}", e.max_attempts));
+            bad.push(format!(
+                "{from}->{to} attempts {} vs {want_attempts}",
+                e.max_attempts
+            ));
         }
-        let want_timeout = if te["timeouts"].as_u64() > Some(0) { timeout } else { None };
+        let want_timeout = if te["timeouts"].as_u64() > Some(0) {
+            timeout
+        } else {
+            None
+        };
         if e.timeout_ms != want_timeout {
-            bad.push(format!("{from}->{to} timeout {:?} vs {want_timeout:?}", e.timeout_ms));
+            bad.push(format!(
+                "{from}->{to} timeout {:?} vs {want_timeout:?}",
+                e.timeout_ms
+            ));
         }
     }
     let tf = &truth["fault"];
     match d.fault.as_ref().and_then(|f| f.window().map(|w| (f, w))) {
         None => bad.push("no fault derived".into()),
         Some((f, (start, end))) => {
-            let (ts, te) = (tf["start_s"].as_f64().unwrap(), tf["end_s"].as_f64().unwrap());
+            let (ts, te) = (
+                tf["start_s"].as_f64().unwrap(),
+                tf["end_s"].as_f64().unwrap(),
+            );
             if f.service != tf["service"] || (start - ts).abs() > 1.0 || (end - te).abs() > 1.0 {
                 bad.push(format!("fault {} {start}..{end} vs {tf}", f.service));
             }
-            let m: f64 = f.segments.iter().map(|s| s.latency_multiplier * (s.end_s - s.start_s)).sum::<f64>() / (end - start);
+            let m: f64 = f
+                .segments
+                .iter()
+                .map(|s| s.latency_multiplier * (s.end_s - s.start_s))
+                .sum::<f64>()
+                / (end - start);
             let want = tf["latency_multiplier"].as_f64().unwrap();
             if (m / want - 1.0).abs() > 0.20 {
                 bad.push(format!("fault multiplier {m} vs {want}"));
@@ -105,7 +140,10 @@ fn round_trip_deviations(r: &Replay, model: &Value, truth: &Value) -> Vec<String
         }
     }
     if r.view.verdict != Verdict::Good {
-        bad.push(format!("fidelity {:?}: {:?}", r.view.verdict, r.view.fidelity));
+        bad.push(format!(
+            "fidelity {:?}: {:?}",
+            r.view.verdict, r.view.fidelity
+        ));
     }
     bad
 }
@@ -115,15 +153,32 @@ fn round_trip_metastable_and_retry_storm_and_their_recommendations() {
     let mut bad = Vec::new();
     for name in ["metastable", "retry-storm"] {
         let (r, model, truth) = run(name, 5, true);
-        bad.extend(round_trip_deviations(&r, &model, &truth).into_iter().map(|b| format!("{name}: {b}")));
+        bad.extend(
+            round_trip_deviations(&r, &model, &truth)
+                .into_iter()
+                .map(|b| format!("{name}: {b}")),
+        );
         let best = &r.view.policies[1];
-        if best.outlived_trigger > 0.0 || best.time_to_recover_s.is_none() || !r.view.recommendation.contains(&best.name) {
-            bad.push(format!("{name}: recommended {} does not recover: {}", best.name, r.view.recommendation));
+        if best.outlived_trigger > 0.0
+            || best.time_to_recover_s.is_none()
+            || !r.view.recommendation.contains(&best.name)
+        {
+            bad.push(format!(
+                "{name}: recommended {} does not recover: {}",
+                best.name, r.view.recommendation
+            ));
         }
         if name == "metastable" {
-            let db = r.derived.services.iter().find(|s| s.name == "db").map(|s| s.capacity.source);
+            let db = r
+                .derived
+                .services
+                .iter()
+                .find(|s| s.name == "db")
+                .map(|s| s.capacity.source);
             if db != Some(Source::Plateau) {
-                bad.push(format!("metastable: db capacity {db:?}, expected from its plateau"));
+                bad.push(format!(
+                    "metastable: db capacity {db:?}, expected from its plateau"
+                ));
             }
             if r.view.policies[0].outlived_trigger < 0.5 {
                 bad.push("metastable: the observed policy should not recover".into());
@@ -138,7 +193,11 @@ fn control_has_nothing_to_fix_and_replays_well() {
     let (r, _, _) = run("control", 3, true);
     assert!(r.derived.fault.is_none(), "{:?}", r.derived.fault);
     assert_eq!(r.view.verdict, Verdict::Good, "{:?}", r.view.fidelity);
-    assert!(r.view.recommendation.contains("nothing to fix"), "{}", r.view.recommendation);
+    assert!(
+        r.view.recommendation.contains("nothing to fix"),
+        "{}",
+        r.view.recommendation
+    );
 }
 
 #[test]
@@ -149,7 +208,17 @@ fn same_input_same_document_and_the_model_runs_in_simulate() {
         let o = Command::new(env!("CARGO_BIN_EXE_cascade"))
             .arg("replay")
             .arg(fixture("retry-storm").join("traces.jsonl.gz"))
-            .args(["--sample-rate", "0.25", "--seeds", "3", "--no-sweep", "--json", "--policy", "budget:ratio=0.05", "--model-out"])
+            .args([
+                "--sample-rate",
+                "0.25",
+                "--seeds",
+                "3",
+                "--no-sweep",
+                "--json",
+                "--policy",
+                "budget:ratio=0.05",
+                "--model-out",
+            ])
             .arg(&model)
             .output()
             .unwrap();
@@ -161,9 +230,22 @@ fn same_input_same_document_and_the_model_runs_in_simulate() {
     assert_eq!(a, b, "replay output must be deterministic");
     let v: Value = serde_json::from_slice(&a).unwrap();
     assert_eq!(v["schema"], "cascade.replay/v1");
-    assert!(v["policies"].as_array().unwrap().iter().any(|p| p["name"] == "budget:ratio=0.05"));
-    let sim = Command::new(env!("CARGO_BIN_EXE_cascade")).arg("simulate").arg(&model).arg("--json").output().unwrap();
-    assert!(sim.status.success(), "{}", String::from_utf8_lossy(&sim.stderr));
+    assert!(v["policies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|p| p["name"] == "budget:ratio=0.05"));
+    let sim = Command::new(env!("CARGO_BIN_EXE_cascade"))
+        .arg("simulate")
+        .arg(&model)
+        .arg("--json")
+        .output()
+        .unwrap();
+    assert!(
+        sim.status.success(),
+        "{}",
+        String::from_utf8_lossy(&sim.stderr)
+    );
     let bad = Command::new(env!("CARGO_BIN_EXE_cascade"))
         .arg("replay")
         .arg(fixture("control").join("traces.jsonl.gz"))

@@ -24,14 +24,20 @@ pub const CEILING_SHARE: f64 = 0.5;
 
 /// Replaces a lower-bound entry capacity by the busy ceiling when that replays better.
 pub fn calibrate_entry(a: &Analysis, d: &mut Derived, seeds: &[u64]) -> Result<()> {
-    let Some(entry) = d.services.first() else { return Ok(()) };
-    let Some(incident) = a.windows.incident else { return Ok(()) };
+    let Some(entry) = d.services.first() else {
+        return Ok(());
+    };
+    let Some(incident) = a.windows.incident else {
+        return Ok(());
+    };
     if entry.capacity.source != Source::LowerBound {
         return Ok(());
     }
     let busy = busy_workers(&a.table, d.entry_id, &d.frame);
     let base = mean(busy.get(d.frame.within(&a.windows.baseline)).unwrap_or(&[]));
-    let Some(ceiling) = ceiling(busy.get(d.frame.within(&incident)).unwrap_or(&[]), base) else { return Ok(()) };
+    let Some(ceiling) = ceiling(busy.get(d.frame.within(&incident)).unwrap_or(&[]), base) else {
+        return Ok(());
+    };
     let workers = ceiling.round().max(1.0) as u32;
     if workers >= entry.capacity.workers {
         return Ok(());
@@ -49,7 +55,12 @@ pub fn calibrate_entry(a: &Analysis, d: &mut Derived, seeds: &[u64]) -> Result<(
     d.json = json;
     d.model = model;
     if let Some(s) = d.services.first_mut() {
-        s.capacity = Capacity { workers, source: Source::Calibrated, plateau: Some(ceiling), ..s.capacity.clone() };
+        s.capacity = Capacity {
+            workers,
+            source: Source::Calibrated,
+            plateau: Some(ceiling),
+            ..s.capacity.clone()
+        };
     }
     Ok(())
 }
@@ -61,7 +72,11 @@ fn mean(xs: &[f64]) -> f64 {
 /// The busy ceiling of the incident buckets, when it stands well above the baseline.
 fn ceiling(busy: &[f64], base: f64) -> Option<f64> {
     let peak = busy.iter().copied().fold(0.0, f64::max);
-    let mut top: Vec<f64> = busy.iter().copied().filter(|&x| x >= CEILING_SHARE * peak).collect();
+    let mut top: Vec<f64> = busy
+        .iter()
+        .copied()
+        .filter(|&x| x >= CEILING_SHARE * peak)
+        .collect();
     if top.len() < MIN_DIP_BUCKETS {
         return None;
     }
@@ -79,7 +94,11 @@ fn with_workers(json: &Value, service: &str, workers: u32) -> Value {
 fn score(a: &Analysis, d: &Derived, model: &IncidentModel, seeds: &[u64]) -> Result<usize> {
     let topo = compile(model, &Overrides::default())?;
     let (runs, entry) = observed_runs(&topo, seeds, d.frame.sample_rate, &ProgressBar::hidden());
-    Ok(fidelity(a, d, &topo, &runs, &entry).checks.iter().filter(|c| c.ok).count())
+    Ok(fidelity(a, d, &topo, &runs, &entry)
+        .checks
+        .iter()
+        .filter(|c| c.ok)
+        .count())
 }
 
 #[cfg(test)]

@@ -11,12 +11,14 @@ use anyhow::Result;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{json, Value};
 
-use super::derive::{derive, DeriveOptions, Derived};
 use super::calibrate::calibrate_entry;
+use super::derive::{derive, DeriveOptions, Derived};
 use super::fidelity::{fidelity, observed_runs, Fidelity};
 use super::policies::{catalogue, metrics, outcome, run_map, topology, Candidate};
 use super::recommend::{rank, recommendation};
-use super::sensitivity::{self, BandCell, CAPACITY_BAND, DURATION_BAND, SIZE_BAND, SWEEP_CANDIDATES, SWEEP_SEEDS};
+use super::sensitivity::{
+    self, BandCell, CAPACITY_BAND, DURATION_BAND, SIZE_BAND, SWEEP_CANDIDATES, SWEEP_SEEDS,
+};
 use crate::analyze::Analysis;
 use crate::ingest::Dataset;
 use crate::model::replay::{PolicyOutcome, ReplayView};
@@ -73,22 +75,44 @@ pub fn replay_view(_data: &Dataset, a: &Analysis, o: &ReplayOptions) -> Result<R
 /// Runs the whole replay.
 pub fn replay(a: &Analysis, o: &ReplayOptions) -> Result<Replay> {
     let mut derived = derive(a, &o.derive)?;
-    let seeds: Vec<u64> = (0..o.seeds.max(1) as u64).map(|i| o.first_seed.wrapping_add(i)).collect();
+    let seeds: Vec<u64> = (0..o.seeds.max(1) as u64)
+        .map(|i| o.first_seed.wrapping_add(i))
+        .collect();
     calibrate_entry(a, &mut derived, &seeds)?;
     let cands = catalogue(&o.policies);
-    let topos = cands.iter().map(|c| topology(&derived.model, c)).collect::<Result<Vec<_>>>()?;
+    let topos = cands
+        .iter()
+        .map(|c| topology(&derived.model, c))
+        .collect::<Result<Vec<_>>>()?;
     let window = eval_window(&derived);
-    let variants = if o.sweep { sensitivity::variants(&derived.json, derived.frame.width_s())? } else { Vec::new() };
+    let variants = if o.sweep {
+        sensitivity::variants(&derived.json, derived.frame.width_s())?
+    } else {
+        Vec::new()
+    };
     let sweep_seeds = &seeds[..seeds.len().min(SWEEP_SEEDS)];
     let sweep_runs = variants.len() * (SWEEP_CANDIDATES + 1) * sweep_seeds.len();
     let bar = progress_bar(o.progress, (topos.len() * seeds.len() + sweep_runs) as u64);
     let (observed, entry) = observed_runs(&topos[0], &seeds, derived.frame.sample_rate, &bar);
     let fid = fidelity(a, &derived, &topos[0], &observed, &entry);
-    let mut all = vec![observed.iter().map(|st| metrics(&topos[0], st, window.clone())).collect::<Vec<_>>()];
-    all.extend(run_map(&topos[1..], &seeds, &bar, |_, t, st| metrics(t, &st, window.clone())));
-    let mut outcomes: Vec<PolicyOutcome> = cands.iter().zip(&all).map(|(c, r)| outcome(c, r)).collect();
+    let mut all = vec![observed
+        .iter()
+        .map(|st| metrics(&topos[0], st, window.clone()))
+        .collect::<Vec<_>>()];
+    all.extend(run_map(&topos[1..], &seeds, &bar, |_, t, st| {
+        metrics(t, &st, window.clone())
+    }));
+    let mut outcomes: Vec<PolicyOutcome> =
+        cands.iter().zip(&all).map(|(c, r)| outcome(c, r)).collect();
     rank(&mut outcomes);
-    let band = sweep_band(&variants, &mut outcomes, &cands, sweep_seeds, window.clone(), &bar)?;
+    let band = sweep_band(
+        &variants,
+        &mut outcomes,
+        &cands,
+        sweep_seeds,
+        window.clone(),
+        &bar,
+    )?;
     bar.finish_and_clear();
     let fault = derived.fault.is_some();
     let view = ReplayView {
@@ -99,13 +123,23 @@ pub fn replay(a: &Analysis, o: &ReplayOptions) -> Result<Replay> {
         seeds: seeds.len() as u32,
     };
     let w = derived.frame.width_s();
-    Ok(Replay { window_s: (window.start as f64 * w, window.end as f64 * w), derived, fidelity: fid, view, band })
+    Ok(Replay {
+        window_s: (window.start as f64 * w, window.end as f64 * w),
+        derived,
+        fidelity: fid,
+        view,
+        band,
+    })
 }
 
 /// From the fault's first bucket (else the incident's, else 0) to the end.
 fn eval_window(d: &Derived) -> Range<usize> {
     let w = d.frame.width_s();
-    let start = d.fault.as_ref().and_then(|f| f.window()).map_or(0, |(s, _)| (s / w) as usize);
+    let start = d
+        .fault
+        .as_ref()
+        .and_then(|f| f.window())
+        .map_or(0, |(s, _)| (s / w) as usize);
     start.min(d.frame.buckets)..d.frame.buckets
 }
 
@@ -127,7 +161,8 @@ fn sweep_band(
     let cells = sensitivity::sweep(variants, &lead, seeds, window, bar)?;
     let swept = |name: &str| variants.is_empty() || lead.iter().any(|c| c.name == name);
     for o in outcomes.iter_mut() {
-        o.robust = swept(&o.name) && o.outlived_trigger == 0.0 && sensitivity::robust(&cells, &o.name);
+        o.robust =
+            swept(&o.name) && o.outlived_trigger == 0.0 && sensitivity::robust(&cells, &o.name);
     }
     rank(outcomes);
     Ok(cells)
@@ -182,17 +217,41 @@ pub fn document(r: &Replay) -> Value {
 pub fn text(r: &Replay) -> String {
     let mut s = String::new();
     model_text(&mut s, &r.derived);
-    let _ = writeln!(s, "\nFidelity (observed policy replayed vs traces): {}", r.view.verdict.as_str());
+    let _ = writeln!(
+        s,
+        "\nFidelity (observed policy replayed vs traces): {}",
+        r.view.verdict.as_str()
+    );
     for c in &r.view.fidelity {
         let mark = if c.ok { "ok  " } else { "MISS" };
-        let _ = writeln!(s, "  {mark} {:<52} observed {:>10.3}  replayed {:>10.3}  (±{:.0} %)", c.metric, c.observed, c.replayed, c.tolerance * 100.0);
+        let _ = writeln!(
+            s,
+            "  {mark} {:<52} observed {:>10.3}  replayed {:>10.3}  (±{:.0} %)",
+            c.metric,
+            c.observed,
+            c.replayed,
+            c.tolerance * 100.0
+        );
     }
     let _ = writeln!(
         s,
         "\nPolicies over {} seeds, from {:.0} s to {:.0} s (95 % CI):",
         r.view.seeds, r.window_s.0, r.window_s.1
     );
-    let _ = writeln!(s, "  {:<3} {:<58} {:>17} {:>13} {:>16} {:>6} {:>8} {:>9} {:>8} {:>6}", "#", "policy", "goodput req/s", "error %", "p99 ms", "amp", "queue", "recover s", "outlived", "robust");
+    let _ = writeln!(
+        s,
+        "  {:<3} {:<58} {:>17} {:>13} {:>16} {:>6} {:>8} {:>9} {:>8} {:>6}",
+        "#",
+        "policy",
+        "goodput req/s",
+        "error %",
+        "p99 ms",
+        "amp",
+        "queue",
+        "recover s",
+        "outlived",
+        "robust"
+    );
     let swept = |name: &str| r.band.iter().any(|c| c.policy == name);
     let fault = r.derived.fault.is_some();
     for (i, p) in r.view.policies.iter().enumerate() {
@@ -206,15 +265,30 @@ pub fn text(r: &Replay) -> String {
             (true, None) => "never".to_string(),
             (true, Some(t)) => format!("{:.0}", t.mean),
         };
-        let rank = if i == 0 { "obs".to_string() } else { i.to_string() };
+        let rank = if i == 0 {
+            "obs".to_string()
+        } else {
+            i.to_string()
+        };
         let _ = writeln!(
             s,
             "  {:<3} {:<58} {:>17} {:>13} {:>16} {:>6.2} {:>8.0} {:>9} {:>7.0}% {:>6}",
             rank,
             p.name,
-            format!("{:.1} [{:.1},{:.1}]", p.goodput_rps.mean, p.goodput_rps.lo, p.goodput_rps.hi),
-            format!("{:.1} ±{:.1}", 100.0 * p.error_rate.mean, 50.0 * (p.error_rate.hi - p.error_rate.lo)),
-            format!("{:.0} ±{:.0}", p.p99_ms.mean, (p.p99_ms.hi - p.p99_ms.lo) / 2.0),
+            format!(
+                "{:.1} [{:.1},{:.1}]",
+                p.goodput_rps.mean, p.goodput_rps.lo, p.goodput_rps.hi
+            ),
+            format!(
+                "{:.1} ±{:.1}",
+                100.0 * p.error_rate.mean,
+                50.0 * (p.error_rate.hi - p.error_rate.lo)
+            ),
+            format!(
+                "{:.0} ±{:.0}",
+                p.p99_ms.mean,
+                (p.p99_ms.hi - p.p99_ms.lo) / 2.0
+            ),
             p.peak_amplification.mean,
             p.peak_queue.mean,
             recover,
@@ -237,16 +311,31 @@ fn model_text(s: &mut String, d: &Derived) {
         d.frame.width_s()
     );
     for v in &d.services {
-        let _ = writeln!(s, "  service {:<20} workers {:>5} ({:?}), self p50 {} ms", v.name, v.capacity.workers, v.capacity.source, v.self_p50_ms.map_or("-".into(), |x| format!("{x:.2}")));
+        let _ = writeln!(
+            s,
+            "  service {:<20} workers {:>5} ({:?}), self p50 {} ms",
+            v.name,
+            v.capacity.workers,
+            v.capacity.source,
+            v.self_p50_ms.map_or("-".into(), |x| format!("{x:.2}"))
+        );
     }
     for e in &d.edges {
         let t = e.timeout_ms.map_or("none".into(), |x| format!("{x} ms"));
-        let _ = writeln!(s, "  call    {}→{} ×{} (p {}), attempts {}, timeout {t}, backoff {:?} ms ({})", e.from, e.to, e.count, e.p, e.max_attempts, e.backoff_bounds_ms, e.jitter);
+        let _ = writeln!(
+            s,
+            "  call    {}→{} ×{} (p {}), attempts {}, timeout {t}, backoff {:?} ms ({})",
+            e.from, e.to, e.count, e.p, e.max_attempts, e.backoff_bounds_ms, e.jitter
+        );
     }
     match &d.fault {
         Some(f) => {
             for g in &f.segments {
-                let _ = writeln!(s, "  fault   {} {:.0}..{:.0} s: self time ×{}, error rate {}", f.service, g.start_s, g.end_s, g.latency_multiplier, g.error_rate);
+                let _ = writeln!(
+                    s,
+                    "  fault   {} {:.0}..{:.0} s: self time ×{}, error rate {}",
+                    f.service, g.start_s, g.end_s, g.latency_multiplier, g.error_rate
+                );
             }
         }
         None => {

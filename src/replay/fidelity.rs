@@ -13,8 +13,8 @@ use serde::Serialize;
 use super::derive::frame::{round, Frame};
 use super::derive::Derived;
 use super::recovery::{HEALTHY_P99_FACTOR, HEALTHY_SUCCESS_FRACTION, METASTABLE_GRACE_S};
-use super::sim::stats::quantile;
 use super::sim::recorder::{AttemptRecord, Recorder, VisitRecord};
+use super::sim::stats::quantile;
 use super::sim::{RunStats, Topology};
 use crate::analyze::Analysis;
 use crate::model::replay::{FidelityCheck, Verdict};
@@ -112,7 +112,9 @@ impl Recorder for EntryTrace {
             return;
         }
         let w = 1.0 / self.sample_rate;
-        let Some(b) = self.buckets.get_mut((r.end / self.interval) as usize) else { return };
+        let Some(b) = self.buckets.get_mut((r.end / self.interval) as usize) else {
+            return;
+        };
         if r.ok {
             b.ok += w;
         } else {
@@ -123,7 +125,12 @@ impl Recorder for EntryTrace {
 }
 
 /// The observed policy's runs with what their entry spans would have shown.
-pub fn observed_runs(topo: &Topology, seeds: &[u64], rate: f64, bar: &ProgressBar) -> (Vec<RunStats>, Vec<EntryTrace>) {
+pub fn observed_runs(
+    topo: &Topology,
+    seeds: &[u64],
+    rate: f64,
+    bar: &ProgressBar,
+) -> (Vec<RunStats>, Vec<EntryTrace>) {
     seeds
         .par_iter()
         .map(|&s| {
@@ -135,7 +142,13 @@ pub fn observed_runs(topo: &Topology, seeds: &[u64], rate: f64, bar: &ProgressBa
 }
 
 /// Compares the observed-policy runs (statistics and entry records) with the traces.
-pub fn fidelity(a: &Analysis, d: &Derived, topo: &Topology, runs: &[RunStats], entry: &[EntryTrace]) -> Fidelity {
+pub fn fidelity(
+    a: &Analysis,
+    d: &Derived,
+    topo: &Topology,
+    runs: &[RunStats],
+    entry: &[EntryTrace],
+) -> Fidelity {
     let f = &d.frame;
     let obs = observed(a, d);
     let rep: Vec<Vec<Bucket>> = entry.iter().map(|e| e.buckets.clone()).collect();
@@ -163,8 +176,12 @@ fn observed(a: &Analysis, d: &Derived) -> Vec<Bucket> {
     let t = &a.table;
     let f = &d.frame;
     let mut out = vec![Bucket::default(); f.buckets];
-    for i in (0..t.len()).filter(|&i| t.service[i] == d.entry_id && t.is_server(i) && t.parent_of(i).is_none()) {
-        let Some(b) = f.bucket(t.end[i]) else { continue };
+    for i in (0..t.len())
+        .filter(|&i| t.service[i] == d.entry_id && t.is_server(i) && t.parent_of(i).is_none())
+    {
+        let Some(b) = f.bucket(t.end[i]) else {
+            continue;
+        };
         let slot = &mut out[b];
         if t.is_error(i) {
             slot.fail += f.scale(1.0);
@@ -204,17 +221,28 @@ fn figures(xs: &[Bucket], r: Range<usize>, f: &Frame) -> WindowFigures {
     let r = r.start.min(xs.len())..r.end.min(xs.len());
     let ok: f64 = xs[r.clone()].iter().map(|b| b.ok).sum();
     let fail: f64 = xs[r.clone()].iter().map(|b| b.fail).sum();
-    let mut lat: Vec<f64> = xs[r.clone()].iter().flat_map(|b| b.lat_ms.iter().copied()).collect();
+    let mut lat: Vec<f64> = xs[r.clone()]
+        .iter()
+        .flat_map(|b| b.lat_ms.iter().copied())
+        .collect();
     WindowFigures {
         rps: (ok + fail) / (r.len().max(1) as f64 * f.width_s()),
-        error_rate: if ok + fail > 0.0 { fail / (ok + fail) } else { 0.0 },
+        error_rate: if ok + fail > 0.0 {
+            fail / (ok + fail)
+        } else {
+            0.0
+        },
         p50: quantile(&mut lat, 0.5),
         p99: quantile(&mut lat, 0.99),
     }
 }
 
 fn check(metric: String, observed: f64, replayed: f64, tolerance: f64) -> FidelityCheck {
-    let allowed = if observed.abs() > 0.0 { tolerance * observed.abs() } else { tolerance };
+    let allowed = if observed.abs() > 0.0 {
+        tolerance * observed.abs()
+    } else {
+        tolerance
+    };
     FidelityCheck {
         metric,
         observed: round(observed, 4),
@@ -224,7 +252,15 @@ fn check(metric: String, observed: f64, replayed: f64, tolerance: f64) -> Fideli
     }
 }
 
-fn window_checks(out: &mut Vec<FidelityCheck>, name: &str, obs: &[Bucket], rep: &[Bucket], r: Range<usize>, f: &Frame, baseline: bool) {
+fn window_checks(
+    out: &mut Vec<FidelityCheck>,
+    name: &str,
+    obs: &[Bucket],
+    rep: &[Bucket],
+    r: Range<usize>,
+    f: &Frame,
+    baseline: bool,
+) {
     if r.is_empty() {
         return;
     }
@@ -233,8 +269,17 @@ fn window_checks(out: &mut Vec<FidelityCheck>, name: &str, obs: &[Bucket], rep: 
     // A sampled count of n carries a relative standard error of 1/√n: the tolerance is at
     // least two of those, or a fair replay would fail on sampling noise alone.
     let sampled = o.rps * r.len() as f64 * f.width_s() * f.sample_rate;
-    let noise = if sampled > 0.0 { 2.0 / sampled.sqrt() } else { 0.0 };
-    out.push(check(format!("{name} throughput (req/s)"), o.rps, p.rps, tol(TOL_THROUGHPUT).max(noise)));
+    let noise = if sampled > 0.0 {
+        2.0 / sampled.sqrt()
+    } else {
+        0.0
+    };
+    out.push(check(
+        format!("{name} throughput (req/s)"),
+        o.rps,
+        p.rps,
+        tol(TOL_THROUGHPUT).max(noise),
+    ));
     if baseline {
         if let (Some(x), Some(y)) = (o.p50, p.p50) {
             out.push(check(format!("{name} entry p50 (ms)"), x, y, TOL_P50));
@@ -243,15 +288,38 @@ fn window_checks(out: &mut Vec<FidelityCheck>, name: &str, obs: &[Bucket], rep: 
     if let (Some(x), Some(y)) = (o.p99, p.p99) {
         out.push(check(format!("{name} entry p99 (ms)"), x, y, tol(TOL_P99)));
     }
-    let err_tol = if o.error_rate > 0.0 { tol(TOL_INCIDENT).max(ERROR_RATE_FLOOR / o.error_rate) } else { ERROR_RATE_FLOOR };
-    out.push(check(format!("{name} error rate"), o.error_rate, p.error_rate, err_tol));
+    let err_tol = if o.error_rate > 0.0 {
+        tol(TOL_INCIDENT).max(ERROR_RATE_FLOOR / o.error_rate)
+    } else {
+        ERROR_RATE_FLOOR
+    };
+    out.push(check(
+        format!("{name} error rate"),
+        o.error_rate,
+        p.error_rate,
+        err_tol,
+    ));
 }
 
 /// Attempts / logical calls per modelled edge over the incident buckets.
-fn amplification_checks(out: &mut Vec<FidelityCheck>, a: &Analysis, topo: &Topology, runs: &[RunStats], r: Range<usize>) {
+fn amplification_checks(
+    out: &mut Vec<FidelityCheck>,
+    a: &Analysis,
+    topo: &Topology,
+    runs: &[RunStats],
+    r: Range<usize>,
+) {
     for (ei, e) in topo.edges.iter().enumerate() {
-        let Some(stats) = a.edges.iter().find(|s| format!("{}->{}", s.caller, s.callee) == e.name) else { continue };
-        let Some(observed) = stats.incident.and_then(|c| c.amplification()) else { continue };
+        let Some(stats) = a
+            .edges
+            .iter()
+            .find(|s| format!("{}->{}", s.caller, s.callee) == e.name)
+        else {
+            continue;
+        };
+        let Some(observed) = stats.incident.and_then(|c| c.amplification()) else {
+            continue;
+        };
         let (mut first, mut all) = (0u64, 0u64);
         for st in runs {
             let es = &st.edges[ei];
@@ -262,7 +330,12 @@ fn amplification_checks(out: &mut Vec<FidelityCheck>, a: &Analysis, topo: &Topol
         }
         if first > 0 {
             let name = format!("incident amplification {}→{}", stats.caller, stats.callee);
-            out.push(check(name, observed, all as f64 / first as f64, TOL_AMPLIFICATION));
+            out.push(check(
+                name,
+                observed,
+                all as f64 / first as f64,
+                TOL_AMPLIFICATION,
+            ));
         }
     }
 }
@@ -281,8 +354,12 @@ fn health(xs: &[Bucket], f: &Frame, (start, end): (f64, f64)) -> Health {
     let end_b = ((end / w).ceil() as usize).min(xs.len());
     let base = figures(xs, 0..first, f);
     let base_ratio = 1.0 - base.error_rate;
-    let ok: Vec<bool> = xs.iter().map(|b| healthy(b, base_ratio, base.p99)).collect();
-    let onset = (first..xs.len()).find(|&b| (b..b + ONSET_SUSTAIN).all(|k| ok.get(k) == Some(&false)));
+    let ok: Vec<bool> = xs
+        .iter()
+        .map(|b| healthy(b, base_ratio, base.p99))
+        .collect();
+    let onset =
+        (first..xs.len()).find(|&b| (b..b + ONSET_SUSTAIN).all(|k| ok.get(k) == Some(&false)));
     let mut from = xs.len();
     while from > end_b && ok[from - 1] {
         from -= 1;
@@ -310,7 +387,13 @@ fn healthy(b: &Bucket, base_ratio: f64, base_p99: Option<f64>) -> bool {
     }
 }
 
-fn health_checks(out: &mut Vec<FidelityCheck>, obs: &[Bucket], rep: &[Vec<Bucket>], f: &Frame, fault: (f64, f64)) {
+fn health_checks(
+    out: &mut Vec<FidelityCheck>,
+    obs: &[Bucket],
+    rep: &[Vec<Bucket>],
+    f: &Frame,
+    fault: (f64, f64),
+) {
     let o = health(obs, f, fault);
     let r: Vec<Health> = rep.iter().map(|x| health(x, f, fault)).collect();
     let n = r.len().max(1) as f64;
@@ -318,7 +401,12 @@ fn health_checks(out: &mut Vec<FidelityCheck>, obs: &[Bucket], rep: &[Vec<Bucket
     let slack = |xs: &[f64]| (TIME_BUCKETS * f.width_s()).max(2.0 * sd(xs));
     let onsets: Vec<f64> = r.iter().filter_map(|h| h.onset_s).collect();
     if let (Some(x), Some(y)) = (o.onset_s, mean_of(&onsets)) {
-        out.push(check("onset (s)".into(), x, y, slack(&onsets) / x.max(slack(&onsets))));
+        out.push(check(
+            "onset (s)".into(),
+            x,
+            y,
+            slack(&onsets) / x.max(slack(&onsets)),
+        ));
     }
     let never = f.duration_s();
     let recovered: Vec<f64> = r.iter().map(|h| h.recovered_s.unwrap_or(never)).collect();
@@ -326,10 +414,20 @@ fn health_checks(out: &mut Vec<FidelityCheck>, obs: &[Bucket], rep: &[Vec<Bucket
     if o.recovered_s.is_some() || any {
         let x = o.recovered_s.unwrap_or(never);
         let y = mean_of(&recovered).unwrap_or(never);
-        out.push(check("recovery (s)".into(), x, y, slack(&recovered) / x.max(slack(&recovered))));
+        out.push(check(
+            "recovery (s)".into(),
+            x,
+            y,
+            slack(&recovered) / x.max(slack(&recovered)),
+        ));
     }
     let share = r.iter().filter(|h| h.outlived).count() as f64 / n;
-    out.push(check("overload outlived the trigger (share of runs)".into(), f64::from(u8::from(o.outlived)), share, 0.5));
+    out.push(check(
+        "overload outlived the trigger (share of runs)".into(),
+        f64::from(u8::from(o.outlived)),
+        share,
+        0.5,
+    ));
 }
 
 fn mean_of(xs: &[f64]) -> Option<f64> {
@@ -338,14 +436,22 @@ fn mean_of(xs: &[f64]) -> Option<f64> {
 
 /// Sample standard deviation (0 under two values).
 fn sd(xs: &[f64]) -> f64 {
-    let Some(m) = mean_of(xs).filter(|_| xs.len() >= 2) else { return 0.0 };
+    let Some(m) = mean_of(xs).filter(|_| xs.len() >= 2) else {
+        return 0.0;
+    };
     (xs.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (xs.len() - 1) as f64).sqrt()
 }
 
 fn verdict(checks: &[FidelityCheck]) -> Verdict {
     let share = checks.iter().filter(|c| c.ok).count() as f64 / checks.len().max(1) as f64;
-    let baseline_ok = checks.iter().filter(|c| c.metric.starts_with("baseline")).all(|c| c.ok);
-    let throughput_ok = checks.iter().filter(|c| c.metric == "baseline throughput (req/s)").all(|c| c.ok);
+    let baseline_ok = checks
+        .iter()
+        .filter(|c| c.metric.starts_with("baseline"))
+        .all(|c| c.ok);
+    let throughput_ok = checks
+        .iter()
+        .filter(|c| c.metric == "baseline throughput (req/s)")
+        .all(|c| c.ok);
     if baseline_ok && share >= GOOD_SHARE {
         Verdict::Good
     } else if throughput_ok && share >= ROUGH_SHARE {
@@ -378,18 +484,30 @@ mod tests {
     use super::*;
 
     fn b(ok: f64, fail: f64, lat: f64) -> Bucket {
-        Bucket { ok, fail, lat_ms: vec![lat; 10] }
+        Bucket {
+            ok,
+            fail,
+            lat_ms: vec![lat; 10],
+        }
     }
 
     #[test]
     fn health_finds_onset_recovery_and_metastability() {
-        let f = Frame { origin_ns: 0, width_ns: 1_000_000_000, buckets: 40, sample_rate: 1.0 };
+        let f = Frame {
+            origin_ns: 0,
+            width_ns: 1_000_000_000,
+            buckets: 40,
+            sample_rate: 1.0,
+        };
         let mut xs: Vec<Bucket> = (0..40).map(|_| b(10.0, 0.0, 5.0)).collect();
         for x in &mut xs[10..15] {
             *x = b(2.0, 8.0, 90.0);
         }
         let h = health(&xs, &f, (10.0, 14.0));
-        assert_eq!((h.onset_s, h.recovered_s, h.outlived), (Some(10.0), Some(15.0), false));
+        assert_eq!(
+            (h.onset_s, h.recovered_s, h.outlived),
+            (Some(10.0), Some(15.0), false)
+        );
         for x in &mut xs[15..] {
             *x = b(2.0, 8.0, 90.0);
         }

@@ -29,12 +29,18 @@ pub struct Candidate {
 /// REPLAY.md's alternatives with their published defaults (the spec defaults of `spec.rs`).
 pub const ALTERNATIVES: [(&str, &str); 11] = [
     ("no retries", "none"),
-    ("AWS SDK retries (3 attempts, 100 ms base, 20 s cap, full jitter)", "retry"),
+    (
+        "AWS SDK retries (3 attempts, 100 ms base, 20 s cap, full jitter)",
+        "retry",
+    ),
     ("retry budget 20 % (Finagle)", "budget"),
     ("retry budget 10 % (Google SRE)", "budget:ratio=0.1"),
     ("gRPC retry throttling (10 tokens, 0.1)", "throttle"),
     ("adaptive client throttling (SRE, K = 2)", "adaptive"),
-    ("circuit breaker (Hystrix: 20 requests, 50 %, 5 s)", "breaker"),
+    (
+        "circuit breaker (Hystrix: 20 requests, 50 %, 5 s)",
+        "breaker",
+    ),
     ("deadline propagation", "deadline"),
     ("CoDel load shedding (5 ms / 100 ms)", "codel"),
     ("concurrency limit (bulkhead 25)", "limit"),
@@ -112,13 +118,21 @@ pub fn metrics(topo: &Topology, st: &RunStats, w: Range<usize>) -> RunMetrics {
     let w = w.start.min(topo.buckets)..w.end.min(topo.buckets);
     let sum = |xs: &[u32]| xs[w.clone()].iter().map(|&x| x as f64).sum::<f64>();
     let (ok, fail) = (sum(&st.ext_ok), sum(&st.ext_fail));
-    let mut lat: Vec<f64> = st.ext_latency[w.clone()].iter().flatten().copied().collect();
+    let mut lat: Vec<f64> = st.ext_latency[w.clone()]
+        .iter()
+        .flatten()
+        .copied()
+        .collect();
     let secs = (w.len() as f64 * topo.interval).max(topo.interval);
     let rec = recovery(topo, st);
     RunMetrics {
         successes: ok,
         failures: fail,
-        error_rate: if ok + fail > 0.0 { fail / (ok + fail) } else { 0.0 },
+        error_rate: if ok + fail > 0.0 {
+            fail / (ok + fail)
+        } else {
+            0.0
+        },
         goodput_rps: ok / secs,
         p99_ms: p99(&mut lat).unwrap_or(0.0) * 1000.0,
         peak_amplification: peak_amplification(st, w),
@@ -156,13 +170,23 @@ pub fn estimate(xs: &[f64]) -> Estimate {
     let n = xs.len();
     let mean = xs.iter().sum::<f64>() / n.max(1) as f64;
     if n < 2 {
-        return Estimate { mean, lo: mean, hi: mean, n: n as u32 };
+        return Estimate {
+            mean,
+            lo: mean,
+            hi: mean,
+            n: n as u32,
+        };
     }
     let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
     let t = T95.get(n - 2).copied().unwrap_or(Z95);
     let half = t * (var / n as f64).sqrt();
     let r = |x: f64| super::derive::frame::round(x, 4);
-    Estimate { mean: r(mean), lo: r(mean - half), hi: r(mean + half), n: n as u32 }
+    Estimate {
+        mean: r(mean),
+        lo: r(mean - half),
+        hi: r(mean + half),
+        n: n as u32,
+    }
 }
 
 /// A candidate's outcome over its runs (`robust` is set later by the sensitivity sweep).

@@ -14,8 +14,14 @@ pub const COLLAPSE_SHARE: f64 = 0.5;
 
 /// Sorts the alternatives (every outcome but the first, the observed one), best first.
 pub fn rank(outcomes: &mut [PolicyOutcome]) {
-    let Some((_, alts)) = outcomes.split_first_mut() else { return };
-    let best = alts.iter().map(|o| o.goodput_rps.mean).fold(0.0, f64::max).max(1e-9);
+    let Some((_, alts)) = outcomes.split_first_mut() else {
+        return;
+    };
+    let best = alts
+        .iter()
+        .map(|o| o.goodput_rps.mean)
+        .fold(0.0, f64::max)
+        .max(1e-9);
     let step = |o: &PolicyOutcome| -((o.goodput_rps.mean / best / GOODPUT_STEP).round() as i64);
     alts.sort_by(|a, b| {
         (!a.robust)
@@ -23,7 +29,11 @@ pub fn rank(outcomes: &mut [PolicyOutcome]) {
             .then(a.outlived_trigger.total_cmp(&b.outlived_trigger))
             .then(step(a).cmp(&step(b)))
             .then(a.error_rate.mean.total_cmp(&b.error_rate.mean))
-            .then(a.peak_amplification.mean.total_cmp(&b.peak_amplification.mean))
+            .then(
+                a.peak_amplification
+                    .mean
+                    .total_cmp(&b.peak_amplification.mean),
+            )
             .then(a.p99_ms.mean.total_cmp(&b.p99_ms.mean))
             .then(a.name.cmp(&b.name))
     });
@@ -34,14 +44,17 @@ pub fn rank(outcomes: &mut [PolicyOutcome]) {
 pub fn clearly_better(alt: &PolicyOutcome, observed: &PolicyOutcome) -> bool {
     let rescued = observed.outlived_trigger > COLLAPSE_SHARE && alt.outlived_trigger == 0.0;
     let goodput = alt.goodput_rps.lo > observed.goodput_rps.hi;
-    let errors = alt.error_rate.hi < observed.error_rate.lo && alt.goodput_rps.hi >= observed.goodput_rps.lo;
+    let errors =
+        alt.error_rate.hi < observed.error_rate.lo && alt.goodput_rps.hi >= observed.goodput_rps.lo;
     rescued || goodput || errors
 }
 
 fn figures(o: &PolicyOutcome) -> String {
-    let ttr = o.time_to_recover_s.map_or("did not recover in most seeds".to_string(), |t| {
-        format!("recovered {:.0} s after the fault ended", t.mean)
-    });
+    let ttr = o
+        .time_to_recover_s
+        .map_or("did not recover in most seeds".to_string(), |t| {
+            format!("recovered {:.0} s after the fault ended", t.mean)
+        });
     format!(
         "goodput {:.1} req/s, error rate {:.1} %, p99 {:.0} ms, {ttr}",
         o.goodput_rps.mean,
@@ -61,8 +74,17 @@ pub fn recommendation(outcomes: &[PolicyOutcome], fault: bool, band: &str) -> St
                 observed policy stands."
             .into();
     }
-    let next: Vec<&str> = outcomes.iter().skip(2).take(2).map(|o| o.name.as_str()).collect();
-    let then = if next.is_empty() { String::new() } else { format!(" Next best: {}.", next.join(", ")) };
+    let next: Vec<&str> = outcomes
+        .iter()
+        .skip(2)
+        .take(2)
+        .map(|o| o.name.as_str())
+        .collect();
+    let then = if next.is_empty() {
+        String::new()
+    } else {
+        format!(" Next best: {}.", next.join(", "))
+    };
     let obs = format!("the observed policy had {}", figures(observed));
     if !clearly_better(best, observed) {
         return format!(
@@ -72,7 +94,11 @@ pub fn recommendation(outcomes: &[PolicyOutcome], fault: bool, band: &str) -> St
             figures(best)
         );
     }
-    let verb = if observed.outlived_trigger > COLLAPSE_SHARE { "would have prevented the collapse" } else { "would have done better" };
+    let verb = if observed.outlived_trigger > COLLAPSE_SHARE {
+        "would have prevented the collapse"
+    } else {
+        "would have done better"
+    };
     if best.robust {
         format!("{} {verb}: {} in every seed, and the result holds across the band ({band}); {obs}.{then}", best.name, figures(best))
     } else {
@@ -91,7 +117,12 @@ mod tests {
     use crate::model::replay::Estimate;
 
     fn est(m: f64) -> Estimate {
-        Estimate { mean: m, lo: m * 0.95, hi: m * 1.05, n: 5 }
+        Estimate {
+            mean: m,
+            lo: m * 0.95,
+            hi: m * 1.05,
+            n: 5,
+        }
     }
 
     fn outcome(name: &str, goodput: f64, outlived: f64, robust: bool) -> PolicyOutcome {
@@ -120,13 +151,19 @@ mod tests {
         rank(&mut v);
         assert_eq!(v[1].name, "budget");
         let r = recommendation(&v, true, "band");
-        assert!(r.starts_with("budget would have prevented the collapse"), "{r}");
+        assert!(
+            r.starts_with("budget would have prevented the collapse"),
+            "{r}"
+        );
         assert!(recommendation(&v, false, "band").contains("nothing to fix"));
     }
 
     #[test]
     fn no_claim_within_the_noise() {
-        let v = vec![outcome("observed", 10.0, 0.0, true), outcome("x", 10.2, 0.0, true)];
+        let v = vec![
+            outcome("observed", 10.0, 0.0, true),
+            outcome("x", 10.2, 0.0, true),
+        ];
         assert!(recommendation(&v, true, "band").starts_with("No alternative clearly beat"));
     }
 }

@@ -49,7 +49,10 @@ pub fn variants(json: &Value, bucket_s: f64) -> Result<Vec<Variant>> {
             docs.push((format!("fault size ×{f:.2}"), scale_fault(json, f)));
         }
         for f in [-DURATION_BAND, DURATION_BAND] {
-            docs.push((format!("fault duration {:+.0} %", f * 100.0), stretch_fault(json, f, bucket_s)));
+            docs.push((
+                format!("fault duration {:+.0} %", f * 100.0),
+                stretch_fault(json, f, bucket_s),
+            ));
         }
     }
     for f in [1.0 - CAPACITY_BAND, 1.0 + CAPACITY_BAND] {
@@ -57,7 +60,8 @@ pub fn variants(json: &Value, bucket_s: f64) -> Result<Vec<Variant>> {
     }
     docs.into_iter()
         .map(|(name, doc)| {
-            let model = parse_model(&doc.to_string()).with_context(|| format!("sensitivity variant `{name}`"))?;
+            let model = parse_model(&doc.to_string())
+                .with_context(|| format!("sensitivity variant `{name}`"))?;
             Ok(Variant { name, model })
         })
         .collect()
@@ -78,9 +82,17 @@ fn scale_fault(json: &Value, f: f64) -> Value {
 fn stretch_fault(json: &Value, f: f64, bucket_s: f64) -> Value {
     let mut doc = json.clone();
     let faults = doc["faults"].as_array_mut();
-    let Some(faults) = faults.filter(|x| !x.is_empty()) else { return doc };
-    let start = faults.iter().filter_map(|x| x["start_s"].as_f64()).fold(f64::INFINITY, f64::min);
-    let end = faults.iter().filter_map(|x| x["end_s"].as_f64()).fold(f64::NEG_INFINITY, f64::max);
+    let Some(faults) = faults.filter(|x| !x.is_empty()) else {
+        return doc;
+    };
+    let start = faults
+        .iter()
+        .filter_map(|x| x["start_s"].as_f64())
+        .fold(f64::INFINITY, f64::min);
+    let end = faults
+        .iter()
+        .filter_map(|x| x["end_s"].as_f64())
+        .fold(f64::NEG_INFINITY, f64::max);
     let len = end - start;
     let delta = (f.abs() * len).max(bucket_s).min(len * 0.5) * f.signum();
     let k = (len + delta) / len;
@@ -118,7 +130,9 @@ pub fn sweep(
             topos.push(topology(&v.model, c)?);
         }
     }
-    let runs = run_map(&topos, seeds, bar, |_, t, st| metrics(t, &st, window.clone()));
+    let runs = run_map(&topos, seeds, bar, |_, t, st| {
+        metrics(t, &st, window.clone())
+    });
     let n = candidates.len().max(1);
     Ok(runs
         .iter()
@@ -138,7 +152,10 @@ pub fn sweep(
 
 /// Whether `policy` recovered in every seed of every variant.
 pub fn robust(cells: &[BandCell], policy: &str) -> bool {
-    cells.iter().filter(|c| c.policy == policy).all(|c| c.outlived_share == 0.0)
+    cells
+        .iter()
+        .filter(|c| c.policy == policy)
+        .all(|c| c.outlived_share == 0.0)
 }
 
 #[cfg(test)]
@@ -157,11 +174,26 @@ mod tests {
     fn variants_edit_size_duration_and_capacity() {
         let v = variants(&doc(), 1.0).unwrap();
         assert_eq!(v.len(), 6);
-        assert_eq!(scale_fault(&doc(), 1.1)["faults"][0]["latency_multiplier"], 12.0);
+        assert_eq!(
+            scale_fault(&doc(), 1.1)["faults"][0]["latency_multiplier"],
+            12.0
+        );
         let s = stretch_fault(&doc(), 0.1, 1.0);
-        assert_eq!((s["faults"][1]["start_s"].as_f64(), s["faults"][1]["end_s"].as_f64()), (Some(51.0), Some(62.0)));
+        assert_eq!(
+            (
+                s["faults"][1]["start_s"].as_f64(),
+                s["faults"][1]["end_s"].as_f64()
+            ),
+            (Some(51.0), Some(62.0))
+        );
         assert_eq!(scale_capacity(&doc(), 0.85)["services"]["a"]["workers"], 9);
-        let cells = vec![BandCell { variant: "x".into(), policy: "p".into(), outlived_share: 0.2, goodput_rps: 1.0, error_rate: 0.0 }];
+        let cells = vec![BandCell {
+            variant: "x".into(),
+            policy: "p".into(),
+            outlived_share: 0.2,
+            goodput_rps: 1.0,
+            error_rate: 0.0,
+        }];
         assert!(!robust(&cells, "p") && robust(&cells, "q"));
     }
 }

@@ -65,8 +65,14 @@ fn visit_calls(t: &SpanTable, g: &CallGraph, a: &Attempts, s: usize) -> VisitCal
         if t.is_client(c) {
             if let Some(ci) = g.call_of_client(c).filter(|&ci| a.ordinal[ci] == 0) {
                 let members = &a.members[a.group[ci] as usize];
-                let last = members.last().map_or(c, |&m| g.calls[m as usize].client as usize);
-                out.push((g.calls[ci].callee, t.start[c] - t.start[s], t.end[last] - t.start[s]));
+                let last = members
+                    .last()
+                    .map_or(c, |&m| g.calls[m as usize].client as usize);
+                out.push((
+                    g.calls[ci].callee,
+                    t.start[c] - t.start[s],
+                    t.end[last] - t.start[s],
+                ));
             }
         } else if !t.is_server(c) {
             stack.extend_from_slice(t.children(c));
@@ -112,7 +118,11 @@ fn callee(visits: &[VisitCalls], node: u32) -> Callee {
     Callee {
         node,
         count,
-        p: if count == 0 { 0.0 } else { round((mean / count as f64).min(1.0), 4) },
+        p: if count == 0 {
+            0.0
+        } else {
+            round((mean / count as f64).min(1.0), 4)
+        },
         mean,
         offset_ns: offset / seen.max(1) as f64,
     }

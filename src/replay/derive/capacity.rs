@@ -53,13 +53,27 @@ pub struct Capacity {
 
 /// Capacity of node `node` (a service id or a virtual node); `in_flight` is the analysis'
 /// per-bucket in-flight series of the service (empty for virtual nodes).
-pub fn estimate(t: &SpanTable, g: &CallGraph, node: u32, in_flight: &[u32], f: &Frame, baseline: &Window) -> Capacity {
+pub fn estimate(
+    t: &SpanTable,
+    g: &CallGraph,
+    node: u32,
+    in_flight: &[u32],
+    f: &Frame,
+    baseline: &Window,
+) -> Capacity {
     let waits = queue_waits(t, g, node, f);
     let busy = busy_workers(t, node, f);
-    let base: Vec<f64> = waits[f.within(baseline)].iter().flatten().copied().collect();
+    let base: Vec<f64> = waits[f.within(baseline)]
+        .iter()
+        .flatten()
+        .copied()
+        .collect();
     let threshold = MIN_QUEUE_WAIT_MS.max(2.0 * quantile(&mut base.clone(), 0.9).unwrap_or(0.0));
     let saturated: Vec<usize> = (0..f.buckets)
-        .filter(|&b| waits[b].len() >= 2 && quantile(&mut waits[b].clone(), 0.5).is_some_and(|w| w > threshold))
+        .filter(|&b| {
+            waits[b].len() >= 2
+                && quantile(&mut waits[b].clone(), 0.5).is_some_and(|w| w > threshold)
+        })
         .collect();
     if saturated.len() < MIN_SATURATED_BUCKETS {
         return lower_bound(&busy, saturated.len());
@@ -77,7 +91,9 @@ pub fn estimate(t: &SpanTable, g: &CallGraph, node: u32, in_flight: &[u32], f: &
         plateau,
         little: Some(little),
         saturated_buckets: saturated.len(),
-        consistent: plateau.is_some_and(|p| (p - little).abs() <= (LITTLE_TOLERANCE * little.max(1.0)).max(2.0 * se)),
+        consistent: plateau.is_some_and(|p| {
+            (p - little).abs() <= (LITTLE_TOLERANCE * little.max(1.0)).max(2.0 * se)
+        }),
     }
 }
 
@@ -119,7 +135,8 @@ pub fn configured(workers: u32) -> Capacity {
 fn lower_bound(busy: &[f64], saturated: usize) -> Capacity {
     let peak = busy.iter().copied().fold(0.0, f64::max);
     Capacity {
-        workers: ((UNSATURATED_HEADROOM * (peak + 4.0 * peak.sqrt())).ceil() as u32).max(MIN_UNSATURATED_WORKERS),
+        workers: ((UNSATURATED_HEADROOM * (peak + 4.0 * peak.sqrt())).ceil() as u32)
+            .max(MIN_UNSATURATED_WORKERS),
         source: Source::LowerBound,
         plateau: None,
         little: Some(peak),
@@ -133,7 +150,9 @@ fn lower_bound(busy: &[f64], saturated: usize) -> Capacity {
 fn queue_waits(t: &SpanTable, g: &CallGraph, node: u32, f: &Frame) -> Vec<Vec<f64>> {
     let mut out = vec![Vec::new(); f.buckets];
     for c in g.calls.iter().filter(|c| c.callee == node) {
-        let (Some(s), Some(b)) = (c.server_row(), f.bucket(t.start[c.client as usize])) else { continue };
+        let (Some(s), Some(b)) = (c.server_row(), f.bucket(t.start[c.client as usize])) else {
+            continue;
+        };
         out[b].push((t.start[s] - t.start[c.client as usize]).max(0) as f64 / 1e6);
     }
     out
@@ -144,7 +163,9 @@ fn queue_waits(t: &SpanTable, g: &CallGraph, node: u32, f: &Frame) -> Vec<Vec<f6
 pub fn busy_workers(t: &SpanTable, node: u32, f: &Frame) -> Vec<f64> {
     let mut ns = vec![0f64; f.buckets];
     for i in (0..t.len()).filter(|&i| t.is_server(i) && t.service[i] == node) {
-        let (Some(a), Some(b)) = (f.bucket(t.start[i]), f.bucket(t.end[i].max(t.start[i]))) else { continue };
+        let (Some(a), Some(b)) = (f.bucket(t.start[i]), f.bucket(t.end[i].max(t.start[i]))) else {
+            continue;
+        };
         for (k, slot) in ns.iter_mut().enumerate().take(b + 1).skip(a) {
             let lo = t.start[i].max(f.origin_ns + k as i64 * f.width_ns);
             let hi = t.end[i].min(f.origin_ns + (k as i64 + 1) * f.width_ns);

@@ -43,20 +43,29 @@ pub fn observed(t: &SpanTable, g: &CallGraph, a: &Attempts) -> Vec<ObservedPolic
     let mut pauses: Vec<Vec<Vec<f64>>> = vec![Vec::new(); n];
     let mut out = vec![ObservedPolicy::default(); n];
     for members in &a.members {
-        let Some(&first) = members.first() else { continue };
+        let Some(&first) = members.first() else {
+            continue;
+        };
         let e = g.call_edge[first as usize] as usize;
         let o = &mut out[e];
         o.max_attempts = o.max_attempts.max(members.len() as u32);
         o.logical_calls += 1;
         o.retries += members.len() as u64 - 1;
-        let rows: Vec<usize> = members.iter().map(|&m| g.calls[m as usize].client as usize).collect();
+        let rows: Vec<usize> = members
+            .iter()
+            .map(|&m| g.calls[m as usize].client as usize)
+            .collect();
         for (k, w) in rows.windows(2).enumerate() {
             if pauses[e].len() <= k {
                 pauses[e].push(Vec::new());
             }
             pauses[e][k].push((t.start[w[1]] - t.end[w[0]]).max(0) as f64 / 1e6);
         }
-        errors[e].extend(rows.iter().filter(|&&r| t.is_error(r)).map(|&r| t.duration(r)));
+        errors[e].extend(
+            rows.iter()
+                .filter(|&&r| t.is_error(r))
+                .map(|&r| t.duration(r)),
+        );
     }
     for (e, o) in out.iter_mut().enumerate() {
         o.timeout_ms = timeout_ms(&mut errors[e]);
@@ -77,7 +86,8 @@ fn timeout_ms(durations: &mut [i64]) -> Option<f64> {
             (best, at) = (hi + 1 - lo, lo);
         }
     }
-    let enough = best >= TIMEOUT_MIN_SPANS && best as f64 >= TIMEOUT_MIN_SHARE * durations.len() as f64;
+    let enough =
+        best >= TIMEOUT_MIN_SPANS && best as f64 >= TIMEOUT_MIN_SHARE * durations.len() as f64;
     // The deadline is where the cluster starts: a timer never fires early.
     enough.then(|| round(durations[at] as f64 / 1e6, 3))
 }
@@ -118,7 +128,8 @@ pub fn policy_json(o: &ObservedPolicy) -> Value {
         };
         let cap = o.pause_ms.iter().copied().fold(base, f64::max);
         // The cap is only seen when a later delay fell short of the geometric growth.
-        let capped = o.pause_ms.len() >= 3 && o.pause_ms.iter().rev().take(2).all(|&d| d >= 0.9 * cap);
+        let capped =
+            o.pause_ms.len() >= 3 && o.pause_ms.iter().rev().take(2).all(|&d| d >= 0.9 * cap);
         p["backoff"] = json!({"base_ms": base, "multiplier": mult,
             "max_ms": if capped { Some(cap) } else { None }, "jitter": o.jitter});
     }
@@ -144,7 +155,12 @@ mod tests {
         let second: Vec<f64> = (0..50).map(|i| i as f64 * 0.4).collect();
         let (b, j) = backoff(&[full, second]);
         assert_eq!((b, j), (vec![9.8, 19.6], "full"));
-        let o = ObservedPolicy { max_attempts: 3, pause_ms: vec![10.0, 20.0], jitter: "full", ..Default::default() };
+        let o = ObservedPolicy {
+            max_attempts: 3,
+            pause_ms: vec![10.0, 20.0],
+            jitter: "full",
+            ..Default::default()
+        };
         let p = policy_json(&o);
         assert_eq!(p["backoff"]["multiplier"], 2.0);
         assert_eq!(p["backoff"]["max_ms"], Value::Null);

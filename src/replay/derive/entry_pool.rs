@@ -30,10 +30,22 @@ fn mean(xs: &[f64]) -> f64 {
 
 /// Detects a full entry pool from the scaled root-span `counts` and the entry's `busy`
 /// workers per bucket; the returned schedule has the saturated stretch at the baseline rate.
-pub fn entry_pool(schedule: &[(f64, f64)], counts: &[f64], busy: &[f64], f: &Frame, baseline: Range<usize>, incident: Range<usize>) -> Option<EntryPool> {
+pub fn entry_pool(
+    schedule: &[(f64, f64)],
+    counts: &[f64],
+    busy: &[f64],
+    f: &Frame,
+    baseline: Range<usize>,
+    incident: Range<usize>,
+) -> Option<EntryPool> {
     let r0 = mean(counts.get(baseline.clone())?) / f.width_s();
     let base_busy = mean(busy.get(baseline)?);
-    let high: Vec<usize> = incident.filter(|&b| busy.get(b).is_some_and(|&x| x >= CEILING_RISE * base_busy.max(1.0))).collect();
+    let high: Vec<usize> = incident
+        .filter(|&b| {
+            busy.get(b)
+                .is_some_and(|&x| x >= CEILING_RISE * base_busy.max(1.0))
+        })
+        .collect();
     if high.len() < MIN_DIP_BUCKETS {
         return None;
     }
@@ -42,9 +54,20 @@ pub fn entry_pool(schedule: &[(f64, f64)], counts: &[f64], busy: &[f64], f: &Fra
         return None;
     }
     let workers = mean(&high.iter().map(|&b| busy[b]).collect::<Vec<_>>());
-    let (lo, hi) = (high[0] as f64 * f.width_s(), (high[high.len() - 1] + 1) as f64 * f.width_s());
-    let mut cuts: Vec<(f64, f64)> = schedule.iter().copied().filter(|s| s.0 < lo - 1e-9).collect();
-    let after = schedule.iter().rev().find(|s| s.0 <= hi + 1e-9).map_or(r0, |s| s.1);
+    let (lo, hi) = (
+        high[0] as f64 * f.width_s(),
+        (high[high.len() - 1] + 1) as f64 * f.width_s(),
+    );
+    let mut cuts: Vec<(f64, f64)> = schedule
+        .iter()
+        .copied()
+        .filter(|s| s.0 < lo - 1e-9)
+        .collect();
+    let after = schedule
+        .iter()
+        .rev()
+        .find(|s| s.0 <= hi + 1e-9)
+        .map_or(r0, |s| s.1);
     cuts.push((lo, round(r0, 4)));
     cuts.push((hi, after));
     cuts.extend(schedule.iter().copied().filter(|s| s.0 > hi + 1e-9));
@@ -54,7 +77,10 @@ pub fn entry_pool(schedule: &[(f64, f64)], counts: &[f64], busy: &[f64], f: &Fra
             out.push((round(t, 6), r));
         }
     }
-    Some(EntryPool { workers, schedule: out })
+    Some(EntryPool {
+        workers,
+        schedule: out,
+    })
 }
 
 #[cfg(test)]
@@ -63,7 +89,12 @@ mod tests {
 
     #[test]
     fn a_dip_with_busy_workers_is_a_full_pool() {
-        let f = Frame { origin_ns: 0, width_ns: 1_000_000_000, buckets: 30, sample_rate: 1.0 };
+        let f = Frame {
+            origin_ns: 0,
+            width_ns: 1_000_000_000,
+            buckets: 30,
+            sample_rate: 1.0,
+        };
         let schedule = [(0.0, 300.0), (10.0, 200.0), (20.0, 300.0)];
         let mut counts = vec![300.0; 30];
         counts[10..20].iter_mut().for_each(|x| *x = 200.0);

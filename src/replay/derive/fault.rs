@@ -65,7 +65,14 @@ struct Samples {
 }
 
 /// Fits the fault of `service` (a service id) near `incident`; `None` without a faulty bucket.
-pub fn fit(t: &SpanTable, self_ns: &[i64], service: u32, f: &Frame, baseline: &Window, incident: &Window) -> Option<Fault> {
+pub fn fit(
+    t: &SpanTable,
+    self_ns: &[i64],
+    service: u32,
+    f: &Frame,
+    baseline: &Window,
+    incident: &Window,
+) -> Option<Fault> {
     let s = samples(t, self_ns, service, f);
     let base = f.within(baseline);
     let mut pooled: Vec<f64> = s.self_ms[base.clone()].iter().flatten().copied().collect();
@@ -73,10 +80,14 @@ pub fn fit(t: &SpanTable, self_ns: &[i64], service: u32, f: &Frame, baseline: &W
     let base_err = error_rate(&s, base);
     let inc = f.within(incident);
     let lo = inc.start.saturating_sub(LOOKBACK_BUCKETS);
-    let flags: Vec<bool> = (0..f.buckets).map(|b| b >= lo && b < inc.end && faulty(&s, b, base_self, base_err)).collect();
+    let flags: Vec<bool> = (0..f.buckets)
+        .map(|b| b >= lo && b < inc.end && faulty(&s, b, base_self, base_err))
+        .collect();
     let sustained = |b: usize| (b..b + SUSTAIN_BUCKETS).all(|k| flags.get(k) == Some(&true));
     let first = (lo..inc.end).find(|&b| sustained(b))?;
-    let last = (first..inc.end).rev().find(|&b| b + 1 >= SUSTAIN_BUCKETS && sustained(b + 1 - SUSTAIN_BUCKETS))?;
+    let last = (first..inc.end)
+        .rev()
+        .find(|&b| b + 1 >= SUSTAIN_BUCKETS && sustained(b + 1 - SUSTAIN_BUCKETS))?;
     let segments = merge(segments(&s, first..last + 1, base_self, base_err, f));
     Some(Fault {
         service: t.services.name(service).to_string(),
@@ -92,7 +103,9 @@ fn samples(t: &SpanTable, self_ns: &[i64], service: u32, f: &Frame) -> Samples {
         own_errors: vec![0; f.buckets],
     };
     for i in (0..t.len()).filter(|&i| t.service[i] == service && t.is_server(i)) {
-        let Some(b) = f.bucket(t.start[i]) else { continue };
+        let Some(b) = f.bucket(t.start[i]) else {
+            continue;
+        };
         s.self_ms[b].push(self_ns[i].max(0) as f64 / 1e6);
         if t.is_error(i) && !t.children(i).iter().any(|&c| t.is_error(c as usize)) {
             s.own_errors[b] += 1;
@@ -104,7 +117,11 @@ fn samples(t: &SpanTable, self_ns: &[i64], service: u32, f: &Frame) -> Samples {
 fn error_rate(s: &Samples, r: std::ops::Range<usize>) -> f64 {
     let n: usize = s.self_ms[r.clone()].iter().map(Vec::len).sum();
     let e: u64 = s.own_errors[r].iter().sum();
-    if n == 0 { 0.0 } else { e as f64 / n as f64 }
+    if n == 0 {
+        0.0
+    } else {
+        e as f64 / n as f64
+    }
 }
 
 fn faulty(s: &Samples, b: usize, base_self: f64, base_err: f64) -> bool {
@@ -117,7 +134,13 @@ fn faulty(s: &Samples, b: usize, base_self: f64, base_err: f64) -> bool {
 }
 
 /// Binary segmentation of the window on log self time and on own errors.
-fn segments(s: &Samples, window: std::ops::Range<usize>, base_self: f64, base_err: f64, f: &Frame) -> Vec<Segment> {
+fn segments(
+    s: &Samples,
+    window: std::ops::Range<usize>,
+    base_self: f64,
+    base_err: f64,
+    f: &Frame,
+) -> Vec<Segment> {
     let mut slow = Channel::new(f.buckets, SEGMENT_FACTOR.ln());
     let mut errs = Channel::new(f.buckets, SEGMENT_ERROR_STEP);
     for b in window.clone() {
@@ -140,7 +163,11 @@ fn merge(segs: Vec<Segment>) -> Vec<Segment> {
     let mut out: Vec<Segment> = Vec::with_capacity(segs.len());
     for g in segs {
         match out.last_mut() {
-            Some(p) if p.latency_multiplier == g.latency_multiplier && p.error_rate == g.error_rate => p.end_s = g.end_s,
+            Some(p)
+                if p.latency_multiplier == g.latency_multiplier && p.error_rate == g.error_rate =>
+            {
+                p.end_s = g.end_s
+            }
             _ => out.push(g),
         }
     }
@@ -152,14 +179,28 @@ fn multiplier(s: &Samples, r: std::ops::Range<usize>, base_self: f64) -> Option<
     quantile(&mut v, 0.5).map(|m| m / base_self)
 }
 
-fn segment(s: &Samples, r: std::ops::Range<usize>, base_self: f64, base_err: f64, f: &Frame) -> Segment {
+fn segment(
+    s: &Samples,
+    r: std::ops::Range<usize>,
+    base_self: f64,
+    base_err: f64,
+    f: &Frame,
+) -> Segment {
     let m = multiplier(s, r.clone(), base_self).unwrap_or(1.0);
     let e = (error_rate(s, r.clone()) - base_err).max(0.0);
     Segment {
         start_s: round(r.start as f64 * f.width_s(), 6),
         end_s: round(r.end as f64 * f.width_s(), 6),
-        latency_multiplier: if m < MIN_WRITTEN_MULTIPLIER { 1.0 } else { round(m, 3) },
-        error_rate: if e < MIN_WRITTEN_ERROR_RATE { 0.0 } else { round(e.min(1.0), 4) },
+        latency_multiplier: if m < MIN_WRITTEN_MULTIPLIER {
+            1.0
+        } else {
+            round(m, 3)
+        },
+        error_rate: if e < MIN_WRITTEN_ERROR_RATE {
+            0.0
+        } else {
+            round(e.min(1.0), 4)
+        },
     }
 }
 
@@ -176,7 +217,12 @@ mod tests {
 
     #[test]
     fn similar_buckets_pool_and_a_step_cuts() {
-        let f = Frame { origin_ns: 0, width_ns: 1_000_000_000, buckets: 8, sample_rate: 1.0 };
+        let f = Frame {
+            origin_ns: 0,
+            width_ns: 1_000_000_000,
+            buckets: 8,
+            sample_rate: 1.0,
+        };
         let s = samples_of(&[4.0, 40.0, 44.0, 38.0, 80.0, 84.0, 4.0, 4.0]);
         let segs = segments(&s, 1..6, 4.0, 0.0, &f);
         assert_eq!(segs.len(), 2, "{segs:?}");
@@ -184,7 +230,15 @@ mod tests {
         assert_eq!(segs[0].latency_multiplier, 10.0);
         assert_eq!(segs[1].latency_multiplier, 20.5);
         assert!(faulty(&s, 1, 4.0, 0.0) && !faulty(&s, 6, 4.0, 0.0));
-        let same = |a: f64, b: f64| Segment { start_s: a, end_s: b, latency_multiplier: 2.0, error_rate: 0.0 };
-        assert_eq!(merge(vec![same(1.0, 2.0), same(2.0, 4.0)]), vec![same(1.0, 4.0)]);
+        let same = |a: f64, b: f64| Segment {
+            start_s: a,
+            end_s: b,
+            latency_multiplier: 2.0,
+            error_rate: 0.0,
+        };
+        assert_eq!(
+            merge(vec![same(1.0, 2.0), same(2.0, 4.0)]),
+            vec![same(1.0, 4.0)]
+        );
     }
 }

@@ -89,7 +89,10 @@ pub struct Derived {
 /// Derives the incident model from an analysis.
 pub fn derive(a: &Analysis, o: &DeriveOptions) -> Result<Derived> {
     if !(o.sample_rate > 0.0 && o.sample_rate <= 1.0) {
-        bail!("the sampling rate must be within (0, 1] (got {})", o.sample_rate);
+        bail!(
+            "the sampling rate must be within (0, 1] (got {})",
+            o.sample_rate
+        );
     }
     let t = &a.table;
     let Some(entry) = arrivals::entry(t) else {
@@ -100,7 +103,10 @@ pub fn derive(a: &Analysis, o: &DeriveOptions) -> Result<Derived> {
     let nodes = reachable(entry.service, &templates);
     let mut notes = Vec::new();
     if entry.other_roots > 0 {
-        notes.push(format!("{} root spans of other services are not modelled (one entry only)", entry.other_roots));
+        notes.push(format!(
+            "{} root spans of other services are not modelled (one entry only)",
+            entry.other_roots
+        ));
     }
     let (mut services, dists): (Vec<ServiceSummary>, Vec<Value>) =
         nodes.iter().map(|&n| service(a, n, &f, o)).unzip();
@@ -122,7 +128,10 @@ pub fn derive(a: &Analysis, o: &DeriveOptions) -> Result<Derived> {
     let json = model_json(&f, &schedule, &services, &dists, &edges, fault.as_ref());
     let model = parse_model(&json.to_string()).context("the derived model does not validate")?;
     for s in services.iter().filter(|s| !s.capacity.consistent) {
-        notes.push(format!("{}: in-flight plateau and Little's law disagree by more than 25 %", s.name));
+        notes.push(format!(
+            "{}: in-flight plateau and Little's law disagree by more than 25 %",
+            s.name
+        ));
     }
     Ok(Derived {
         frame: f,
@@ -153,7 +162,14 @@ fn full_entry_pool(
     }
     let busy = capacity::busy_workers(&a.table, entry, f);
     let incident = f.within(&a.windows.incident?);
-    entry_pool::entry_pool(schedule, counts, &busy, f, f.within(&a.windows.baseline), incident)
+    entry_pool::entry_pool(
+        schedule,
+        counts,
+        &busy,
+        f,
+        f.within(&a.windows.baseline),
+        incident,
+    )
 }
 
 /// Nodes reachable from the entry through the templates, breadth first (entry first).
@@ -181,7 +197,11 @@ fn service(a: &Analysis, node: u32, f: &Frame, o: &DeriveOptions) -> (ServiceSum
     if samples.len() < service_time::MIN_SAMPLES {
         samples = self_samples(a, node, instrumented, &whole(a));
     }
-    let in_flight = a.services.iter().find(|s| s.id == node).map_or(&[][..], |s| &s.series.in_flight[..]);
+    let in_flight = a
+        .services
+        .iter()
+        .find(|s| s.id == node)
+        .map_or(&[][..], |s| &s.series.in_flight[..]);
     let capacity = match o.capacity.iter().find(|(s, _)| *s == name) {
         Some(&(_, n)) => capacity::configured(n),
         None => capacity::estimate(t, &a.graph, node, in_flight, f, &a.windows.baseline),
@@ -207,7 +227,9 @@ fn self_samples(a: &Analysis, node: u32, instrumented: bool, w: &Window) -> Vec<
     let t = &a.table;
     if instrumented {
         return (0..t.len())
-            .filter(|&i| t.service[i] == node && t.is_server(i) && !t.is_error(i) && w.contains(t.start[i]))
+            .filter(|&i| {
+                t.service[i] == node && t.is_server(i) && !t.is_error(i) && w.contains(t.start[i])
+            })
             .map(|i| a.self_ns[i].max(0) as f64 / 1e6)
             .collect();
     }
@@ -222,12 +244,24 @@ fn self_samples(a: &Analysis, node: u32, instrumented: bool, w: &Window) -> Vec<
         .collect()
 }
 
-fn edges(a: &Analysis, nodes: &[u32], templates: &[Template], observed: &[ObservedPolicy]) -> Vec<EdgeSummary> {
+fn edges(
+    a: &Analysis,
+    nodes: &[u32],
+    templates: &[Template],
+    observed: &[ObservedPolicy],
+) -> Vec<EdgeSummary> {
     let mut out = Vec::new();
     for &n in nodes {
-        let Some(tpl) = templates.get(n as usize) else { continue };
+        let Some(tpl) = templates.get(n as usize) else {
+            continue;
+        };
         for c in &tpl.callees {
-            let o = a.graph.edge_of(n, c.node).and_then(|e| observed.get(e)).cloned().unwrap_or_default();
+            let o = a
+                .graph
+                .edge_of(n, c.node)
+                .and_then(|e| observed.get(e))
+                .cloned()
+                .unwrap_or_default();
             out.push(EdgeSummary {
                 from: a.graph.name(n).to_string(),
                 to: a.graph.name(c.node).to_string(),
@@ -247,7 +281,11 @@ fn edges(a: &Analysis, nodes: &[u32], templates: &[Template], observed: &[Observ
 fn fit_fault(a: &Analysis, f: &Frame, nodes: &[u32]) -> Option<Fault> {
     let incident = a.windows.incident?;
     let source = a.root_causes.first()?;
-    let id = a.table.services.get(&source.service).filter(|id| nodes.contains(id))?;
+    let id = a
+        .table
+        .services
+        .get(&source.service)
+        .filter(|id| nodes.contains(id))?;
     fault::fit(&a.table, &a.self_ns, id, f, &a.windows.baseline, &incident)
 }
 
@@ -261,8 +299,11 @@ fn model_json(
 ) -> Value {
     let mut svc = Map::new();
     for (s, d) in services.iter().zip(dists) {
-        svc.insert(s.name.clone(), json!({"workers": s.capacity.workers, "queue_limit": null,
-            "service_time_ms": d}));
+        svc.insert(
+            s.name.clone(),
+            json!({"workers": s.capacity.workers, "queue_limit": null,
+            "service_time_ms": d}),
+        );
     }
     json!({
         "format": "incident-model/v1",
@@ -290,7 +331,10 @@ fn calls_json(edges: &[EdgeSummary]) -> Vec<Value> {
             continue;
         }
         let group: Vec<&EdgeSummary> = edges[i..].iter().take_while(|x| x.from == e.from).collect();
-        let members: Vec<Value> = group.iter().map(|m| json!({"to": m.to, "count": m.count, "p": m.p})).collect();
+        let members: Vec<Value> = group
+            .iter()
+            .map(|m| json!({"to": m.to, "count": m.count, "p": m.p}))
+            .collect();
         out.push(json!({"from": e.from, "parallel": true, "calls": members}));
         i += group.len();
     }
@@ -298,8 +342,10 @@ fn calls_json(edges: &[EdgeSummary]) -> Vec<Value> {
 }
 
 fn policies_json(edges: &[EdgeSummary], services: &[ServiceSummary]) -> Vec<Value> {
-    let mut out = vec![json!({"from": CLIENT, "to": services.first().map_or("", |s| s.name.as_str()),
-        "timeout_ms": null, "max_attempts": 1})];
+    let mut out = vec![
+        json!({"from": CLIENT, "to": services.first().map_or("", |s| s.name.as_str()),
+        "timeout_ms": null, "max_attempts": 1}),
+    ];
     for e in edges {
         let o = ObservedPolicy {
             max_attempts: e.max_attempts,
@@ -327,7 +373,9 @@ fn jitter_name(j: &str) -> &'static str {
 fn faults_json(f: &Fault) -> Vec<Value> {
     f.segments
         .iter()
-        .map(|s| json!({"service": f.service, "start_s": s.start_s, "end_s": s.end_s,
-            "latency_multiplier": s.latency_multiplier, "error_rate": s.error_rate}))
+        .map(|s| {
+            json!({"service": f.service, "start_s": s.start_s, "end_s": s.end_s,
+            "latency_multiplier": s.latency_multiplier, "error_rate": s.error_rate})
+        })
         .collect()
 }

@@ -82,7 +82,12 @@ fn cut(channels: &[Channel], r: Range<usize>, min_len: usize, out: &mut Vec<Rang
         return;
     }
     let best = (r.start + min_len..=r.end - min_len)
-        .map(|k| (k, channels.iter().map(|c| c.score(&r, k)).fold(0.0, f64::max)))
+        .map(|k| {
+            (
+                k,
+                channels.iter().map(|c| c.score(&r, k)).fold(0.0, f64::max),
+            )
+        })
         .fold((r.start, 0.0), |a, b| if b.1 > a.1 { b } else { a });
     if best.1 < T_SPLIT {
         out.push(r);
