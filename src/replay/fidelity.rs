@@ -34,6 +34,8 @@ pub const ERROR_RATE_FLOOR: f64 = 0.02;
 pub const TIME_BUCKETS: f64 = 2.0;
 /// An unhealthy stretch must last this many buckets to mark the onset.
 pub const ONSET_SUSTAIN: usize = 2;
+/// A bucket is unhealthy on at least this many sampled failures or slow requests.
+pub const MIN_BAD_SAMPLES: f64 = 2.0;
 /// `good` needs at least this share of checks passing (and every baseline check).
 pub const GOOD_SHARE: f64 = 0.8;
 /// `rough` needs at least this share (and the baseline throughput); below is `poor`.
@@ -356,7 +358,7 @@ fn health(xs: &[Bucket], f: &Frame, (start, end): (f64, f64)) -> Health {
     let base_ratio = 1.0 - base.error_rate;
     let ok: Vec<bool> = xs
         .iter()
-        .map(|b| healthy(b, base_ratio, base.p99))
+        .map(|b| healthy(b, base_ratio, base.p99, f.sample_rate))
         .collect();
     let onset =
         (first..xs.len()).find(|&b| (b..b + ONSET_SUSTAIN).all(|k| ok.get(k) == Some(&false)));
@@ -372,19 +374,23 @@ fn health(xs: &[Bucket], f: &Frame, (start, end): (f64, f64)) -> Health {
     }
 }
 
-/// The rule of `recovery.rs`: success ratio and p99 close to the pre-fault baseline.
-fn healthy(b: &Bucket, base_ratio: f64, base_p99: Option<f64>) -> bool {
+/// The rule of `recovery.rs` (success ratio and p99 close to the pre-fault baseline),
+/// made robust to thin sampled buckets: a bucket is unhealthy only on at least
+/// [`MIN_BAD_SAMPLES`] sampled failures, or that many requests slower than the p99 bound
+/// (in a bucket of a dozen requests the p99 is its slowest one).
+fn healthy(b: &Bucket, base_ratio: f64, base_p99: Option<f64>, rate: f64) -> bool {
     if b.ok + b.fail == 0.0 {
         return true;
     }
-    if b.ok / (b.ok + b.fail) < HEALTHY_SUCCESS_FRACTION * base_ratio {
+    let failing = b.ok / (b.ok + b.fail) < HEALTHY_SUCCESS_FRACTION * base_ratio;
+    if failing && b.fail * rate >= MIN_BAD_SAMPLES {
         return false;
     }
-    let mut lat = b.lat_ms.clone();
-    match (quantile(&mut lat, 0.99), base_p99) {
-        (Some(p), Some(base)) => p <= HEALTHY_P99_FACTOR * base,
-        _ => true,
-    }
+    let Some(bound) = base_p99.map(|p| HEALTHY_P99_FACTOR * p) else {
+        return true;
+    };
+    let slow = b.lat_ms.iter().filter(|&&x| x > bound).count() as f64;
+    slow < MIN_BAD_SAMPLES.max(0.01 * b.lat_ms.len() as f64)
 }
 
 fn health_checks(

@@ -30,14 +30,33 @@ pub struct Callee {
     offset_ns: f64,
 }
 
+/// One call template (`variants` in the model): the calls a share of the visits make.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Variant {
+    pub name: String,
+    pub weight: f64,
+    /// (callee node, logical calls) in the order the visits made them.
+    pub calls: Vec<(u32, u32)>,
+    pub parallel: bool,
+}
+
 /// The call template of one service.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Template {
+    /// Every callee with its mean calls per visit (the whole service).
     pub callees: Vec<Callee>,
     pub parallel: bool,
     /// Visits the template was learnt from.
     pub visits: u64,
+    /// Distinct call templates with their frequencies, when a few of them explain the
+    /// visits (else empty and `callees` with independent probabilities stand).
+    pub variants: Vec<Variant>,
 }
+
+/// At most this many call templates per service…
+pub const MAX_VARIANTS: usize = 8;
+/// …which must explain at least this share of the visits (the rest are dropped).
+pub const VARIANT_COVERAGE: f64 = 0.95;
 
 /// Logical calls of one visit: (callee node, first start, last end), in start order.
 type VisitCalls = Vec<(u32, i64, i64)>;
@@ -98,7 +117,58 @@ fn template(visits: &[VisitCalls], g: &CallGraph) -> Template {
         callees,
         parallel: parallel(visits),
         visits: n as u64,
+        variants: variants(visits),
     }
+}
+
+/// Visits grouped by what they called (callee, count); the groups become call templates
+/// when there are several and a few explain nearly every visit.
+fn variants(visits: &[VisitCalls]) -> Vec<Variant> {
+    let mut groups: std::collections::BTreeMap<Vec<(u32, u32)>, Vec<usize>> = Default::default();
+    for (i, v) in visits.iter().enumerate() {
+        let mut sig: Vec<(u32, u32)> = Vec::new();
+        for c in v {
+            match sig.iter_mut().find(|s| s.0 == c.0) {
+                Some(s) => s.1 += 1,
+                None => sig.push((c.0, 1)),
+            }
+        }
+        sig.sort_unstable();
+        groups.entry(sig).or_default().push(i);
+    }
+    let mut ranked: Vec<(Vec<(u32, u32)>, Vec<usize>)> = groups.into_iter().collect();
+    ranked.sort_by(|a, b| b.1.len().cmp(&a.1.len()).then(a.0.cmp(&b.0)));
+    ranked.truncate(MAX_VARIANTS);
+    let covered: usize = ranked.iter().map(|g| g.1.len()).sum();
+    if ranked.len() < 2 || (covered as f64) < VARIANT_COVERAGE * visits.len() as f64 {
+        return Vec::new();
+    }
+    ranked
+        .into_iter()
+        .enumerate()
+        .map(|(k, (sig, members))| {
+            let group: Vec<VisitCalls> = members.iter().map(|&i| visits[i].clone()).collect();
+            Variant {
+                name: format!("t{}", k + 1),
+                weight: round(members.len() as f64 / covered as f64, 4),
+                calls: ordered(&sig, &group[0]),
+                parallel: parallel(&group),
+            }
+        })
+        .collect()
+}
+
+/// The signature's callees in the order of a visit's first call to each.
+fn ordered(sig: &[(u32, u32)], visit: &VisitCalls) -> Vec<(u32, u32)> {
+    let mut out: Vec<(u32, u32)> = Vec::with_capacity(sig.len());
+    for c in visit {
+        if !out.iter().any(|o| o.0 == c.0) {
+            if let Some(&s) = sig.iter().find(|s| s.0 == c.0) {
+                out.push(s);
+            }
+        }
+    }
+    out
 }
 
 fn callee(visits: &[VisitCalls], node: u32) -> Callee {
@@ -156,5 +226,21 @@ mod tests {
         assert!(!parallel(&visits));
         let par = vec![vec![(1, 0, 10), (2, 1, 12)], vec![(1, 0, 10), (2, 2, 9)]];
         assert!(parallel(&par));
+    }
+
+    #[test]
+    fn distinct_call_sets_become_weighted_templates() {
+        let browse = vec![(5, 0, 10), (6, 11, 20)];
+        let buy = vec![(7, 0, 10), (7, 11, 20)];
+        let mut visits = vec![browse.clone(), browse.clone(), browse, buy];
+        let v = variants(&visits);
+        assert_eq!(v.len(), 2);
+        assert_eq!(
+            (v[0].weight, v[0].calls.clone()),
+            (0.75, vec![(5, 1), (6, 1)])
+        );
+        assert_eq!(v[1].calls, vec![(7, 2)]);
+        visits.truncate(3);
+        assert!(variants(&visits).is_empty(), "one template is no variant");
     }
 }

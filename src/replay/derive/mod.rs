@@ -125,7 +125,19 @@ pub fn derive(a: &Analysis, o: &DeriveOptions) -> Result<Derived> {
             s.capacity = capacity::plateau(pool.workers);
         }
     }
-    let json = model_json(&f, &schedule, &services, &dists, &edges, fault.as_ref());
+    let calls = calls_json(a, &nodes, &templates, &edges);
+    let variants: Vec<Value> = nodes
+        .iter()
+        .map(|&n| variants_json(templates.get(n as usize)))
+        .collect();
+    let parts = Parts {
+        schedule: &schedule,
+        services: &services,
+        dists: &dists,
+        variants: &variants,
+        calls,
+    };
+    let json = model_json(&f, &parts, &edges, fault.as_ref());
     let model = parse_model(&json.to_string()).context("the derived model does not validate")?;
     for s in services.iter().filter(|s| !s.capacity.consistent) {
         notes.push(format!(
@@ -223,14 +235,28 @@ fn whole(a: &Analysis) -> Window {
 }
 
 /// Self times (ms) of a node's successful requests in `w`.
+///
+/// The model has no network between services, so the round trip a caller saw on top of
+/// the callee's server span goes into the callee's own time: twice the response leg
+/// (client end − server end; the request leg also holds queueing), at most the whole gap.
 fn self_samples(a: &Analysis, node: u32, instrumented: bool, w: &Window) -> Vec<f64> {
     let t = &a.table;
     if instrumented {
+        let mut network: std::collections::HashMap<usize, i64> = std::collections::HashMap::new();
+        for c in a.graph.calls.iter().filter(|c| c.callee == node) {
+            if let Some(s) = c.server_row() {
+                let (cl, gap) = (
+                    c.client as usize,
+                    t.duration(c.client as usize) - t.duration(s),
+                );
+                network.insert(s, (2 * (t.end[cl] - t.end[s])).clamp(0, gap.max(0)));
+            }
+        }
         return (0..t.len())
             .filter(|&i| {
                 t.service[i] == node && t.is_server(i) && !t.is_error(i) && w.contains(t.start[i])
             })
-            .map(|i| a.self_ns[i].max(0) as f64 / 1e6)
+            .map(|i| (a.self_ns[i].max(0) + network.get(&i).copied().unwrap_or(0)) as f64 / 1e6)
             .collect();
     }
     let g = &a.graph;
@@ -289,21 +315,25 @@ fn fit_fault(a: &Analysis, f: &Frame, nodes: &[u32]) -> Option<Fault> {
     fault::fit(&a.table, &a.self_ns, id, f, &a.windows.baseline, &incident)
 }
 
-fn model_json(
-    f: &Frame,
-    schedule: &[(f64, f64)],
-    services: &[ServiceSummary],
-    dists: &[Value],
-    edges: &[EdgeSummary],
-    fault: Option<&Fault>,
-) -> Value {
+/// The pieces of the model document, per modelled node (in node order).
+struct Parts<'a> {
+    schedule: &'a [(f64, f64)],
+    services: &'a [ServiceSummary],
+    dists: &'a [Value],
+    variants: &'a [Value],
+    calls: Vec<Value>,
+}
+
+fn model_json(f: &Frame, p: &Parts, edges: &[EdgeSummary], fault: Option<&Fault>) -> Value {
+    let (schedule, services) = (p.schedule, p.services);
     let mut svc = Map::new();
-    for (s, d) in services.iter().zip(dists) {
-        svc.insert(
-            s.name.clone(),
-            json!({"workers": s.capacity.workers, "queue_limit": null,
-            "service_time_ms": d}),
-        );
+    for ((s, d), v) in services.iter().zip(p.dists).zip(p.variants) {
+        let mut spec =
+            json!({"workers": s.capacity.workers, "queue_limit": null, "service_time_ms": d});
+        if !v.is_null() {
+            spec["variants"] = v.clone();
+        }
+        svc.insert(s.name.clone(), spec);
     }
     json!({
         "format": "incident-model/v1",
@@ -313,14 +343,67 @@ fn model_json(
         "sample_interval_s": round(f.width_s(), 6),
         "arrivals": {"entry": services.first().map_or("", |s| s.name.as_str()), "schedule": schedule},
         "services": svc,
-        "calls": calls_json(edges),
+        "calls": p.calls,
         "policies": {"default": {"timeout_ms": null, "max_attempts": 1},
             "edges": policies_json(edges, services)},
         "faults": fault.map_or_else(Vec::new, faults_json),
     })
 }
 
-fn calls_json(edges: &[EdgeSummary]) -> Vec<Value> {
+/// `services.<name>.variants` of a template (`null` without call templates).
+fn variants_json(t: Option<&Template>) -> Value {
+    let Some(t) = t.filter(|t| !t.variants.is_empty()) else {
+        return Value::Null;
+    };
+    Value::Object(
+        t.variants
+            .iter()
+            .map(|v| (v.name.clone(), json!(v.weight)))
+            .collect(),
+    )
+}
+
+/// `calls[]`: per node its call templates when it has some, else its plain calls.
+fn calls_json(
+    a: &Analysis,
+    nodes: &[u32],
+    templates: &[Template],
+    edges: &[EdgeSummary],
+) -> Vec<Value> {
+    let mut out = Vec::new();
+    for &n in nodes {
+        let from = a.graph.name(n);
+        match templates.get(n as usize).filter(|t| !t.variants.is_empty()) {
+            Some(t) => out.extend(t.variants.iter().flat_map(|v| variant_calls(a, from, v))),
+            None => out.extend(plain_calls(
+                &edges
+                    .iter()
+                    .filter(|e| e.from == from)
+                    .cloned()
+                    .collect::<Vec<_>>(),
+            )),
+        }
+    }
+    out
+}
+
+fn variant_calls(a: &Analysis, from: &str, v: &calls::Variant) -> Vec<Value> {
+    let name = |n: u32| a.graph.name(n).to_string();
+    if v.parallel && v.calls.len() > 1 {
+        let members: Vec<Value> = v
+            .calls
+            .iter()
+            .map(|&(n, k)| json!({"to": name(n), "count": k}))
+            .collect();
+        return vec![json!({"from": from, "parallel": true, "calls": members, "variant": v.name})];
+    }
+    v.calls
+        .iter()
+        .map(|&(n, k)| json!({"from": from, "to": name(n), "count": k, "variant": v.name}))
+        .collect()
+}
+
+fn plain_calls(edges: &[EdgeSummary]) -> Vec<Value> {
     let mut out: Vec<Value> = Vec::new();
     let mut i = 0;
     while i < edges.len() {
