@@ -62,9 +62,11 @@ pub fn observed(t: &SpanTable, g: &CallGraph, a: &Attempts) -> Vec<ObservedPolic
             pauses[e][k].push((t.start[w[1]] - t.end[w[0]]).max(0) as f64 / 1e6);
         }
         errors[e].extend(
-            rows.iter()
-                .filter(|&&r| t.is_error(r))
-                .map(|&r| t.duration(r)),
+            members
+                .iter()
+                .map(|&m| g.calls[m as usize])
+                .filter(|c| abandoned(t, c))
+                .map(|c| t.duration(c.client as usize)),
         );
     }
     for (e, o) in out.iter_mut().enumerate() {
@@ -72,6 +74,14 @@ pub fn observed(t: &SpanTable, g: &CallGraph, a: &Attempts) -> Vec<ObservedPolic
         (o.pause_ms, o.jitter) = backoff(&pauses[e]);
     }
     out
+}
+
+/// Whether the caller gave up on an attempt: an error client span flagged as a timeout,
+/// or whose callee was still working when it ended. An error the callee answered with
+/// (or a rejection without a server span) is not a timeout, however regular its duration.
+fn abandoned(t: &SpanTable, c: &crate::analyze::graph::Call) -> bool {
+    let r = c.client as usize;
+    t.is_error(r) && (t.timeout[r] || c.server_row().is_some_and(|s| t.end[s] > t.end[r]))
 }
 
 /// The densest cluster of error durations, when it is a timer's deadline.
