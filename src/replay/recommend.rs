@@ -39,13 +39,20 @@ pub fn rank(outcomes: &mut [PolicyOutcome]) {
     });
 }
 
+/// A gain must also matter: at least this share more goodput…
+pub const MIN_GOODPUT_GAIN: f64 = 0.02;
+/// …or this much less error rate (absolute).
+pub const MIN_ERROR_DROP: f64 = 0.01;
+
 /// Whether `alt` did clearly better than `observed`: it recovered where the observed policy
-/// collapsed, or its goodput (or error rate) interval clears the observed one.
+/// collapsed, or its goodput (or error rate) interval clears the observed one by a margin
+/// that matters.
 pub fn clearly_better(alt: &PolicyOutcome, observed: &PolicyOutcome) -> bool {
     let rescued = observed.outlived_trigger > COLLAPSE_SHARE && alt.outlived_trigger == 0.0;
-    let goodput = alt.goodput_rps.lo > observed.goodput_rps.hi;
-    let errors =
-        alt.error_rate.hi < observed.error_rate.lo && alt.goodput_rps.hi >= observed.goodput_rps.lo;
+    let (g, og) = (&alt.goodput_rps, &observed.goodput_rps);
+    let goodput = g.lo > og.hi && g.mean >= (1.0 + MIN_GOODPUT_GAIN) * og.mean;
+    let (e, oe) = (&alt.error_rate, &observed.error_rate);
+    let errors = e.hi < oe.lo && oe.mean - e.mean >= MIN_ERROR_DROP && g.hi >= og.lo;
     rescued || goodput || errors
 }
 
