@@ -127,7 +127,17 @@ fn replay_command(args: &ReplayArgs) -> Result<u8> {
         progress: crate::output::progress_allowed(),
     };
     let data = ingest::ingest(&ingest_options(&args.input))?;
-    let analysis = analyze::analyze(&data, &AnalyzeOptions::default())?;
+    let first_ns = first_span_ns(&data)?;
+    let window = |spec: &Option<String>, what: &str| {
+        spec.as_deref()
+            .map(|s| analyze::parse_window(s, first_ns).with_context(|| format!("--{what} {s}")))
+            .transpose()
+    };
+    let windows = AnalyzeOptions {
+        incident: window(&args.incident, "incident")?,
+        baseline: window(&args.baseline, "baseline")?,
+    };
+    let analysis = analyze::analyze(&data, &windows)?;
     let r = command::replay(&analysis, &opts)?;
     if let Some(path) = &args.model_out {
         let text = serde_json::to_string_pretty(&r.derived.json).context("encoding the model")?;

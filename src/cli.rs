@@ -142,4 +142,10 @@ pub struct ReplayArgs {
     /// Skip the sensitivity sweep (faster; no robustness claims).
     #[arg(long)]
     pub no_sweep: bool,
+    /// Incident window `A..B` (RFC 3339 instants or offsets like `+600s`; default: detected).
+    #[arg(long, value_name = "A..B")]
+    pub incident: Option<String>,
+    /// Baseline window `A..B` (default: the stretch before the incident).
+    #[arg(long, value_name = "A..B")]
+    pub baseline: Option<String>,
 }

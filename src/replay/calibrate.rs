@@ -108,7 +108,7 @@ mod tests {
     #[test]
     fn a_ceiling_well_above_the_baseline() {
         let busy = [3.0, 180.0, 250.0, 240.0, 260.0, 120.0, 4.0];
-        assert_eq!(ceiling(&busy, 3.0), Some(240.0));
+        assert_eq!(ceiling(&busy, 3.0), Some(245.0));
         assert_eq!(ceiling(&[3.0, 4.0, 5.0, 4.0], 3.0), None);
     }
 }

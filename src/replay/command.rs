@@ -118,7 +118,7 @@ pub fn replay(a: &Analysis, o: &ReplayOptions) -> Result<Replay> {
     let view = ReplayView {
         verdict: fid.verdict,
         fidelity: fid.checks.clone(),
-        recommendation: recommendation(&outcomes, fault, &band_text()),
+        recommendation: recommendation(&outcomes, fault, o.sweep.then(band_text).as_deref()),
         policies: outcomes,
         seeds: seeds.len() as u32,
     };
@@ -159,7 +159,7 @@ fn sweep_band(
         .filter_map(|o| cands.iter().find(|c| c.name == o.name).cloned())
         .collect();
     let cells = sensitivity::sweep(variants, &lead, seeds, window, bar)?;
-    let swept = |name: &str| variants.is_empty() || lead.iter().any(|c| c.name == name);
+    let swept = |name: &str| !variants.is_empty() && lead.iter().any(|c| c.name == name);
     for o in outcomes.iter_mut() {
         o.robust =
             swept(&o.name) && o.outlived_trigger == 0.0 && sensitivity::robust(&cells, &o.name);

@@ -71,8 +71,8 @@ fn figures(o: &PolicyOutcome) -> String {
 }
 
 /// The recommendation for ranked outcomes (observed first); `fault` says whether the
-/// model has a fault at all, `band` describes the sensitivity band.
-pub fn recommendation(outcomes: &[PolicyOutcome], fault: bool, band: &str) -> String {
+/// model has a fault at all, `band` describes the sensitivity band (`None`: not swept).
+pub fn recommendation(outcomes: &[PolicyOutcome], fault: bool, band: Option<&str>) -> String {
     let (Some(observed), Some(best)) = (outcomes.first(), outcomes.get(1)) else {
         return "No alternative policy was replayed.".into();
     };
@@ -96,7 +96,7 @@ pub fn recommendation(outcomes: &[PolicyOutcome], fault: bool, band: &str) -> St
     if !clearly_better(best, observed) {
         return format!(
             "No alternative clearly beat the observed policy ({obs}). The best ranked, {}, had {}; \
-             the difference is within the seeds' confidence intervals, so nothing here justifies a change.{then}",
+             the difference is within the seeds' confidence intervals or too small to matter, so nothing here justifies a change.{then}",
             best.name,
             figures(best)
         );
@@ -106,15 +106,24 @@ pub fn recommendation(outcomes: &[PolicyOutcome], fault: bool, band: &str) -> St
     } else {
         "would have done better"
     };
-    if best.robust {
-        format!("{} {verb}: {} in every seed, and the result holds across the band ({band}); {obs}.{then}", best.name, figures(best))
-    } else {
-        format!(
-            "{} did best in the replay ({}), against {obs}; but the result does not hold across the band \
-             ({band}), so treat it as a lead, not a conclusion.{then}",
+    match (best.robust, band) {
+        (_, None) => format!(
+            "{} did best in the replay ({}), while {obs}; no sensitivity sweep was run, so \
+             this is not yet a robust claim.{then}",
             best.name,
             figures(best)
-        )
+        ),
+        (true, Some(band)) => format!(
+            "{} {verb}: {} in every seed, and the result holds across the band ({band}); {obs}.{then}",
+            best.name,
+            figures(best)
+        ),
+        (false, Some(band)) => format!(
+            "{} did best in the replay ({}), while {obs}; but the result does not hold across \
+             the band ({band}), so treat it as a lead, not a conclusion.{then}",
+            best.name,
+            figures(best)
+        ),
     }
 }
 
@@ -157,12 +166,13 @@ mod tests {
         ];
         rank(&mut v);
         assert_eq!(v[1].name, "budget");
-        let r = recommendation(&v, true, "band");
+        let r = recommendation(&v, true, Some("band"));
         assert!(
             r.starts_with("budget would have prevented the collapse"),
             "{r}"
         );
-        assert!(recommendation(&v, false, "band").contains("nothing to fix"));
+        assert!(recommendation(&v, false, Some("band")).contains("nothing to fix"));
+        assert!(recommendation(&v, true, None).contains("no sensitivity sweep"));
     }
 
     #[test]
@@ -171,6 +181,6 @@ mod tests {
             outcome("observed", 10.0, 0.0, true),
             outcome("x", 10.2, 0.0, true),
         ];
-        assert!(recommendation(&v, true, "band").starts_with("No alternative clearly beat"));
+        assert!(recommendation(&v, true, Some("band")).starts_with("No alternative clearly beat"));
     }
 }

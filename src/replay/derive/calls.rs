@@ -58,6 +58,9 @@ pub const MAX_VARIANTS: usize = 8;
 /// …which must explain at least this share of the visits (the rest are dropped).
 pub const VARIANT_COVERAGE: f64 = 0.95;
 
+/// What a visit called: (callee node, logical calls), sorted by node.
+type Signature = Vec<(u32, u32)>;
+
 /// Logical calls of one visit: (callee node, first start, last end), in start order.
 type VisitCalls = Vec<(u32, i64, i64)>;
 
@@ -124,7 +127,7 @@ fn template(visits: &[VisitCalls], g: &CallGraph) -> Template {
 /// Visits grouped by what they called (callee, count); the groups become call templates
 /// when there are several and a few explain nearly every visit.
 fn variants(visits: &[VisitCalls]) -> Vec<Variant> {
-    let mut groups: std::collections::BTreeMap<Vec<(u32, u32)>, Vec<usize>> = Default::default();
+    let mut groups: std::collections::BTreeMap<Signature, Vec<usize>> = Default::default();
     for (i, v) in visits.iter().enumerate() {
         let mut sig: Vec<(u32, u32)> = Vec::new();
         for c in v {
@@ -136,7 +139,7 @@ fn variants(visits: &[VisitCalls]) -> Vec<Variant> {
         sig.sort_unstable();
         groups.entry(sig).or_default().push(i);
     }
-    let mut ranked: Vec<(Vec<(u32, u32)>, Vec<usize>)> = groups.into_iter().collect();
+    let mut ranked: Vec<(Signature, Vec<usize>)> = groups.into_iter().collect();
     ranked.sort_by(|a, b| b.1.len().cmp(&a.1.len()).then(a.0.cmp(&b.0)));
     ranked.truncate(MAX_VARIANTS);
     let covered: usize = ranked.iter().map(|g| g.1.len()).sum();
