@@ -6,14 +6,13 @@
 
 use std::ops::Range;
 
-use indicatif::ProgressBar;
-use rayon::prelude::*;
 use serde::Serialize;
 
 use super::derive::frame::{round, Frame};
 use super::derive::Derived;
-use super::recovery::{HEALTHY_P99_FACTOR, HEALTHY_SUCCESS_FRACTION, METASTABLE_GRACE_S};
-use super::sim::recorder::{AttemptRecord, Recorder, VisitRecord};
+use super::entry_trace::{figures, mean_buckets, observed, Bucket};
+pub use super::entry_trace::{observed_runs, EntryTrace};
+use super::health::{health, mean_of, sd, Health};
 use super::sim::stats::quantile;
 use super::sim::{RunStats, Topology};
 use crate::analyze::Analysis;
@@ -32,22 +31,10 @@ pub const TOL_INCIDENT: f64 = 0.25;
 pub const ERROR_RATE_FLOOR: f64 = 0.02;
 /// Onset and recovery may differ by this many buckets.
 pub const TIME_BUCKETS: f64 = 2.0;
-/// An unhealthy stretch must last this many buckets to mark the onset.
-pub const ONSET_SUSTAIN: usize = 2;
-/// A bucket is unhealthy on at least this many sampled failures or slow requests.
-pub const MIN_BAD_SAMPLES: f64 = 2.0;
 /// `good` needs at least this share of checks passing (and every baseline check).
 pub const GOOD_SHARE: f64 = 0.8;
 /// `rough` needs at least this share (and the baseline throughput); below is `poor`.
 pub const ROUGH_SHARE: f64 = 0.5;
-
-/// Entry outcomes of one bucket.
-#[derive(Debug, Clone, Default)]
-struct Bucket {
-    ok: f64,
-    fail: f64,
-    lat_ms: Vec<f64>,
-}
 
 /// One row of the per-bucket comparison.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -69,80 +56,6 @@ pub struct Fidelity {
     pub buckets: Vec<BucketRow>,
 }
 
-/// What the entry's root spans would have shown in a replay: per bucket of the visit's
-/// end, its outcome and its duration from service start (the entry's queue is as invisible
-/// here as in the traces), head-sampled at the traces' rate so that thin buckets are as
-/// thin on both sides.
-#[derive(Debug, Clone, Default)]
-pub struct EntryTrace {
-    entry_edge: u32,
-    interval: f64,
-    sample_rate: f64,
-    seed: u64,
-    buckets: Vec<Bucket>,
-}
-
-impl EntryTrace {
-    /// An empty record for `topo`, keeping a `sample_rate` share of the requests of run `seed`.
-    pub fn new(topo: &Topology, sample_rate: f64, seed: u64) -> EntryTrace {
-        EntryTrace {
-            entry_edge: topo.entry_edge,
-            interval: topo.interval,
-            sample_rate,
-            seed,
-            buckets: vec![Bucket::default(); topo.buckets],
-        }
-    }
-
-    /// Head sampling by trace: a hash of (seed, trace) against the rate.
-    fn kept(&self, trace: u32) -> bool {
-        let mut z = self.seed ^ (u64::from(trace) << 17) ^ 0x9E37_79B9_7F4A_7C15;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^= z >> 31;
-        self.sample_rate >= 1.0 || ((z >> 11) as f64 / (1u64 << 53) as f64) < self.sample_rate
-    }
-}
-
-impl Recorder for EntryTrace {
-    const ENABLED: bool = true;
-
-    fn attempt(&mut self, _: &Topology, _: &AttemptRecord) {}
-
-    fn visit(&mut self, _: &Topology, r: &VisitRecord) {
-        if r.edge != self.entry_edge || !self.kept(r.trace) {
-            return;
-        }
-        let w = 1.0 / self.sample_rate;
-        let Some(b) = self.buckets.get_mut((r.end / self.interval) as usize) else {
-            return;
-        };
-        if r.ok {
-            b.ok += w;
-        } else {
-            b.fail += w;
-        }
-        b.lat_ms.push((r.end - r.start) * 1000.0);
-    }
-}
-
-/// The observed policy's runs with what their entry spans would have shown.
-pub fn observed_runs(
-    topo: &Topology,
-    seeds: &[u64],
-    rate: f64,
-    bar: &ProgressBar,
-) -> (Vec<RunStats>, Vec<EntryTrace>) {
-    seeds
-        .par_iter()
-        .map(|&s| {
-            let r = super::sim::run(topo, s, EntryTrace::new(topo, rate, s));
-            bar.inc(1);
-            r
-        })
-        .unzip()
-}
-
 /// Compares the observed-policy runs (statistics and entry records) with the traces.
 pub fn fidelity(
     a: &Analysis,
@@ -153,7 +66,7 @@ pub fn fidelity(
 ) -> Fidelity {
     let f = &d.frame;
     let obs = observed(a, d);
-    let rep: Vec<Vec<Bucket>> = entry.iter().map(|e| e.buckets.clone()).collect();
+    let rep: Vec<Vec<Bucket>> = entry.iter().map(|e| e.buckets().to_vec()).collect();
     let mean = mean_buckets(&rep, f.buckets);
     let mut checks = Vec::new();
     let base = f.within(&a.windows.baseline);
@@ -170,72 +83,6 @@ pub fn fidelity(
         verdict: verdict(&checks),
         buckets: rows(&obs, &mean, f),
         checks,
-    }
-}
-
-/// The entry's root spans per bucket of their end (scaled by the sampling rate).
-fn observed(a: &Analysis, d: &Derived) -> Vec<Bucket> {
-    let t = &a.table;
-    let f = &d.frame;
-    let mut out = vec![Bucket::default(); f.buckets];
-    for i in (0..t.len())
-        .filter(|&i| t.service[i] == d.entry_id && t.is_server(i) && t.parent_of(i).is_none())
-    {
-        let Some(b) = f.bucket(t.end[i]) else {
-            continue;
-        };
-        let slot = &mut out[b];
-        if t.is_error(i) {
-            slot.fail += f.scale(1.0);
-        } else {
-            slot.ok += f.scale(1.0);
-        }
-        slot.lat_ms.push(t.duration(i) as f64 / 1e6);
-    }
-    out
-}
-
-/// Counts averaged over runs, latencies pooled.
-fn mean_buckets(runs: &[Vec<Bucket>], buckets: usize) -> Vec<Bucket> {
-    let n = runs.len().max(1) as f64;
-    (0..buckets)
-        .map(|b| {
-            let mut m = Bucket::default();
-            for r in runs.iter().filter_map(|r| r.get(b)) {
-                m.ok += r.ok / n;
-                m.fail += r.fail / n;
-                m.lat_ms.extend_from_slice(&r.lat_ms);
-            }
-            m
-        })
-        .collect()
-}
-
-/// Throughput, error rate, p50 (baseline only) and p99 of the entry over buckets `r`.
-struct WindowFigures {
-    rps: f64,
-    error_rate: f64,
-    p50: Option<f64>,
-    p99: Option<f64>,
-}
-
-fn figures(xs: &[Bucket], r: Range<usize>, f: &Frame) -> WindowFigures {
-    let r = r.start.min(xs.len())..r.end.min(xs.len());
-    let ok: f64 = xs[r.clone()].iter().map(|b| b.ok).sum();
-    let fail: f64 = xs[r.clone()].iter().map(|b| b.fail).sum();
-    let mut lat: Vec<f64> = xs[r.clone()]
-        .iter()
-        .flat_map(|b| b.lat_ms.iter().copied())
-        .collect();
-    WindowFigures {
-        rps: (ok + fail) / (r.len().max(1) as f64 * f.width_s()),
-        error_rate: if ok + fail > 0.0 {
-            fail / (ok + fail)
-        } else {
-            0.0
-        },
-        p50: quantile(&mut lat, 0.5),
-        p99: quantile(&mut lat, 0.99),
     }
 }
 
@@ -342,57 +189,6 @@ fn amplification_checks(
     }
 }
 
-/// Onset, recovery and "outlived the trigger" (model seconds).
-#[derive(Debug, Clone, Copy, PartialEq)]
-struct Health {
-    onset_s: Option<f64>,
-    recovered_s: Option<f64>,
-    outlived: bool,
-}
-
-fn health(xs: &[Bucket], f: &Frame, (start, end): (f64, f64)) -> Health {
-    let w = f.width_s();
-    let first = ((start / w) as usize).min(xs.len());
-    let end_b = ((end / w).ceil() as usize).min(xs.len());
-    let base = figures(xs, 0..first, f);
-    let base_ratio = 1.0 - base.error_rate;
-    let ok: Vec<bool> = xs
-        .iter()
-        .map(|b| healthy(b, base_ratio, base.p99, f.sample_rate))
-        .collect();
-    let onset =
-        (first..xs.len()).find(|&b| (b..b + ONSET_SUSTAIN).all(|k| ok.get(k) == Some(&false)));
-    let mut from = xs.len();
-    while from > end_b && ok[from - 1] {
-        from -= 1;
-    }
-    let recovered = (from < xs.len()).then_some(from as f64 * w);
-    Health {
-        onset_s: onset.map(|b| b as f64 * w),
-        recovered_s: recovered,
-        outlived: recovered.is_none_or(|t| t - end > METASTABLE_GRACE_S),
-    }
-}
-
-/// The rule of `recovery.rs` (success ratio and p99 close to the pre-fault baseline),
-/// made robust to thin sampled buckets: a bucket is unhealthy only on at least
-/// [`MIN_BAD_SAMPLES`] sampled failures, or that many requests slower than the p99 bound
-/// (in a bucket of a dozen requests the p99 is its slowest one).
-fn healthy(b: &Bucket, base_ratio: f64, base_p99: Option<f64>, rate: f64) -> bool {
-    if b.ok + b.fail == 0.0 {
-        return true;
-    }
-    let failing = b.ok / (b.ok + b.fail) < HEALTHY_SUCCESS_FRACTION * base_ratio;
-    if failing && b.fail * rate >= MIN_BAD_SAMPLES {
-        return false;
-    }
-    let Some(bound) = base_p99.map(|p| HEALTHY_P99_FACTOR * p) else {
-        return true;
-    };
-    let slow = b.lat_ms.iter().filter(|&&x| x > bound).count() as f64;
-    slow < MIN_BAD_SAMPLES.max(0.01 * b.lat_ms.len() as f64)
-}
-
 fn health_checks(
     out: &mut Vec<FidelityCheck>,
     obs: &[Bucket],
@@ -436,18 +232,6 @@ fn health_checks(
     ));
 }
 
-fn mean_of(xs: &[f64]) -> Option<f64> {
-    (!xs.is_empty()).then(|| xs.iter().sum::<f64>() / xs.len() as f64)
-}
-
-/// Sample standard deviation (0 under two values).
-fn sd(xs: &[f64]) -> f64 {
-    let Some(m) = mean_of(xs).filter(|_| xs.len() >= 2) else {
-        return 0.0;
-    };
-    (xs.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (xs.len() - 1) as f64).sqrt()
-}
-
 fn verdict(checks: &[FidelityCheck]) -> Verdict {
     let share = checks.iter().filter(|c| c.ok).count() as f64 / checks.len().max(1) as f64;
     let baseline_ok = checks
@@ -488,37 +272,6 @@ fn rows(obs: &[Bucket], rep: &[Bucket], f: &Frame) -> Vec<BucketRow> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn b(ok: f64, fail: f64, lat: f64) -> Bucket {
-        Bucket {
-            ok,
-            fail,
-            lat_ms: vec![lat; 10],
-        }
-    }
-
-    #[test]
-    fn health_finds_onset_recovery_and_metastability() {
-        let f = Frame {
-            origin_ns: 0,
-            width_ns: 1_000_000_000,
-            buckets: 40,
-            sample_rate: 1.0,
-        };
-        let mut xs: Vec<Bucket> = (0..40).map(|_| b(10.0, 0.0, 5.0)).collect();
-        for x in &mut xs[10..15] {
-            *x = b(2.0, 8.0, 90.0);
-        }
-        let h = health(&xs, &f, (10.0, 14.0));
-        assert_eq!(
-            (h.onset_s, h.recovered_s, h.outlived),
-            (Some(10.0), Some(15.0), false)
-        );
-        for x in &mut xs[15..] {
-            *x = b(2.0, 8.0, 90.0);
-        }
-        assert!(health(&xs, &f, (10.0, 14.0)).outlived);
-    }
 
     #[test]
     fn checks_and_verdict() {
