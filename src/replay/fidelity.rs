@@ -31,6 +31,8 @@ pub const TOL_INCIDENT: f64 = 0.25;
 pub const ERROR_RATE_FLOOR: f64 = 0.02;
 /// Onset and recovery may differ by this many buckets.
 pub const TIME_BUCKETS: f64 = 2.0;
+/// The onset is compared when the traces show it within this share of the fault.
+pub const ONSET_WITHIN: f64 = 0.5;
 /// `good` needs at least this share of checks passing (and every baseline check).
 pub const GOOD_SHARE: f64 = 0.8;
 /// `rough` needs at least this share (and the baseline throughput); below is `poor`.
@@ -202,7 +204,12 @@ fn health_checks(
     // Two buckets, or two standard deviations of the replays when they scatter more.
     let slack = |xs: &[f64]| (TIME_BUCKETS * f.width_s()).max(2.0 * sd(xs));
     let onsets: Vec<f64> = r.iter().filter_map(|h| h.onset_s).collect();
-    if let (Some(x), Some(y)) = (o.onset_s, mean_of(&onsets)) {
+    // A first unhealthy bucket late in the fault means the health rule barely sees this
+    // fault: its timing is noise, not an onset to reproduce.
+    let timed = o
+        .onset_s
+        .filter(|&x| x <= fault.0 + ONSET_WITHIN * (fault.1 - fault.0));
+    if let (Some(x), Some(y)) = (timed, mean_of(&onsets)) {
         out.push(check(
             "onset (s)".into(),
             x,

@@ -1,9 +1,9 @@
-//! The fault at the source: per bucket, the source service's self-time multiplier (bucket
-//! median over baseline median) and its own error rate (failed requests none of whose
-//! calls failed, above the baseline's). The fault window runs from the first to the last
-//! faulty bucket near the incident; inside it, neighbouring buckets with similar
-//! multipliers are pooled into piecewise-constant segments (thin sampled buckets are too
-//! noisy alone).
+//! The fault at the source: the source service's self time (against its baseline median)
+//! and own error rate (failed requests none of whose calls failed, above the baseline's),
+//! cut into piecewise-constant segments around the incident by binary segmentation (thin
+//! sampled buckets are too noisy alone). Each segment's multiplier is its pooled median
+//! over the baseline median; the fault runs from the first to the last segment that is
+//! slow or failing enough.
 
 use super::frame::{round, Frame};
 use super::segment::Channel;
@@ -11,14 +11,14 @@ use crate::analyze::stats::quantile;
 use crate::analyze::table::SpanTable;
 use crate::model::window::Window;
 
-/// A bucket is faulty when its median self time is at least this multiple of the baseline…
+/// A segment is part of the fault when its median self time is at least this multiple of
+/// the baseline…
 pub const FAULT_MIN_MULTIPLIER: f64 = 1.5;
 /// …or its own error rate exceeds the baseline's by this much.
 pub const FAULT_MIN_ERROR_RISE: f64 = 0.05;
-/// Buckets with fewer samples are not judged (they join the segment around them).
-pub const MIN_BUCKET_SAMPLES: usize = 3;
-/// The fault's first and last buckets must each start or end a run of this many faulty
-/// buckets (one slow bucket of a thin sample is noise).
+/// An edge bucket is judged on at least this many samples.
+pub const MIN_EDGE_SAMPLES: usize = 3;
+/// Segments last at least this many buckets (one slow bucket of a thin sample is noise).
 pub const SUSTAIN_BUCKETS: usize = 2;
 /// The fault may start this many buckets before the detected incident (detection lags).
 pub const LOOKBACK_BUCKETS: usize = 10;
@@ -80,15 +80,11 @@ pub fn fit(
     let base_err = error_rate(&s, base);
     let inc = f.within(incident);
     let lo = inc.start.saturating_sub(LOOKBACK_BUCKETS);
-    let flags: Vec<bool> = (0..f.buckets)
-        .map(|b| b >= lo && b < inc.end && faulty(&s, b, base_self, base_err))
-        .collect();
-    let sustained = |b: usize| (b..b + SUSTAIN_BUCKETS).all(|k| flags.get(k) == Some(&true));
-    let first = (lo..inc.end).find(|&b| sustained(b))?;
-    let last = (first..inc.end)
-        .rev()
-        .find(|&b| b + 1 >= SUSTAIN_BUCKETS && sustained(b + 1 - SUSTAIN_BUCKETS))?;
-    let segments = merge(segments(&s, first..last + 1, base_self, base_err, f));
+    let all = segments(&s, lo..inc.end.max(lo), base_self, base_err, f);
+    let first = all.iter().position(is_fault)?;
+    let last = all.iter().rposition(is_fault)?;
+    let mut segments = merge(all[first..=last].to_vec());
+    refine_edges(&mut segments, &s, base_self, f);
     Some(Fault {
         service: t.services.name(service).to_string(),
         segments,
@@ -124,13 +120,9 @@ fn error_rate(s: &Samples, r: std::ops::Range<usize>) -> f64 {
     }
 }
 
-fn faulty(s: &Samples, b: usize, base_self: f64, base_err: f64) -> bool {
-    if s.self_ms[b].len() < MIN_BUCKET_SAMPLES {
-        return false;
-    }
-    let mut v = s.self_ms[b].clone();
-    let slow = quantile(&mut v, 0.5).is_some_and(|m| m >= FAULT_MIN_MULTIPLIER * base_self);
-    slow || error_rate(s, b..b + 1) >= base_err + FAULT_MIN_ERROR_RISE
+/// A segment slow enough, or failing enough beyond the baseline, to be part of the fault.
+fn is_fault(g: &Segment) -> bool {
+    g.latency_multiplier >= FAULT_MIN_MULTIPLIER || g.error_rate >= FAULT_MIN_ERROR_RISE
 }
 
 /// Binary segmentation of the window on log self time and on own errors.
@@ -156,6 +148,41 @@ fn segments(
         .into_iter()
         .map(|r| segment(s, r, base_self, base_err, f))
         .collect()
+}
+
+/// Moves the fault's first and last edges by a bucket when that bucket's own median self
+/// time sits nearer (in log) the other side: the cut of a segmentation can land one bucket
+/// off when the transition bucket holds a stray slow (or fast) sample.
+fn refine_edges(segs: &mut [Segment], s: &Samples, base_self: f64, f: &Frame) {
+    let w = f.width_s();
+    let looks_faulty = |b: usize, m: f64| {
+        let med = multiplier(s, b..b + 1, base_self)
+            .filter(|_| s.self_ms[b].len() >= MIN_EDGE_SAMPLES)?;
+        Some(med.max(1e-9).ln().abs() > (med.max(1e-9) / m).ln().abs())
+    };
+    let n = segs.len();
+    if let Some(g) = segs.first_mut().filter(|g| g.latency_multiplier > 1.0) {
+        let b = (g.start_s / w).round() as usize;
+        if looks_faulty(b, g.latency_multiplier) == Some(false) && g.end_s - g.start_s > w {
+            g.start_s = round((b + 1) as f64 * w, 6);
+        } else if b > 0 && looks_faulty(b - 1, g.latency_multiplier) == Some(true) {
+            g.start_s = round((b - 1) as f64 * w, 6);
+        }
+    }
+    if let Some(g) = segs
+        .get_mut(n.wrapping_sub(1))
+        .filter(|g| g.latency_multiplier > 1.0)
+    {
+        let e = (g.end_s / w).round() as usize;
+        if e > 0
+            && looks_faulty(e - 1, g.latency_multiplier) == Some(false)
+            && g.end_s - g.start_s > w
+        {
+            g.end_s = round((e - 1) as f64 * w, 6);
+        } else if e < f.buckets && looks_faulty(e, g.latency_multiplier) == Some(true) {
+            g.end_s = round((e + 1) as f64 * w, 6);
+        }
+    }
 }
 
 /// Joins neighbouring segments that came out with the same written values.
@@ -229,7 +256,9 @@ mod tests {
         assert_eq!((segs[0].start_s, segs[0].end_s), (1.0, 4.0));
         assert_eq!(segs[0].latency_multiplier, 10.0);
         assert_eq!(segs[1].latency_multiplier, 20.5);
-        assert!(faulty(&s, 1, 4.0, 0.0) && !faulty(&s, 6, 4.0, 0.0));
+        assert!(is_fault(&segs[0]) && is_fault(&segs[1]));
+        let calm = segments(&s, 6..8, 4.0, 0.0, &f);
+        assert!(!calm.iter().any(is_fault), "{calm:?}");
         let same = |a: f64, b: f64| Segment {
             start_s: a,
             end_s: b,
