@@ -204,7 +204,8 @@ pub fn document(r: &Replay) -> Value {
             "fault": d.fault,
             "notes": d.notes,
         },
-        "fidelity": {"verdict": r.view.verdict, "checks": r.view.fidelity, "buckets": r.fidelity.buckets},
+        "fidelity": {"verdict": r.view.verdict, "checks": r.view.fidelity,
+            "per_bucket": r.fidelity.per_bucket, "buckets": r.fidelity.buckets},
         "evaluation_window_s": [r.window_s.0, r.window_s.1],
         "policies": r.view.policies,
         "sensitivity": {"band": band_text(), "cells": r.band},
@@ -233,6 +234,16 @@ pub fn text(r: &Replay) -> String {
             c.tolerance * 100.0
         );
     }
+    let pb = &r.fidelity.per_bucket;
+    let pct = |x: Option<f64>| x.map_or("-".into(), |v| format!("{:.0} %", v * 100.0));
+    let _ = writeln!(
+        s,
+        "  per bucket ({} buckets, descriptive): throughput off by {} (median), error rate by {} (mean), p99 by {} (median)",
+        pb.buckets,
+        pct(pb.throughput_rel_error),
+        pb.error_rate_abs_error.map_or("-".into(), |v| format!("{v:.3}")),
+        pct(pb.p99_rel_error)
+    );
     let _ = writeln!(
         s,
         "\nPolicies over {} seeds, from {:.0} s to {:.0} s (95 % CI):",

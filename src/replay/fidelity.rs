@@ -55,7 +55,54 @@ pub struct BucketRow {
 pub struct Fidelity {
     pub verdict: Verdict,
     pub checks: Vec<FidelityCheck>,
+    pub per_bucket: PerBucket,
     pub buckets: Vec<BucketRow>,
+}
+
+/// Bucket-by-bucket error of the replay (descriptive: a sampled bucket is noisy, so the
+/// verdict rests on the window checks).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct PerBucket {
+    /// Median |replayed − observed| / observed throughput.
+    pub throughput_rel_error: Option<f64>,
+    /// Mean |replayed − observed| error rate.
+    pub error_rate_abs_error: Option<f64>,
+    /// Median |replayed − observed| / observed p99.
+    pub p99_rel_error: Option<f64>,
+    pub buckets: usize,
+}
+
+/// Per-bucket errors over the buckets both sides saw requests in.
+fn per_bucket(rows: &[BucketRow]) -> PerBucket {
+    let both: Vec<&BucketRow> = rows
+        .iter()
+        .filter(|r| r.observed_rps > 0.0 && r.replayed_rps > 0.0)
+        .collect();
+    let median = |mut xs: Vec<f64>| quantile(&mut xs, 0.5).map(|x| round(x, 4));
+    let rel = |o: f64, r: f64| (r - o).abs() / o;
+    let errs: Vec<f64> = both
+        .iter()
+        .filter_map(|r| Some((r.replayed_error_rate? - r.observed_error_rate?).abs()))
+        .collect();
+    PerBucket {
+        throughput_rel_error: median(
+            both.iter()
+                .map(|r| rel(r.observed_rps, r.replayed_rps))
+                .collect(),
+        ),
+        error_rate_abs_error: mean_of(&errs).map(|x| round(x, 4)),
+        p99_rel_error: median(
+            both.iter()
+                .filter_map(|r| {
+                    Some(rel(
+                        r.observed_p99_ms.filter(|&x| x > 0.0)?,
+                        r.replayed_p99_ms?,
+                    ))
+                })
+                .collect(),
+        ),
+        buckets: both.len(),
+    }
 }
 
 /// Compares the observed-policy runs (statistics and entry records) with the traces.
@@ -81,9 +128,11 @@ pub fn fidelity(
     if let Some((start, end)) = d.fault.as_ref().and_then(|x| x.window()) {
         health_checks(&mut checks, &obs, &rep, f, (start, end));
     }
+    let buckets = rows(&obs, &mean, f);
     Fidelity {
         verdict: verdict(&checks),
-        buckets: rows(&obs, &mean, f),
+        per_bucket: per_bucket(&buckets),
+        buckets,
         checks,
     }
 }
