@@ -29,10 +29,28 @@ fn json(path: &Path) -> Value {
 /// Replays a fixture at its sampling rate (from its truth file).
 fn run(name: &str, seeds: u32, sweep: bool) -> (Replay, Value, Value) {
     let dir = fixture(name);
-    let truth = json(&dir.join("traces.truth.json"));
-    let model = json(&fixture("models").join(format!("{name}.json")));
+    let model = fixture("models").join(format!("{name}.json"));
+    replay_traces(
+        &dir.join("traces.jsonl.gz"),
+        &dir.join("traces.truth.json"),
+        &model,
+        seeds,
+        sweep,
+    )
+}
+
+/// Replays `traces` (made from `model`, with `truth` beside them).
+fn replay_traces(
+    traces: &Path,
+    truth: &Path,
+    model: &Path,
+    seeds: u32,
+    sweep: bool,
+) -> (Replay, Value, Value) {
+    let truth = json(truth);
+    let model = json(model);
     let data = ingest::ingest(&IngestOptions {
-        traces: vec![dir.join("traces.jsonl.gz")],
+        traces: vec![traces.to_path_buf()],
         logs: vec![],
         progress: false,
     })
@@ -185,6 +203,31 @@ fn round_trip_metastable_and_retry_storm_and_their_recommendations() {
             }
         }
     }
+    assert!(bad.is_empty(), "{}", bad.join("\n"));
+}
+
+#[test]
+fn round_trip_through_a_fresh_simulation() {
+    // Another seed and sampling rate than the fixture: simulate, then derive back.
+    let dir = tempfile::tempdir().unwrap();
+    let traces = dir.path().join("fresh.jsonl");
+    let model = fixture("models").join("metastable.json");
+    let o = Command::new(env!("CARGO_BIN_EXE_cascade"))
+        .arg("simulate")
+        .arg(&model)
+        .args(["--seed", "99", "--sample", "0.3", "--traces-out"])
+        .arg(&traces)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let (r, model, truth) = replay_traces(
+        &traces,
+        &dir.path().join("fresh.truth.json"),
+        &model,
+        3,
+        false,
+    );
+    let bad = round_trip_deviations(&r, &model, &truth);
     assert!(bad.is_empty(), "{}", bad.join("\n"));
 }
 
