@@ -15,6 +15,7 @@ pub mod model;
 pub mod policies;
 pub mod recommend;
 pub mod recovery;
+pub mod render;
 pub mod sensitivity;
 pub mod sim;
 pub mod simulate;

@@ -165,7 +165,8 @@ const T95: [f64; 30] = [
 /// The normal quantile beyond 30 degrees of freedom.
 const Z95: f64 = 1.96;
 
-/// Mean and 95 % confidence interval (Student t) of `xs`.
+/// Mean and 95 % confidence interval (Student t) of `xs`; every figure compared here is
+/// non-negative, so the lower bound stops at 0.
 pub fn estimate(xs: &[f64]) -> Estimate {
     let n = xs.len();
     let mean = xs.iter().sum::<f64>() / n.max(1) as f64;
@@ -183,7 +184,7 @@ pub fn estimate(xs: &[f64]) -> Estimate {
     let r = |x: f64| super::derive::frame::round(x, 4);
     Estimate {
         mean: r(mean),
-        lo: r(mean - half),
+        lo: r((mean - half).max(0.0)),
         hi: r(mean + half),
         n: n as u32,
     }
