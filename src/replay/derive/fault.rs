@@ -1,9 +1,9 @@
 //! The fault at the source: the source service's self time (against its baseline median)
 //! and own error rate (failed requests none of whose calls failed, above the baseline's),
-//! cut into piecewise-constant segments around the incident by binary segmentation (thin
+//! cut into piecewise-constant segments over the whole range by binary segmentation (thin
 //! sampled buckets are too noisy alone). Each segment's multiplier is its pooled median
-//! over the baseline median; the fault runs from the first to the last segment that is
-//! slow or failing enough.
+//! over the baseline median; the fault is the run of slow or failing segments that
+//! overlaps the incident (the detected window may be shorter than the fault).
 
 use super::frame::{round, Frame};
 use super::segment::Channel;
@@ -20,7 +20,8 @@ pub const FAULT_MIN_ERROR_RISE: f64 = 0.05;
 pub const MIN_EDGE_SAMPLES: usize = 3;
 /// Segments last at least this many buckets (one slow bucket of a thin sample is noise).
 pub const SUSTAIN_BUCKETS: usize = 2;
-/// The fault may start this many buckets before the detected incident (detection lags).
+/// The fault may start this many buckets before the detected incident (detection lags) or
+/// end after it; fault segments closer than this are one fault.
 pub const LOOKBACK_BUCKETS: usize = 10;
 /// Segments are cut where the self time changes by at least this factor…
 pub const SEGMENT_FACTOR: f64 = 1.5;
@@ -74,17 +75,23 @@ pub fn fit(
     incident: &Window,
 ) -> Option<Fault> {
     let s = samples(t, self_ns, service, f);
-    let base = f.within(baseline);
-    let mut pooled: Vec<f64> = s.self_ms[base.clone()].iter().flatten().copied().collect();
-    let base_self = quantile(&mut pooled, 0.5).filter(|&m| m > 0.0)?;
-    let base_err = error_rate(&s, base);
-    let inc = f.within(incident);
-    let lo = inc.start.saturating_sub(LOOKBACK_BUCKETS);
-    let all = segments(&s, lo..inc.end.max(lo), base_self, base_err, f);
-    let first = all.iter().position(is_fault)?;
-    let last = all.iter().rposition(is_fault)?;
-    let mut segments = merge(all[first..=last].to_vec());
-    refine_edges(&mut segments, &s, base_self, f);
+    let base: Vec<usize> = f.within(baseline).collect();
+    let near = f.within(incident);
+    let near = near.start.saturating_sub(LOOKBACK_BUCKETS)..near.end + LOOKBACK_BUCKETS;
+    let (mut segments, mut base_self, mut base_err) = attempt(&s, &base, near.clone(), f)?;
+    // A baseline that overlaps the fault (the incident was detected late) is cleaned of it
+    // and the fit repeated, so the fault is measured against healthy requests.
+    let (lo, hi) = (segments.first()?.start_s, segments.last()?.end_s);
+    let clean: Vec<usize> = base
+        .iter()
+        .copied()
+        .filter(|&b| (b as f64 * f.width_s()) < lo || (b as f64 * f.width_s()) >= hi)
+        .collect();
+    if !clean.is_empty() && clean.len() < base.len() {
+        if let Some(again) = attempt(&s, &clean, near, f) {
+            (segments, base_self, base_err) = again;
+        }
+    }
     Some(Fault {
         service: t.services.name(service).to_string(),
         segments,
@@ -118,6 +125,52 @@ fn error_rate(s: &Samples, r: std::ops::Range<usize>) -> f64 {
     } else {
         e as f64 / n as f64
     }
+}
+
+/// One fit against the baseline buckets `base`: the fault's segments, the baseline
+/// median self time and own error rate.
+fn attempt(
+    s: &Samples,
+    base: &[usize],
+    near: std::ops::Range<usize>,
+    f: &Frame,
+) -> Option<(Vec<Segment>, f64, f64)> {
+    let mut pooled: Vec<f64> = base
+        .iter()
+        .flat_map(|&b| s.self_ms[b].iter().copied())
+        .collect();
+    let base_self = quantile(&mut pooled, 0.5).filter(|&m| m > 0.0)?;
+    let n: usize = base.iter().map(|&b| s.self_ms[b].len()).sum();
+    let e: u64 = base.iter().map(|&b| s.own_errors[b]).sum();
+    let base_err = if n == 0 { 0.0 } else { e as f64 / n as f64 };
+    let all = segments(s, 0..f.buckets, base_self, base_err, f);
+    let (first, last) = cluster_near(&all, near, f)?;
+    let mut segs = merge(all[first..=last].to_vec());
+    refine_edges(&mut segs, s, base_self, f);
+    Some((segs, base_self, base_err))
+}
+
+/// The run of fault segments (gaps up to [`LOOKBACK_BUCKETS`] joined) that overlaps the
+/// buckets `near` the incident most: `(first, last)` segment indices.
+fn cluster_near(
+    all: &[Segment],
+    near: std::ops::Range<usize>,
+    f: &Frame,
+) -> Option<(usize, usize)> {
+    let w = f.width_s();
+    let gap = LOOKBACK_BUCKETS as f64 * w;
+    let mut runs: Vec<(usize, usize)> = Vec::new();
+    for (i, g) in all.iter().enumerate().filter(|(_, g)| is_fault(g)) {
+        match runs.last_mut() {
+            Some(r) if g.start_s - all[r.1].end_s <= gap => r.1 = i,
+            _ => runs.push((i, i)),
+        }
+    }
+    let (lo, hi) = (near.start as f64 * w, near.end as f64 * w);
+    let overlap = |r: &(usize, usize)| (all[r.1].end_s.min(hi) - all[r.0].start_s.max(lo)).max(0.0);
+    runs.into_iter()
+        .filter(|r| overlap(r) > 0.0)
+        .max_by(|a, b| overlap(a).total_cmp(&overlap(b)).then(b.0.cmp(&a.0)))
 }
 
 /// A segment slow enough, or failing enough beyond the baseline, to be part of the fault.
@@ -259,6 +312,23 @@ mod tests {
         assert!(is_fault(&segs[0]) && is_fault(&segs[1]));
         let calm = segments(&s, 6..8, 4.0, 0.0, &f);
         assert!(!calm.iter().any(is_fault), "{calm:?}");
+        let f8 = Frame { buckets: 80, ..f };
+        let seg = |a: f64, b: f64, m: f64| Segment {
+            start_s: a,
+            end_s: b,
+            latency_multiplier: m,
+            error_rate: 0.0,
+        };
+        let all = [
+            seg(0.0, 20.0, 1.0),
+            seg(20.0, 25.0, 3.0),
+            seg(25.0, 60.0, 1.0),
+            seg(60.0, 70.0, 9.0),
+            seg(70.0, 75.0, 1.0),
+            seg(75.0, 80.0, 4.0),
+        ];
+        assert_eq!(cluster_near(&all, 62..66, &f8), Some((3, 5)));
+        assert_eq!(cluster_near(&all, 40..45, &f8), None);
         let same = |a: f64, b: f64| Segment {
             start_s: a,
             end_s: b,
