@@ -3,7 +3,10 @@
 use anyhow::{Context, Result};
 
 use crate::analyze::{self, AnalyzeOptions};
-use crate::cli::{AnalyzeArgs, Cli, Command, InputArgs, InspectArgs, ReportArgs, SimulateArgs};
+use crate::cli::{
+    AnalyzeArgs, Cli, Command, InputArgs, InspectArgs, ReplayArgs, ReplayTuning, ReportArgs,
+    SimulateArgs, WindowArgs,
+};
 use crate::ingest::{self, Dataset, IngestOptions};
 use crate::model::columns as col;
 use crate::model::finding::Severity;
@@ -17,6 +20,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Analyze(args) => analyze_command(&args),
         Command::Simulate(args) => crate::replay::simulate::run(&simulate_options(&args)),
         Command::Report(args) => report_command(&args),
+        Command::Replay(args) => replay_command(&args),
     }
 }
 
@@ -50,7 +54,7 @@ fn inspect(args: &InspectArgs) -> Result<u8> {
 
 fn analyze_command(args: &AnalyzeArgs) -> Result<u8> {
     let data = ingest::ingest(&ingest_options(&args.input))?;
-    let opts = analyze_options(args, &data)?;
+    let opts = analyze_options(&args.windows, &data)?;
     let analysis = analyze::analyze(&data, &opts)?;
     let doc = analyze::findings_document(&analysis, &data);
     let text = serde_json::to_string_pretty(&doc).context("encoding the findings")?;
@@ -70,7 +74,8 @@ fn analyze_command(args: &AnalyzeArgs) -> Result<u8> {
     Ok(fail_on_status(args.fail_on.as_deref(), &analysis))
 }
 
-fn analyze_options(args: &AnalyzeArgs, data: &Dataset) -> Result<AnalyzeOptions> {
+/// The analysis windows from `--incident` / `--baseline` (offsets count from the first span).
+fn analyze_options(args: &WindowArgs, data: &Dataset) -> Result<AnalyzeOptions> {
     let first_ns = first_span_ns(data)?;
     let parse = |spec: &Option<String>, what: &str| {
         spec.as_deref()
@@ -117,25 +122,23 @@ fn simulate_options(args: &SimulateArgs) -> SimulateOptions {
     }
 }
 
-/// ingest → analyze → report folder (`--replay` joins at merge: `ReportInput::replay`).
+/// ingest → analyze (→ replay) → report folder.
 fn report_command(args: &ReportArgs) -> Result<u8> {
+    // Options first: a bad --capacity fails before minutes of loading.
+    let replay_opts = args
+        .replay
+        .then(|| replay_options(&args.tuning))
+        .transpose()?;
     let data = ingest::ingest(&ingest_options(&args.input))?;
-    let first_ns = first_span_ns(&data)?;
-    let parse = |spec: &Option<String>, what: &str| {
-        spec.as_deref()
-            .map(|s| analyze::parse_window(s, first_ns).with_context(|| format!("--{what} {s}")))
-            .transpose()
-    };
-    let opts = AnalyzeOptions {
-        incident: parse(&args.incident, "incident")?,
-        baseline: parse(&args.baseline, "baseline")?,
-    };
-    let analysis = analyze::analyze(&data, &opts)?;
+    let analysis = analyze::analyze(&data, &analyze_options(&args.windows, &data)?)?;
     let findings = analyze::findings_document(&analysis, &data);
+    let replay = replay_opts
+        .map(|o| crate::replay::command::replay_view(&data, &analysis, &o))
+        .transpose()?;
     let input = crate::report::ReportInput {
         analysis: &analysis,
         findings: &findings,
-        replay: None,
+        replay: replay.as_ref(),
         critical_path: None,
     };
     let report_opts = crate::report::ReportOptions {
@@ -148,4 +151,56 @@ fn report_command(args: &ReportArgs) -> Result<u8> {
     let dir = crate::report::write_report(&input, &report_opts)?;
     eprintln!("cascade: report written to {}", dir.display());
     Ok(0)
+}
+
+/// The replay's options from the shared flags.
+fn replay_options(t: &ReplayTuning) -> Result<crate::replay::command::ReplayOptions> {
+    Ok(crate::replay::command::ReplayOptions {
+        derive: crate::replay::derive::DeriveOptions {
+            sample_rate: t.sample_rate,
+            capacity: parse_capacity(&t.capacity)?,
+        },
+        policies: t.policies.clone(),
+        seeds: t.seeds,
+        first_seed: t.seed,
+        sweep: !t.no_sweep,
+        progress: crate::output::progress_allowed(),
+    })
+}
+
+/// `cascade replay`: ingest, analyse, replay; the model file and the document or table.
+fn replay_command(args: &ReplayArgs) -> Result<u8> {
+    use crate::replay::command;
+    let opts = replay_options(&args.tuning)?;
+    let data = ingest::ingest(&ingest_options(&args.input))?;
+    let analysis = analyze::analyze(&data, &analyze_options(&args.windows, &data)?)?;
+    let r = command::replay(&analysis, &opts)?;
+    if let Some(path) = &args.model_out {
+        let text = serde_json::to_string_pretty(&r.derived.json).context("encoding the model")?;
+        std::fs::write(path, text + "\n").with_context(|| format!("writing {}", path.display()))?;
+    }
+    if args.json {
+        let text =
+            serde_json::to_string_pretty(&command::document(&r)).context("encoding the replay")?;
+        println!("{text}");
+    } else {
+        print!("{}", command::text(&r));
+    }
+    Ok(0)
+}
+
+/// `--capacity svc=N` values.
+fn parse_capacity(specs: &[String]) -> Result<Vec<(String, u32)>> {
+    specs
+        .iter()
+        .map(|s| {
+            let (svc, n) = s
+                .split_once('=')
+                .with_context(|| format!("--capacity `{s}`: expected SERVICE=WORKERS"))?;
+            let n: u32 = n.trim().parse().ok().filter(|&n| n >= 1).with_context(|| {
+                format!("--capacity `{s}`: workers must be a whole number >= 1")
+            })?;
+            Ok((svc.trim().to_string(), n))
+        })
+        .collect()
 }

@@ -27,6 +27,9 @@ pub enum Command {
     Simulate(SimulateArgs),
     /// Write the report folder: index.html, charts/*.png, postmortem.md, findings.json.
     Report(ReportArgs),
+    /// Derive the incident model from the traces, check its fidelity, and replay the
+    /// incident under the observed policy and the alternatives.
+    Replay(ReplayArgs),
 }
 
 /// Inputs shared by every command that reads telemetry.
@@ -61,12 +64,8 @@ pub struct InspectArgs {
 pub struct AnalyzeArgs {
     #[command(flatten)]
     pub input: InputArgs,
-    /// Incident window `A..B` (RFC 3339 instants or offsets like `+600s` from the first span).
-    #[arg(long, value_name = "A..B")]
-    pub incident: Option<String>,
-    /// Baseline window `A..B` (default: the stretch before the incident).
-    #[arg(long, value_name = "A..B")]
-    pub baseline: Option<String>,
+    #[command(flatten)]
+    pub windows: WindowArgs,
     /// Print the findings document (`cascade.findings/v1`) instead of the summary.
     #[arg(long)]
     pub json: bool,
@@ -116,20 +115,73 @@ pub struct SimulateArgs {
     pub json: bool,
 }
 
+/// Incident and baseline windows (analyze, report, replay).
 #[derive(Debug, Args)]
-pub struct ReportArgs {
-    #[command(flatten)]
-    pub input: InputArgs,
-    /// Incident window `A..B` (RFC 3339 instants or offsets like `+600s` from the first span).
+pub struct WindowArgs {
+    /// Incident window `A..B` (RFC 3339 instants or offsets like `+600s` from the first span;
+    /// default: detected).
     #[arg(long, value_name = "A..B")]
     pub incident: Option<String>,
     /// Baseline window `A..B` (default: the stretch before the incident).
     #[arg(long, value_name = "A..B")]
     pub baseline: Option<String>,
+}
+
+/// How a replay derives and runs its model (`replay`, and `report --replay`).
+#[derive(Debug, Args)]
+pub struct ReplayTuning {
+    /// Also replay this policy set (repeatable; `;` joins several specs, e.g.
+    /// `retry:attempts=2;budget:ratio=0.1`).
+    #[arg(long = "policy", value_name = "SPEC")]
+    pub policies: Vec<String>,
+    /// Seeds per policy (common to every policy).
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub seeds: u32,
+    /// First seed.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub seed: u64,
+    /// Head-sampling rate of the traces (0 < RATE <= 1): counts are divided by it.
+    #[arg(long, value_name = "RATE", default_value_t = 1.0)]
+    pub sample_rate: f64,
+    /// Workers of a service from configuration (repeatable), e.g. `db=8`.
+    #[arg(long, value_name = "SVC=N")]
+    pub capacity: Vec<String>,
+    /// Skip the sensitivity sweep (faster; no robustness claims).
+    #[arg(long)]
+    pub no_sweep: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    #[command(flatten)]
+    pub windows: WindowArgs,
     /// The report folder (default: reports/incident-<start time> under the current folder).
     #[arg(short = 'o', long = "output", value_name = "DIR")]
     pub output: Option<PathBuf>,
     /// Replace the folder when it exists and is not empty.
     #[arg(long)]
     pub force: bool,
+    /// Also replay the incident under alternative policies and add the comparison.
+    #[arg(long)]
+    pub replay: bool,
+    #[command(flatten)]
+    pub tuning: ReplayTuning,
+}
+
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    #[command(flatten)]
+    pub windows: WindowArgs,
+    #[command(flatten)]
+    pub tuning: ReplayTuning,
+    /// Print the replay document (`cascade.replay/v1`) instead of the table.
+    #[arg(long)]
+    pub json: bool,
+    /// Write the derived model (incident-model/v1) to this file.
+    #[arg(long, value_name = "FILE")]
+    pub model_out: Option<PathBuf>,
 }

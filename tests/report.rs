@@ -54,6 +54,7 @@ fn retry_storm_report_has_every_file_chart_and_section() {
         "retry-amplification",
         "queues",
         "latency-heatmap",
+        "critical-path",
     ] {
         let png = std::fs::read(dir.join("charts").join(format!("{stem}.png"))).unwrap();
         assert!(png.starts_with(PNG_MAGIC), "{stem}.png is not a PNG");
@@ -200,4 +201,36 @@ fn the_text_files_do_not_depend_on_the_run() {
             "{file} differs between runs"
         );
     }
+}
+
+#[test]
+fn with_replay_the_report_compares_policies_and_recommends() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("report");
+    let traces = fixture("metastable", "traces.jsonl.gz");
+    let args = [
+        traces.as_str(),
+        "--replay",
+        "--sample-rate",
+        "0.1",
+        "--seeds",
+        "3",
+        "--no-sweep",
+    ];
+    let out = report(&dir, &args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for stem in ["replay-goodput", "replay-p99", "replay-recovery"] {
+        let png = std::fs::read(dir.join("charts").join(format!("{stem}.png"))).unwrap();
+        assert!(png.starts_with(PNG_MAGIC), "{stem}.png is not a PNG");
+    }
+    let html = read(dir.join("index.html"));
+    assert!(html.contains("id=\"replay\""));
+    assert!(html.contains("observed"));
+    let md = read(dir.join("postmortem.md"));
+    let actions = md.split("## Action items").nth(1).unwrap_or_default();
+    assert!(actions.to_lowercase().contains("replay"), "{actions}");
 }

@@ -4,9 +4,19 @@
 //! `telemetry`/`truth` write the traces, logs and ground truth a run would have produced,
 //! and `simulate` is the entry point of `cascade simulate`.
 
+pub mod calibrate;
+pub mod command;
 pub mod compare;
+pub mod derive;
+pub mod entry_trace;
+pub mod fidelity;
+pub mod health;
 pub mod model;
+pub mod policies;
+pub mod recommend;
 pub mod recovery;
+pub mod render;
+pub mod sensitivity;
 pub mod sim;
 pub mod simulate;
 pub mod spec;
