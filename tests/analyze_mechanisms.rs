@@ -4,20 +4,11 @@
 //! them at warning or worse where the truth does not list them; the control fixture has no
 //! warning-level finding at all. Every deviation is reported at once.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod common;
 
 use serde_json::Value;
 
-const FIXTURES: [&str; 7] = [
-    "retry-storm",
-    "metastable",
-    "latency-contagion",
-    "queue-growth",
-    "error-propagation",
-    "mid-tier-source",
-    "control",
-];
+const FIXTURES: [&str; 7] = common::SIMULATED;
 
 /// Truth mechanism → the detector that must flag it.
 const MECHANISMS: [(&str, &str); 3] = [
@@ -26,33 +17,12 @@ const MECHANISMS: [(&str, &str); 3] = [
     ("retry_amplification", "retry_amplification"),
 ];
 
-fn dir(fixture: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("fixtures")
-        .join(fixture)
-}
-
 fn analyze(fixture: &str) -> Value {
-    let d = dir(fixture);
-    let out = Command::new(env!("CARGO_BIN_EXE_cascade"))
-        .arg("analyze")
-        .arg(d.join("traces.jsonl.gz"))
-        .arg("--logs")
-        .arg(d.join("logs.jsonl.gz"))
-        .arg("--json")
-        .output()
-        .expect("running cascade");
-    assert!(
-        out.status.success(),
-        "{fixture}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("findings JSON")
+    common::analyze_json(fixture, true, &[])
 }
 
 fn truth(fixture: &str) -> Value {
-    let bytes = std::fs::read(dir(fixture).join("traces.truth.json")).expect("truth file");
-    serde_json::from_slice(&bytes).expect("truth JSON")
+    common::truth(fixture).expect("truth file")
 }
 
 /// Findings of `kind` at warning or error.

@@ -3,50 +3,20 @@
 //! and latency_contagion is flagged, with the truth's source first, exactly where the truth
 //! lists the mechanism, and nowhere else (the control run included).
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod common;
 
 use serde_json::Value;
 
-const FIXTURES: [&str; 7] = [
-    "retry-storm",
-    "metastable",
-    "latency-contagion",
-    "queue-growth",
-    "error-propagation",
-    "mid-tier-source",
-    "control",
-];
+const FIXTURES: [&str; 7] = common::SIMULATED;
 /// Share of services whose role must match the truth (issue #6).
 const MIN_AGREEMENT: f64 = 0.9;
 
-fn dir(fixture: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("fixtures")
-        .join(fixture)
-}
-
 fn analyze(fixture: &str) -> Value {
-    let d = dir(fixture);
-    let out = Command::new(env!("CARGO_BIN_EXE_cascade"))
-        .arg("analyze")
-        .arg(d.join("traces.jsonl.gz"))
-        .arg("--logs")
-        .arg(d.join("logs.jsonl.gz"))
-        .arg("--json")
-        .output()
-        .expect("running cascade");
-    assert!(
-        out.status.success(),
-        "{fixture}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("findings JSON")
+    common::analyze_json(fixture, true, &[])
 }
 
 fn truth(fixture: &str) -> Value {
-    let text = std::fs::read(dir(fixture).join("traces.truth.json")).expect("truth file");
-    serde_json::from_slice(&text).expect("truth JSON")
+    common::truth(fixture).expect("truth file")
 }
 
 /// (matching, total, mismatches) of one fixture.

@@ -7,6 +7,17 @@ use std::process::Command;
 
 use serde_json::Value;
 
+/// Every fixture made by `cascade simulate` (each with a truth file), the control last.
+pub const SIMULATED: [&str; 7] = [
+    "retry-storm",
+    "metastable",
+    "latency-contagion",
+    "queue-growth",
+    "error-propagation",
+    "mid-tier-source",
+    "control",
+];
+
 /// `fixtures/<name>` in this repository.
 pub fn fixture_dir(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
