@@ -23,10 +23,10 @@ pub fn inspect_text(s: &Summary) -> String {
     for f in &s.files {
         let _ = writeln!(
             out,
-            "  {}  [{:?}, {:?}]  {} spans, {} log records{}",
+            "  {}  [{}, {}]  {} spans, {} log records{}",
             f.path,
-            f.format,
-            f.compression,
+            f.format.as_str(),
+            f.compression.as_str(),
             f.spans,
             f.log_records,
             other_signals(f.other_signals)

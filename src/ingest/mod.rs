@@ -48,6 +48,18 @@ pub enum Format {
     JsonLogs,
 }
 
+impl Format {
+    /// The name `inspect` shows (the same as in its JSON).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Otlp => "otlp",
+            Format::Jaeger => "jaeger",
+            Format::Zipkin => "zipkin",
+            Format::JsonLogs => "json_logs",
+        }
+    }
+}
+
 /// What one input file gave.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct FileReport {

@@ -27,6 +27,18 @@ pub enum Compression {
     ZstdFramed,
 }
 
+impl Compression {
+    /// The name `inspect`'s text shows (`none` is `plain` there).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Compression::None => "plain",
+            Compression::Gzip => "gzip",
+            Compression::Zstd => "zstd",
+            Compression::ZstdFramed => "zstd records",
+        }
+    }
+}
+
 /// One input after expansion: a file path, or stdin.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Input {
