@@ -10,17 +10,26 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 use super::spec::Bars;
 use super::{clip, nice_max, plot_err, rgb, FONT};
 
-const WIDTH: u32 = 1000;
+/// Width of everything but the row labels (plot, notes, margins).
+const BODY_W: u32 = 780;
 const ROW_H: u32 = 34;
 const CHROME_H: u32 = 130;
-const LABEL_W: u32 = 220;
+/// The row-label column: at least this wide, and wider (up to the maximum) so that long
+/// labels (policy names) are shown whole rather than cut.
+const MIN_LABEL_W: u32 = 220;
+const MAX_LABEL_W: u32 = 500;
+/// About the advance of one 14 px DejaVu Sans character.
+const LABEL_CHAR_W: u32 = 7;
+/// Labels longer than fit the widest column are cut with "…".
+const MAX_LABEL_CHARS: usize = ((MAX_LABEL_W - 24) / LABEL_CHAR_W) as usize;
 const NOTE_W: u32 = 140;
 const HEADER_H: u32 = 70;
 
 pub(super) fn draw(spec: &Bars, path: &Path) -> Result<()> {
     let err = || plot_err(&spec.title);
     let n = spec.rows.len().max(1);
-    let size = (WIDTH, CHROME_H + ROW_H * n as u32);
+    let label_w = label_width(spec);
+    let size = (BODY_W + label_w, CHROME_H + ROW_H * n as u32);
     let root = BitMapBackend::new(path, size).into_drawing_area();
     root.fill(&WHITE).map_err(err())?;
     let max = spec
@@ -37,7 +46,7 @@ pub(super) fn draw(spec: &Bars, path: &Path) -> Result<()> {
     let (_, body) = root.split_vertically(HEADER_H);
     let mut chart = ChartBuilder::on(&body)
         .margin(12)
-        .margin_left(LABEL_W)
+        .margin_left(label_w)
         .margin_right(NOTE_W)
         .x_label_area_size(40)
         .build_cartesian_2d(0f64..x1, 0f64..n as f64)
@@ -56,7 +65,7 @@ pub(super) fn draw(spec: &Bars, path: &Path) -> Result<()> {
         .map_err(err())?;
     draw_rows(spec, &mut chart, n)?;
     draw_labels(spec, &chart, &root, n)?;
-    draw_legend(spec, &root)?;
+    draw_legend(spec, &root, label_w)?;
     root.present().map_err(err())?;
     Ok(())
 }
@@ -105,8 +114,12 @@ fn draw_labels(
         let style = TextStyle::from((FONT, 14).into_font())
             .color(&color)
             .pos(Pos::new(HPos::Right, VPos::Center));
-        root.draw(&Text::new(clip(&row.label, 28), (px - 8, py), style))
-            .map_err(plot_err(&spec.title))?;
+        root.draw(&Text::new(
+            clip(&row.label, MAX_LABEL_CHARS),
+            (px - 8, py),
+            style,
+        ))
+        .map_err(plot_err(&spec.title))?;
         if !row.note.is_empty() {
             let (qx, qy) = chart.backend_coord(&(x_max, y));
             let note =
@@ -118,11 +131,23 @@ fn draw_labels(
     Ok(())
 }
 
+/// The row-label column width for the longest label.
+fn label_width(spec: &Bars) -> u32 {
+    let longest = spec
+        .rows
+        .iter()
+        .map(|r| r.label.chars().count().min(MAX_LABEL_CHARS))
+        .max()
+        .unwrap_or(0) as u32;
+    (longest * LABEL_CHAR_W + 24).clamp(MIN_LABEL_W, MAX_LABEL_W)
+}
+
 fn draw_legend(
     spec: &Bars,
     root: &DrawingArea<BitMapBackend, plotters::coord::Shift>,
+    label_w: u32,
 ) -> Result<()> {
-    let mut x = LABEL_W as i32;
+    let mut x = label_w as i32;
     let y = 44;
     for (label, color) in &spec.groups {
         root.draw(&Rectangle::new(
