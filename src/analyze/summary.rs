@@ -23,17 +23,42 @@ pub fn summary_text(a: &Analysis) -> String {
     header(a, &mut out);
     match a.windows.incident {
         Some(inc) => incident(a, &inc, &mut out),
-        None => {
-            let n = a.windows.buckets.count;
-            let _ = writeln!(
-                out,
-                "\nNo incident detected: error rate and entry p99 stayed under median + {K_SIGMA}·MAD over {n} buckets."
-            );
-        }
+        None => no_incident(a, &mut out),
     }
     findings(a, &mut out);
     caveats(a, &mut out);
     out
+}
+
+/// Fewer buckets than this cannot show a sustained departure against a baseline.
+const MIN_JUDGED_BUCKETS: usize = 2 * super::incident::SUSTAIN_BUCKETS;
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
+/// Why no incident was found: quiet signals, or too little data to judge.
+fn no_incident(a: &Analysis, out: &mut String) {
+    let n = a.windows.buckets.count;
+    if n < MIN_JUDGED_BUCKETS {
+        let entries: u64 = a.windows.signals.entry_requests.iter().sum();
+        let _ = writeln!(
+            out,
+            "\nNo incident detected: {entries} entry request{} in {n} bucket{} are too few to \
+             tell an incident from a baseline; give the window with --incident A..B.",
+            plural(entries as usize),
+            plural(n)
+        );
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "\nNo incident detected: error rate and entry p99 stayed under median + {K_SIGMA}·MAD over {n} buckets."
+    );
 }
 
 fn clock(t_ns: i64) -> String {
