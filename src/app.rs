@@ -53,7 +53,7 @@ fn inspect(args: &InspectArgs) -> Result<u8> {
 }
 
 fn analyze_command(args: &AnalyzeArgs) -> Result<u8> {
-    let data = ingest::ingest(&ingest_options(&args.input))?;
+    let data = load_spans(&args.input)?;
     let opts = analyze_options(&args.windows, &data)?;
     let analysis = analyze::analyze(&data, &opts)?;
     let doc = analyze::findings_document(&analysis, &data);
@@ -72,6 +72,29 @@ fn analyze_command(args: &AnalyzeArgs) -> Result<u8> {
         crate::export::buckets::export_buckets(&analysis, dir)?;
     }
     Ok(fail_on_status(args.fail_on.as_deref(), &analysis))
+}
+
+/// Loads the inputs for a command that diagnoses spans: no span at all is an error that
+/// says why (what was skipped), not an empty report.
+fn load_spans(input: &InputArgs) -> Result<Dataset> {
+    let data = ingest::ingest(&ingest_options(input))?;
+    if data.spans.height() > 0 {
+        return Ok(data);
+    }
+    let skipped = data.diagnostics.total(ingest::diag::Level::Skip);
+    let reasons: Vec<String> = data
+        .diagnostics
+        .iter()
+        .filter(|(level, _, _)| *level == ingest::diag::Level::Skip)
+        .take(3)
+        .map(|(_, reason, e)| format!("{reason} ({}×, e.g. {})", e.count, e.examples.join(", ")))
+        .collect();
+    anyhow::bail!(
+        "no spans to analyse in the input ({skipped} records skipped{}{}); `cascade inspect` \
+         shows everything that was read",
+        if reasons.is_empty() { "" } else { ": " },
+        reasons.join("; ")
+    )
 }
 
 /// The analysis windows from `--incident` / `--baseline` (offsets count from the first span).
@@ -129,7 +152,7 @@ fn report_command(args: &ReportArgs) -> Result<u8> {
         .replay
         .then(|| replay_options(&args.tuning))
         .transpose()?;
-    let data = ingest::ingest(&ingest_options(&args.input))?;
+    let data = load_spans(&args.input)?;
     let analysis = analyze::analyze(&data, &analyze_options(&args.windows, &data)?)?;
     let findings = analyze::findings_document(&analysis, &data);
     let replay = replay_opts
@@ -172,7 +195,7 @@ fn replay_options(t: &ReplayTuning) -> Result<crate::replay::command::ReplayOpti
 fn replay_command(args: &ReplayArgs) -> Result<u8> {
     use crate::replay::command;
     let opts = replay_options(&args.tuning)?;
-    let data = ingest::ingest(&ingest_options(&args.input))?;
+    let data = load_spans(&args.input)?;
     let analysis = analyze::analyze(&data, &analyze_options(&args.windows, &data)?)?;
     let r = command::replay(&analysis, &opts)?;
     if let Some(path) = &args.model_out {

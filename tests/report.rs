@@ -234,3 +234,19 @@ fn with_replay_the_report_compares_policies_and_recommends() {
     let actions = md.split("## Action items").nth(1).unwrap_or_default();
     assert!(actions.to_lowercase().contains("replay"), "{actions}");
 }
+
+#[test]
+fn an_input_without_spans_is_refused_with_the_reason() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = tmp.path().join("cut.json");
+    std::fs::write(&input, "{\"resourceSpans\":[").unwrap();
+    let dir = tmp.path().join("report");
+    let out = report(&dir, &[input.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("no spans") && err.contains("truncated"),
+        "{err}"
+    );
+    assert!(!dir.exists(), "no half report is left behind");
+}
