@@ -146,28 +146,50 @@ fn parse_block(block: &[u8], first_line: usize, label: &str) -> Vec<Result<Done>
         .collect()
 }
 
-/// Parses the lines of one group sequentially into one part.
+/// Parses the lines of one group sequentially into one part. The group is checked as UTF-8
+/// once, so its lines are parsed as `str` (no per-string check); a group with invalid UTF-8
+/// is parsed from bytes, which reports the bad line as before.
 fn parse_group(group: &[u8], first_line: usize, label: &str) -> Result<Done> {
     let mut part = Part::with_capacity(group.len() / BYTES_PER_SPAN);
+    let text = std::str::from_utf8(group).ok();
     let mut start = 0usize;
     let ends = memchr::memchr_iter(b'\n', group).chain(std::iter::once(group.len()));
     for (i, end) in ends.enumerate() {
-        let line = group.get(start..end).unwrap_or_default().trim_ascii();
+        let range = start..end;
         start = end + 1;
-        if !line.is_empty() {
-            let place = Place {
-                label,
-                line: first_line + i,
-            };
-            parse_document(line, &mut part, place);
+        let place = Place {
+            label,
+            line: first_line + i,
+        };
+        // Lines end at a `\n`, an ASCII boundary, so the `str` slice always exists.
+        match text.and_then(|t| t.get(range.clone())) {
+            Some(line) => parse_str_document(line.trim_ascii(), &mut part, place),
+            None => {
+                let line = group.get(range).unwrap_or_default().trim_ascii();
+                parse_document(line, &mut part, place);
+            }
         }
     }
     finish(part)
 }
 
+/// Parses one line already known to be UTF-8.
+fn parse_str_document(line: &str, part: &mut Part, place: Place<'_>) {
+    if !line.is_empty() {
+        walk_parsed(serde_json::from_str::<Doc>(line), part, place);
+    }
+}
+
 /// Parses one JSON document (a line) fully and walks it.
 fn parse_document(bytes: &[u8], part: &mut Part, place: Place<'_>) {
-    match serde_json::from_slice::<Doc>(bytes) {
+    if !bytes.is_empty() {
+        walk_parsed(serde_json::from_slice::<Doc>(bytes), part, place);
+    }
+}
+
+/// Walks a parsed document, or counts why it could not be parsed.
+fn walk_parsed(parsed: serde_json::Result<Doc<'_>>, part: &mut Part, place: Place<'_>) {
+    match parsed {
         Ok(doc) => {
             if !walk_doc(&doc, part, place) {
                 part.diag
