@@ -14,6 +14,7 @@ use rayon::prelude::*;
 use serde_json::value::RawValue;
 
 use super::logs::walk_resource_logs;
+use super::stream::parse_streamed;
 use super::walk::{walk_doc, walk_resource_spans, Part, Place};
 use super::wire::{Doc, RawDoc, ResourceLogs, ResourceSpans};
 use crate::ingest::diag::{Diagnostics, Level};
@@ -146,38 +147,52 @@ fn parse_block(block: &[u8], first_line: usize, label: &str) -> Vec<Result<Done>
         .collect()
 }
 
-/// Parses the lines of one group sequentially into one part. The group is checked as UTF-8
-/// once, so its lines are parsed as `str` (no per-string check); a group with invalid UTF-8
-/// is parsed from bytes, which reports the bad line as before.
+/// Parses the lines of one group sequentially into one part. A UTF-8 group (checked once)
+/// is parsed from `str`, spans streamed into the builders; if any of its lines fails, the
+/// group is parsed again collecting each line first, which counts the bad lines.
 fn parse_group(group: &[u8], first_line: usize, label: &str) -> Result<Done> {
+    let streamed = std::str::from_utf8(group)
+        .ok()
+        .and_then(|text| parse_group_streamed(text, first_line, label));
+    match streamed {
+        Some(part) => finish(part),
+        None => parse_group_collected(group, first_line, label),
+    }
+}
+
+/// Streams every line of a UTF-8 group; `None` as soon as one is not taken.
+fn parse_group_streamed(group: &str, first_line: usize, label: &str) -> Option<Part> {
     let mut part = Part::with_capacity(group.len() / BYTES_PER_SPAN);
-    let text = std::str::from_utf8(group).ok();
+    for (i, line) in group.split('\n').enumerate() {
+        let line = line.trim_ascii();
+        if line.is_empty() {
+            continue;
+        }
+        let place = Place {
+            label,
+            line: first_line + i,
+        };
+        let doc = parse_streamed(line, &mut part, place).ok()?;
+        walk_whole(&doc, &mut part, place);
+    }
+    Some(part)
+}
+
+/// Parses the lines of one group, each collected whole before it is walked.
+fn parse_group_collected(group: &[u8], first_line: usize, label: &str) -> Result<Done> {
+    let mut part = Part::with_capacity(group.len() / BYTES_PER_SPAN);
     let mut start = 0usize;
     let ends = memchr::memchr_iter(b'\n', group).chain(std::iter::once(group.len()));
     for (i, end) in ends.enumerate() {
-        let range = start..end;
+        let line = group.get(start..end).unwrap_or_default().trim_ascii();
         start = end + 1;
         let place = Place {
             label,
             line: first_line + i,
         };
-        // Lines end at a `\n`, an ASCII boundary, so the `str` slice always exists.
-        match text.and_then(|t| t.get(range.clone())) {
-            Some(line) => parse_str_document(line.trim_ascii(), &mut part, place),
-            None => {
-                let line = group.get(range).unwrap_or_default().trim_ascii();
-                parse_document(line, &mut part, place);
-            }
-        }
+        parse_document(line, &mut part, place);
     }
     finish(part)
-}
-
-/// Parses one line already known to be UTF-8.
-fn parse_str_document(line: &str, part: &mut Part, place: Place<'_>) {
-    if !line.is_empty() {
-        walk_parsed(serde_json::from_str::<Doc>(line), part, place);
-    }
 }
 
 /// Parses one JSON document (a line) fully and walks it.
@@ -190,18 +205,21 @@ fn parse_document(bytes: &[u8], part: &mut Part, place: Place<'_>) {
 /// Walks a parsed document, or counts why it could not be parsed.
 fn walk_parsed(parsed: serde_json::Result<Doc<'_>>, part: &mut Part, place: Place<'_>) {
     match parsed {
-        Ok(doc) => {
-            if !walk_doc(&doc, part, place) {
-                part.diag
-                    .add(Level::Skip, "JSON record holds no OTLP signal", || {
-                        place.at()
-                    });
-            }
-        }
+        Ok(doc) => walk_whole(&doc, part, place),
         Err(e) => {
             let reason = format!("malformed JSON record ({})", error_class(&e));
             part.diag.add(Level::Skip, &reason, || place.at());
         }
+    }
+}
+
+/// Walks a parsed document; one without any OTLP signal is counted.
+fn walk_whole(doc: &Doc<'_>, part: &mut Part, place: Place<'_>) {
+    if !walk_doc(doc, part, place) {
+        part.diag
+            .add(Level::Skip, "JSON record holds no OTLP signal", || {
+                place.at()
+            });
     }
 }
 
