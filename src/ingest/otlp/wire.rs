@@ -227,10 +227,12 @@ pub struct AnyValue<'a> {
     pub int: Int64,
     #[serde(rename = "doubleValue", alias = "double_value")]
     pub double: Double,
+    /// Boxed, as arrays and lists are rare: a smaller `AnyValue` is cheaper to move while
+    /// the attribute vectors grow.
     #[serde(borrow, rename = "arrayValue", alias = "array_value")]
-    pub array: Option<Values<'a>>,
+    pub array: Option<Box<Values<'a>>>,
     #[serde(borrow, rename = "kvlistValue", alias = "kvlist_value")]
-    pub kvlist: Option<KeyValues<'a>>,
+    pub kvlist: Option<Box<KeyValues<'a>>>,
     #[serde(borrow, rename = "bytesValue", alias = "bytes_value")]
     pub bytes: Option<Text<'a>>,
 }
