@@ -96,6 +96,9 @@ pub fn parse_lines(
 ) -> Result<()> {
     let mut eof = fill(reader, &mut buf, BLOCK_BYTES).with_context(|| format!("{label}: read"))?;
     let mut line = 1usize;
+    // The next block is read into a recycled buffer: fresh 32 MB buffers would each be
+    // mapped and faulted in page by page again.
+    let mut spare: Vec<u8> = Vec::new();
     loop {
         let cut = if eof {
             Some(buf.len())
@@ -108,7 +111,10 @@ pub fn parse_lines(
             eof = fill(reader, &mut buf, target).with_context(|| format!("{label}: read"))?;
             continue;
         };
-        let mut next = buf.split_off(cut);
+        let mut next = std::mem::take(&mut spare);
+        next.clear();
+        next.extend_from_slice(buf.get(cut..).unwrap_or_default());
+        buf.truncate(cut);
         let (parts, more) = rayon::join(
             || parse_block(&buf, line, label),
             || {
@@ -125,7 +131,7 @@ pub fn parse_lines(
         }
         line += memchr::memchr_iter(b'\n', &buf).count();
         eof = more.with_context(|| format!("{label}: read"))?;
-        buf = next;
+        spare = std::mem::replace(&mut buf, next);
     }
 }
 
