@@ -224,7 +224,9 @@ mod tests {
     fn hex_check_takes_exactly_the_hex_digits() {
         for b in 0..=255u8 {
             let text = [b; 16];
-            let got = std::str::from_utf8(&text).ok().map(|t| parse_id(t, SPAN_ID_BYTES));
+            let got = std::str::from_utf8(&text)
+                .ok()
+                .map(|t| parse_id(t, SPAN_ID_BYTES));
             let Some(got) = got else { continue };
             if b.is_ascii_hexdigit() {
                 let want = String::from(char::from(b.to_ascii_lowercase())).repeat(16);
