@@ -98,23 +98,25 @@ pub fn write_kind(out: &mut String, v: Kind<'_, '_>) {
 pub fn write_str(out: &mut String, s: &str) {
     out.push('"');
     let mut start = 0;
-    for (i, c) in s.char_indices() {
-        let escape = match c {
-            '"' => "\\\"",
-            '\\' => "\\\\",
-            '\n' => "\\n",
-            '\r' => "\\r",
-            '\t' => "\\t",
-            c if (c as u32) < 0x20 => "",
+    // Bytes, not chars: every character escaped is ASCII, and no byte of a multi-byte
+    // UTF-8 sequence is below 0x80, so byte positions are char boundaries here.
+    for (i, &b) in s.as_bytes().iter().enumerate() {
+        let escape = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            b if b < 0x20 => "",
             _ => continue,
         };
         out.push_str(s.get(start..i).unwrap_or_default());
         if escape.is_empty() {
-            let _ = write!(out, "\\u{:04x}", c as u32);
+            let _ = write!(out, "\\u{:04x}", b);
         } else {
             out.push_str(escape);
         }
-        start = i + c.len_utf8();
+        start = i + 1;
     }
     out.push_str(s.get(start..).unwrap_or_default());
     out.push('"');
@@ -222,5 +224,9 @@ mod tests {
         let mut out = String::new();
         write_str(&mut out, "a\u{1}é\n");
         assert_eq!(out, "\"a\\u0001é\\n\"");
+        out.clear();
+        write_str(&mut out, "日本\"語\\\t€");
+        let back: String = serde_json::from_str(&out).unwrap();
+        assert_eq!(back, "日本\"語\\\t€");
     }
 }

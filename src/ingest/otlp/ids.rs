@@ -23,7 +23,8 @@ impl HexId {
 
     /// All zero bytes: the spec's "invalid id" (and some producers' "no parent").
     pub fn is_zero(&self) -> bool {
-        self.as_str().bytes().all(|b| b == b'0')
+        let digits = self.buf.get(..self.len).unwrap_or_default();
+        digits.iter().all(|&b| b == b'0')
     }
 }
 
@@ -109,18 +110,23 @@ pub fn parse_hex_padded(text: &str, n: usize) -> Result<HexId, IdError> {
     Ok(id)
 }
 
+/// Hex digits in any case, lower-cased; `None` if one is not a hex digit. Checks every byte
+/// without branching so the loop stays cheap (three ids per span).
 fn hex_lower(raw: &[u8]) -> Option<HexId> {
     let mut id = HexId {
         buf: [0; MAX_HEX],
         len: raw.len(),
     };
-    for (slot, b) in id.buf.iter_mut().zip(raw) {
-        if !b.is_ascii_hexdigit() {
-            return None;
-        }
-        *slot = b.to_ascii_lowercase();
+    let mut bad = raw.len() > MAX_HEX;
+    for (slot, &b) in id.buf.iter_mut().zip(raw) {
+        // Setting bit 0x20 lower-cases an ASCII letter and leaves the digits as they are.
+        let lower = b | 0x20;
+        let digit = b.wrapping_sub(b'0') < 10;
+        let letter = lower.wrapping_sub(b'a') < 6;
+        bad |= !(digit | letter);
+        *slot = lower;
     }
-    Some(id)
+    (!bad).then_some(id)
 }
 
 /// Base64 (standard or URL alphabet, padded or not) of exactly `n` bytes, as hex.
@@ -212,6 +218,23 @@ mod tests {
             pad("00000000000000001", SPAN_ID_BYTES).err(),
             Some(IdError::WrongLength)
         );
+    }
+
+    #[test]
+    fn hex_check_takes_exactly_the_hex_digits() {
+        for b in 0..=255u8 {
+            let text = [b; 16];
+            let got = std::str::from_utf8(&text)
+                .ok()
+                .map(|t| parse_id(t, SPAN_ID_BYTES));
+            let Some(got) = got else { continue };
+            if b.is_ascii_hexdigit() {
+                let want = String::from(char::from(b.to_ascii_lowercase())).repeat(16);
+                assert_eq!(got.map(|p| p.id.as_str().to_string()), Ok(want));
+            } else {
+                assert!(got.is_err(), "{b}");
+            }
+        }
     }
 
     #[test]

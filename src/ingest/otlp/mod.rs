@@ -11,6 +11,7 @@ pub mod logs;
 pub mod parse;
 pub mod scalar;
 pub mod semconv;
+mod stream;
 pub mod walk;
 pub mod wire;
 

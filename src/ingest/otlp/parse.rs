@@ -1,7 +1,7 @@
 //! Parsing OTLP/JSON inputs into frames, in parallel, in input order.
 //!
 //! JSON Lines are streamed: a block of complete lines (about [`BLOCK_BYTES`]) is split into
-//! groups of about `GROUP_BYTES` (2 MB) parsed in parallel while the next block is read. A single
+//! groups of about `LINE_GROUP_BYTES` (8 MB) parsed in parallel while the next block is read. A single
 //! document is parsed with its `resourceSpans`/`resourceLogs` elements left raw, then the
 //! elements are parsed in parallel. Groups are cut by bytes, never by thread count, and
 //! merged in order, so the frames do not depend on the number of threads.
@@ -14,6 +14,7 @@ use rayon::prelude::*;
 use serde_json::value::RawValue;
 
 use super::logs::walk_resource_logs;
+use super::stream::parse_streamed;
 use super::walk::{walk_doc, walk_resource_spans, Part, Place};
 use super::wire::{Doc, RawDoc, ResourceLogs, ResourceSpans};
 use crate::ingest::diag::{Diagnostics, Level};
@@ -25,6 +26,10 @@ use crate::ingest::record::LogRecord;
 pub const BLOCK_BYTES: usize = 32 << 20;
 /// Bytes of input per parallel task (a few Collector batches of ~370 KB each).
 pub(crate) const GROUP_BYTES: usize = 2 << 20;
+/// Bytes of JSON Lines per parallel task: each task yields one chunk of every column, and
+/// later random access (`ChunkedArray::get`) scans the chunk list, so fewer, larger chunks
+/// pay; a 32 MB block still gives both cores four tasks.
+const LINE_GROUP_BYTES: usize = 8 << 20;
 /// Rough input bytes per span in OTLP/JSON, to size builders (bench data: ~730).
 const BYTES_PER_SPAN: usize = 700;
 
@@ -95,6 +100,9 @@ pub fn parse_lines(
 ) -> Result<()> {
     let mut eof = fill(reader, &mut buf, BLOCK_BYTES).with_context(|| format!("{label}: read"))?;
     let mut line = 1usize;
+    // The next block is read into a recycled buffer: fresh 32 MB buffers would each be
+    // mapped and faulted in page by page again.
+    let mut spare: Vec<u8> = Vec::new();
     loop {
         let cut = if eof {
             Some(buf.len())
@@ -107,7 +115,10 @@ pub fn parse_lines(
             eof = fill(reader, &mut buf, target).with_context(|| format!("{label}: read"))?;
             continue;
         };
-        let mut next = buf.split_off(cut);
+        let mut next = std::mem::take(&mut spare);
+        next.clear();
+        next.extend_from_slice(buf.get(cut..).unwrap_or_default());
+        buf.truncate(cut);
         let (parts, more) = rayon::join(
             || parse_block(&buf, line, label),
             || {
@@ -124,17 +135,18 @@ pub fn parse_lines(
         }
         line += memchr::memchr_iter(b'\n', &buf).count();
         eof = more.with_context(|| format!("{label}: read"))?;
-        buf = next;
+        spare = std::mem::replace(&mut buf, next);
     }
 }
 
-/// Splits a block into line groups of about [`GROUP_BYTES`] and parses them in parallel.
+/// Splits a block into line groups of about [`LINE_GROUP_BYTES`] and parses them in parallel.
 fn parse_block(block: &[u8], first_line: usize, label: &str) -> Vec<Result<Done>> {
     let mut groups = Vec::new();
     let (mut start, mut line) = (0usize, first_line);
     while start < block.len() {
-        let end = memchr::memchr(b'\n', block.get(start + GROUP_BYTES..).unwrap_or_default())
-            .map_or(block.len(), |i| start + GROUP_BYTES + i + 1);
+        let from = start + LINE_GROUP_BYTES;
+        let end = memchr::memchr(b'\n', block.get(from..).unwrap_or_default())
+            .map_or(block.len(), |i| from + i + 1);
         let group = block.get(start..end).unwrap_or_default();
         groups.push((group, line));
         line += memchr::memchr_iter(b'\n', group).count();
@@ -146,40 +158,79 @@ fn parse_block(block: &[u8], first_line: usize, label: &str) -> Vec<Result<Done>
         .collect()
 }
 
-/// Parses the lines of one group sequentially into one part.
+/// Parses the lines of one group sequentially into one part. A UTF-8 group (checked once)
+/// is parsed from `str`, spans streamed into the builders; if any of its lines fails, the
+/// group is parsed again collecting each line first, which counts the bad lines.
 fn parse_group(group: &[u8], first_line: usize, label: &str) -> Result<Done> {
+    let streamed = std::str::from_utf8(group)
+        .ok()
+        .and_then(|text| parse_group_streamed(text, first_line, label));
+    match streamed {
+        Some(part) => finish(part),
+        None => parse_group_collected(group, first_line, label),
+    }
+}
+
+/// Streams every line of a UTF-8 group; `None` as soon as one is not taken.
+fn parse_group_streamed(group: &str, first_line: usize, label: &str) -> Option<Part> {
+    let mut part = Part::with_capacity(group.len() / BYTES_PER_SPAN);
+    for (i, line) in group.split('\n').enumerate() {
+        let line = line.trim_ascii();
+        if line.is_empty() {
+            continue;
+        }
+        let place = Place {
+            label,
+            line: first_line + i,
+        };
+        let doc = parse_streamed(line, &mut part, place).ok()?;
+        walk_whole(&doc, &mut part, place);
+    }
+    Some(part)
+}
+
+/// Parses the lines of one group, each collected whole before it is walked.
+fn parse_group_collected(group: &[u8], first_line: usize, label: &str) -> Result<Done> {
     let mut part = Part::with_capacity(group.len() / BYTES_PER_SPAN);
     let mut start = 0usize;
     let ends = memchr::memchr_iter(b'\n', group).chain(std::iter::once(group.len()));
     for (i, end) in ends.enumerate() {
         let line = group.get(start..end).unwrap_or_default().trim_ascii();
         start = end + 1;
-        if !line.is_empty() {
-            let place = Place {
-                label,
-                line: first_line + i,
-            };
-            parse_document(line, &mut part, place);
-        }
+        let place = Place {
+            label,
+            line: first_line + i,
+        };
+        parse_document(line, &mut part, place);
     }
     finish(part)
 }
 
 /// Parses one JSON document (a line) fully and walks it.
 fn parse_document(bytes: &[u8], part: &mut Part, place: Place<'_>) {
-    match serde_json::from_slice::<Doc>(bytes) {
-        Ok(doc) => {
-            if !walk_doc(&doc, part, place) {
-                part.diag
-                    .add(Level::Skip, "JSON record holds no OTLP signal", || {
-                        place.at()
-                    });
-            }
-        }
+    if !bytes.is_empty() {
+        walk_parsed(serde_json::from_slice::<Doc>(bytes), part, place);
+    }
+}
+
+/// Walks a parsed document, or counts why it could not be parsed.
+fn walk_parsed(parsed: serde_json::Result<Doc<'_>>, part: &mut Part, place: Place<'_>) {
+    match parsed {
+        Ok(doc) => walk_whole(&doc, part, place),
         Err(e) => {
             let reason = format!("malformed JSON record ({})", error_class(&e));
             part.diag.add(Level::Skip, &reason, || place.at());
         }
+    }
+}
+
+/// Walks a parsed document; one without any OTLP signal is counted.
+fn walk_whole(doc: &Doc<'_>, part: &mut Part, place: Place<'_>) {
+    if !walk_doc(doc, part, place) {
+        part.diag
+            .add(Level::Skip, "JSON record holds no OTLP signal", || {
+                place.at()
+            });
     }
 }
 

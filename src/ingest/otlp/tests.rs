@@ -355,6 +355,34 @@ fn hostile_bytes_never_panic() {
 }
 
 #[test]
+fn a_line_failing_after_streamed_spans_keeps_none_of_them() {
+    // Line 2 breaks after two whole spans: the streaming parser has pushed them already,
+    // so the group is parsed again and the line is skipped whole, as one malformed record.
+    let good = request("a", &[span(TRACE, SPAN, "", "")]);
+    let two = [
+        span(TRACE, PARENT, "", ""),
+        span(TRACE, "0000000000000001", "", ""),
+    ];
+    let broken = request("b", &two).replacen("]}]}]}", "]}]},]}", 1);
+    let text = format!("{good}\n{broken}\n{good}\n");
+    let d = ingest_bytes(text.as_bytes()).unwrap();
+    assert_eq!(d.spans.height(), 2);
+    let skips: Vec<_> = d
+        .diagnostics
+        .iter()
+        .filter(|(l, ..)| *l == Level::Skip)
+        .collect();
+    assert_eq!(skips.len(), 1);
+    let (_, reason, entry) = skips[0];
+    assert!(reason.starts_with("malformed JSON record"), "{reason}");
+    assert!(
+        entry.examples[0].ends_with("input.json:2"),
+        "{:?}",
+        entry.examples
+    );
+}
+
+#[test]
 fn a_50_mb_attribute_value_loads() {
     let big = "x".repeat(50 << 20);
     let extra = format!(r#","attributes":[{{"key":"blob","value":{{"stringValue":"{big}"}}}}]"#);

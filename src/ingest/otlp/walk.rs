@@ -7,7 +7,7 @@ use super::ids::{parse_id, HexId, SPAN_ID_BYTES, TRACE_ID_BYTES};
 use super::logs::walk_resource_logs;
 use super::scalar::{Field, Text};
 use super::semconv::Semantic;
-use super::wire::{Doc, Event, KeyValue, Link, Resource, ScopeSpans, Span};
+use super::wire::{Doc, Event, KeyValue, Link, Resource, Scope, ScopeSpans, Span};
 use crate::ingest::diag::{Diagnostics, Level};
 use crate::ingest::frames::{EventColumns, EventRow, LinkColumns, SpanColumns, SpanRow};
 use crate::ingest::record::LogRecord;
@@ -17,6 +17,7 @@ pub const UNKNOWN_SERVICE: &str = "unknown_service";
 const MAX_KIND: i32 = crate::model::columns::kind::CONSUMER;
 const MAX_STATUS: i32 = crate::model::columns::status::ERROR;
 pub(super) const WARN_BASE64: &str = "base64 id converted to hex";
+pub(super) const WARN_NO_SERVICE: &str = "resource without service.name (unknown_service)";
 
 /// Where a record came from, for diagnostics (`file:line`).
 #[derive(Clone, Copy)]
@@ -154,18 +155,34 @@ pub fn walk_resource_spans(
     };
     let (res, has_service) = resource_info(resource);
     if !has_service {
-        part.warn("resource without service.name (unknown_service)", place);
+        part.warn(WARN_NO_SERVICE, place);
     }
     for ss in scope_spans {
-        let Some(spans) = &ss.spans else {
-            part.skip("scopeSpans entry without spans", place);
-            continue;
-        };
-        let scope = ss.scope.as_ref().and_then(|s| s.name.as_ref());
-        let scope = scope.map(Text::as_str).filter(|s| !s.is_empty());
-        for span in spans {
-            walk_span(span, &res, scope, part, place);
-        }
+        walk_scope_spans(ss.scope.as_ref(), ss.spans.as_deref(), &res, part, place);
+    }
+}
+
+/// The scope name spans carry: the scope's non-empty `name`.
+pub(super) fn scope_name<'v>(scope: Option<&'v Scope<'_>>) -> Option<&'v str> {
+    let name = scope.and_then(|s| s.name.as_ref());
+    name.map(Text::as_str).filter(|s| !s.is_empty())
+}
+
+/// Walks the spans of one `ScopeSpans` entry (skipped, counted, when it has none).
+pub(super) fn walk_scope_spans(
+    scope: Option<&Scope<'_>>,
+    spans: Option<&[Span<'_>]>,
+    res: &ResourceInfo<'_>,
+    part: &mut Part,
+    place: Place<'_>,
+) {
+    let Some(spans) = spans else {
+        part.skip("scopeSpans entry without spans", place);
+        return;
+    };
+    let scope = scope_name(scope);
+    for span in spans {
+        walk_span(span, res, scope, part, place);
     }
 }
 
@@ -300,7 +317,8 @@ fn check_span(span: &Span<'_>, part: &mut Part, place: Place<'_>) -> Option<Chec
     })
 }
 
-fn walk_span(
+/// Checks one span and pushes its row, events and links.
+pub(super) fn walk_span(
     span: &Span<'_>,
     res: &ResourceInfo<'_>,
     scope: Option<&str>,
