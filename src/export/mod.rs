@@ -124,40 +124,48 @@ pub fn edges_csv(spans: &DataFrame) -> Result<String> {
 }
 
 fn tally_edges(spans: &DataFrame) -> Result<BTreeMap<(String, String), EdgeTally>> {
-    let trace = str_col(spans, col::TRACE_ID)?;
-    let span = str_col(spans, col::SPAN_ID)?;
+    // Columns as plain vectors once: row lookups across ~100 parse chunks are slow.
+    let trace: Vec<Option<&str>> = str_col(spans, col::TRACE_ID)?.iter().collect();
+    let span: Vec<Option<&str>> = str_col(spans, col::SPAN_ID)?.iter().collect();
     let parent = str_col(spans, col::PARENT_SPAN_ID)?;
-    let service = str_col(spans, col::SERVICE)?;
-    let kind = i32_col(spans, col::KIND)?;
+    let service: Vec<&str> = str_col(spans, col::SERVICE)?
+        .iter()
+        .map(Option::unwrap_or_default)
+        .collect();
+    let kind: Vec<Option<i32>> = i32_col(spans, col::KIND)?.iter().collect();
     let status = i32_col(spans, col::STATUS_CODE)?;
     let resend = i32_col(spans, col::RESEND_COUNT)?;
     let duration = i64_col(spans, col::DURATION_NS)?;
+    let client_status: Vec<Option<i32>> = status.iter().collect();
+    let client_resend: Vec<Option<i32>> = resend.iter().collect();
+    let client_duration: Vec<Option<i64>> = duration.iter().collect();
     // Client spans by (trace, span id) → row.
-    let mut clients: HashMap<(&str, &str), usize> = HashMap::new();
-    for (i, (k, (t, s))) in kind.iter().zip(trace.iter().zip(span.iter())).enumerate() {
-        if let (Some(col::kind::CLIENT), Some(t), Some(s)) = (k, t, s) {
+    let mut clients: HashMap<(&str, &str), usize> = HashMap::with_capacity(kind.len() / 2);
+    for (i, k) in kind.iter().enumerate() {
+        if let (Some(col::kind::CLIENT), Some(t), Some(s)) = (k, trace[i], span[i]) {
             clients.insert((t, s), i);
         }
     }
-    let mut tallies: BTreeMap<(String, String), EdgeTally> = BTreeMap::new();
-    for (i, (k, (t, p))) in kind.iter().zip(trace.iter().zip(parent.iter())).enumerate() {
-        let (Some(col::kind::SERVER), Some(t), Some(p)) = (k, t, p) else {
+    let mut tallies: HashMap<(&str, &str), EdgeTally> = HashMap::new();
+    for (i, p) in parent.iter().enumerate() {
+        let (Some(col::kind::SERVER), Some(t), Some(p)) = (kind[i], trace[i], p) else {
             continue;
         };
         let Some(&c) = clients.get(&(t, p)) else {
             continue;
         };
-        let key = (
-            service.get(c).unwrap_or_default().to_string(),
-            service.get(i).unwrap_or_default().to_string(),
-        );
-        let tally = tallies.entry(key).or_default();
+        let tally = tallies.entry((service[c], service[i])).or_default();
         tally.calls += 1;
-        tally.errors += u64::from(status.get(c) == Some(col::status::ERROR));
-        tally.retries += u64::from(resend.get(c).unwrap_or(0) > 0);
-        tally.durations_ns.push(duration.get(c).unwrap_or(0) as f64);
+        tally.errors += u64::from(client_status[c] == Some(col::status::ERROR));
+        tally.retries += u64::from(client_resend[c].unwrap_or(0) > 0);
+        tally
+            .durations_ns
+            .push(client_duration[c].unwrap_or(0) as f64);
     }
-    Ok(tallies)
+    Ok(tallies
+        .into_iter()
+        .map(|((a, b), t)| ((a.to_string(), b.to_string()), t))
+        .collect())
 }
 
 /// SERVER and CONSUMER spans per (service, Unix second) as CSV text: `service,second,requests`.
@@ -165,13 +173,15 @@ pub fn service_rates_csv(spans: &DataFrame) -> Result<String> {
     let service = str_col(spans, col::SERVICE)?;
     let kind = i32_col(spans, col::KIND)?;
     let start = i64_col(spans, col::START_NS)?;
-    let mut counts: BTreeMap<(&str, i64), u64> = BTreeMap::new();
+    let mut counts: HashMap<(&str, i64), u64> = HashMap::new();
     for (k, (s, t)) in kind.iter().zip(service.iter().zip(start.iter())) {
         if matches!(k, Some(col::kind::SERVER | col::kind::CONSUMER)) {
             let second = t.unwrap_or(0).div_euclid(NS_PER_S);
             *counts.entry((s.unwrap_or_default(), second)).or_default() += 1;
         }
     }
+    let mut counts: Vec<((&str, i64), u64)> = counts.into_iter().collect();
+    counts.sort_unstable();
     let mut out = String::from("service,second,requests\n");
     for ((s, second), n) in counts {
         let _ = writeln!(out, "{},{second},{n}", csv_field(s));
