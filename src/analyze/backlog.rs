@@ -13,6 +13,7 @@ use polars::prelude::{DataFrame, DataType};
 
 use super::graph::CallGraph;
 use super::incident::Windows;
+use super::logs::{i64s, strs};
 use super::services::ServiceStats;
 use super::table::SpanTable;
 use crate::model::columns::{self as col, kind};
@@ -230,22 +231,6 @@ fn numbers(df: &DataFrame, name: &str) -> Option<Vec<Option<f64>>> {
     }
     let c = c.cast(&DataType::Float64).ok()?;
     Some(c.f64().ok()?.iter().collect())
-}
-
-fn i64s(df: &DataFrame, name: &str) -> Option<Vec<Option<i64>>> {
-    let c = df.column(name).ok()?.cast(&DataType::Int64).ok()?;
-    Some(c.i64().ok()?.iter().collect())
-}
-
-fn strs(df: &DataFrame, name: &str) -> Option<Vec<Option<String>>> {
-    let c = df.column(name).ok()?;
-    Some(
-        c.str()
-            .ok()?
-            .iter()
-            .map(|s| s.map(str::to_string))
-            .collect(),
-    )
 }
 
 /// Test data: the testkit scenario plus one log record per second carrying a queue field.

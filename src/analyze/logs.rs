@@ -65,12 +65,14 @@ pub fn log_evidence(logs: &DataFrame, incident: Option<Window>, baseline: Window
     ev
 }
 
-fn i64s(df: &DataFrame, name: &str) -> Option<Vec<Option<i64>>> {
+/// A column as integers (`None` when absent or not castable).
+pub(super) fn i64s(df: &DataFrame, name: &str) -> Option<Vec<Option<i64>>> {
     let c = df.column(name).ok()?.cast(&DataType::Int64).ok()?;
     Some(c.i64().ok()?.iter().collect())
 }
 
-fn strs(df: &DataFrame, name: &str) -> Option<Vec<Option<String>>> {
+/// A string column as owned values (`None` when absent or not a string column).
+pub(super) fn strs(df: &DataFrame, name: &str) -> Option<Vec<Option<String>>> {
     let c = df.column(name).ok()?;
     Some(
         c.str()
