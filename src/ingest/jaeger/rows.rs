@@ -4,17 +4,17 @@
 
 use super::mapped::{write_object_where, write_uncarried, Mapped};
 use crate::ingest::frames::{EventRow, SpanRow};
-use crate::ingest::otlp::ids::{parse_hex_padded, HexId, IdError};
+use crate::ingest::otlp::ids::{parse_hex_padded, HexId, IdError, Parsed};
 use crate::ingest::otlp::scalar::{Field, Text};
 use crate::ingest::otlp::semconv::Semantic;
-use crate::ingest::otlp::walk::{find_str, Part, Place};
+use crate::ingest::otlp::walk::{find_str, required_id_by, Part, Place};
 use crate::ingest::otlp::wire::KeyValue;
 
 /// Jaeger and Zipkin write times and durations in microseconds; the frames hold nanoseconds.
 pub const NS_PER_US: i64 = 1_000;
 
-/// Reads a required id of `bytes` bytes; a missing, malformed or all-zero id skips the span
-/// (`what` names it in the reason).
+/// Reads a required id of `bytes` bytes (hex, padded on the left); a missing, malformed or
+/// all-zero id skips the span (`what` names it in the reason).
 pub fn required_id(
     text: Option<&Text<'_>>,
     bytes: usize,
@@ -22,21 +22,12 @@ pub fn required_id(
     part: &mut Part,
     place: Place<'_>,
 ) -> Option<HexId> {
-    let Some(text) = text else {
-        part.skip(&format!("{what}: missing"), place);
-        return None;
-    };
-    match parse_hex_padded(text.as_str(), bytes) {
-        Ok(id) if id.is_zero() => {
-            part.skip(&format!("{what}: all zero"), place);
-            None
-        }
-        Ok(id) => Some(id),
-        Err(e) => {
-            part.skip(&format!("{what}: {} id", e.describe()), place);
-            None
-        }
-    }
+    required_id_by(text, what, part, place, |t| {
+        parse_hex_padded(t, bytes).map(|id| Parsed {
+            id,
+            was_base64: false,
+        })
+    })
 }
 
 /// An optional id (a parent): absent, empty or all zero is `Ok(None)`; `Err` when malformed

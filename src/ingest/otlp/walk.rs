@@ -3,7 +3,7 @@
 //! `service.name` or an end before the start are kept and counted as warnings.
 
 use super::anyvalue::{as_str, write_object, write_object_except};
-use super::ids::{parse_id, HexId, SPAN_ID_BYTES, TRACE_ID_BYTES};
+use super::ids::{parse_id, HexId, IdError, Parsed, SPAN_ID_BYTES, TRACE_ID_BYTES};
 use super::logs::walk_resource_logs;
 use super::scalar::{Field, Text};
 use super::semconv::Semantic;
@@ -194,11 +194,23 @@ fn required_id(
     part: &mut Part,
     place: Place<'_>,
 ) -> Option<HexId> {
+    required_id_by(text, what, part, place, |t| parse_id(t, bytes))
+}
+
+/// Reads a required id with `parse`: a missing, malformed or all-zero id skips the span
+/// (`what` names it in the reason); a base64 id is kept with a warning.
+pub(crate) fn required_id_by(
+    text: Option<&Text<'_>>,
+    what: &str,
+    part: &mut Part,
+    place: Place<'_>,
+    parse: impl FnOnce(&str) -> Result<Parsed, IdError>,
+) -> Option<HexId> {
     let Some(text) = text else {
         part.skip(&format!("{what}: missing"), place);
         return None;
     };
-    match parse_id(text.as_str(), bytes) {
+    match parse(text.as_str()) {
         Ok(p) if p.id.is_zero() => {
             part.skip(&format!("{what}: all zero"), place);
             None
