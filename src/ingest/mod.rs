@@ -4,6 +4,7 @@
 //! shape); bad records become counted [`diag::Diagnostics`], never a panic; only an input
 //! that is not telemetry at all (or cannot be read) is an error.
 
+pub mod cursor;
 pub mod diag;
 pub mod frames;
 pub mod jaeger;
