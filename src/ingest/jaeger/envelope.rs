@@ -9,6 +9,7 @@ use std::sync::{Mutex, PoisonError};
 use anyhow::Result;
 
 use super::batch::Lines;
+use super::fast;
 use super::scan::{self, ScanEnd};
 use super::walk::{walk_raw_span, walk_span};
 use super::wire::{Processes, Trace, TypedTrace};
@@ -137,7 +138,29 @@ fn run<'d>(source: Source<'d>, work: Work<'d>, label: &str) -> Vec<Result<Done>>
 /// Rough input bytes per Jaeger span, to size builders (a span with a few tags: ~800).
 const BYTES_PER_SPAN: usize = 800;
 
+/// Reads a task's traces the fast way, else (anything not taken) the serde way from scratch.
 fn walk_traces<'d>(source: Source<'d>, g: Traces<'d>, label: &str) -> Result<Done> {
+    let mut part = Part::with_capacity(g.bytes / BYTES_PER_SPAN);
+    if fast::walk_traces(&g.traces, label, &mut part).is_some() {
+        return finish(part);
+    }
+    walk_traces_serde(source, g, label)
+}
+
+/// The serde path alone over `traces` (slices of `bytes` with their lines), for tests that
+/// hold the fast path to it.
+#[cfg(test)]
+pub(super) fn serde_traces<'d>(
+    bytes: &'d [u8],
+    traces: Vec<(&'d [u8], usize)>,
+    label: &str,
+) -> Result<Done> {
+    let g = Traces { traces, bytes: 0 };
+    walk_traces_serde(Source::new(bytes), g, label)
+}
+
+/// The serde path: each trace parsed whole, or span by span when that fails.
+fn walk_traces_serde<'d>(source: Source<'d>, g: Traces<'d>, label: &str) -> Result<Done> {
     let mut part = Part::with_capacity(g.bytes / BYTES_PER_SPAN);
     let mut scratch = String::new();
     for (text, line) in g.traces {

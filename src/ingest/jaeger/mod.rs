@@ -11,6 +11,8 @@
 
 pub mod batch;
 pub mod envelope;
+pub mod fast;
+pub mod fast_span;
 pub mod mapped;
 pub mod rows;
 pub mod scan;
@@ -18,6 +20,8 @@ pub mod tags;
 pub mod walk;
 pub mod wire;
 
+#[cfg(test)]
+mod fast_tests;
 #[cfg(test)]
 mod tests;
 
@@ -245,7 +249,20 @@ pub(super) fn walk_groups<'r, 'a: 'r>(
         .collect()
 }
 
-fn walk_group(mut g: Group<'_, '_, '_, Processes<'_>>, label: &str) -> Result<Done> {
+/// Reads a group the fast way, else (any span not taken) the serde way from scratch.
+fn walk_group(g: Group<'_, '_, '_, Processes<'_>>, label: &str) -> Result<Done> {
+    let mut part = Part::with_capacity(g.bytes / BYTES_PER_SPAN);
+    if fast::walk_group(&g, label, &mut part).is_some() {
+        return finish(part);
+    }
+    walk_group_serde(g, label)
+}
+
+/// The serde path: each raw span parsed on its own (a bad one is a counted skip).
+pub(super) fn walk_group_serde(
+    mut g: Group<'_, '_, '_, Processes<'_>>,
+    label: &str,
+) -> Result<Done> {
     let mut part = Part::with_capacity(g.bytes / BYTES_PER_SPAN);
     let mut scratch = String::new();
     for (processes, spans) in &g.pieces {

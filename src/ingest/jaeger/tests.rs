@@ -32,7 +32,7 @@ fn some(v: &[&str]) -> Vec<Option<String>> {
 }
 
 /// Two traces in the query API envelope: a 64-bit and a 128-bit trace id.
-const ENVELOPE: &str = r#"{"data":[
+pub(super) const ENVELOPE: &str = r#"{"data":[
  {"traceID":"00000000000000A1","spans":[
    {"traceID":"a1","spanID":"1","operationName":"GET /cart","references":[],
     "startTime":1700000000000001,"duration":2500,"processID":"p1",

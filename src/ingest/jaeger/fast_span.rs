@@ -1,0 +1,283 @@
+//! The cursor's reading of one Jaeger span (and of a process, which a span may carry inline)
+//! into the wire types of [`super::wire`], exactly as their `Deserialize` impls read them,
+//! or [`Bail`]: a duplicated field, a `null` or a value of a type the derive refuses, a key
+//! written with escapes. The span is filled in place, its vectors reused span after span.
+
+use super::tags::{typed, TagValue};
+use super::wire::{InstanceTags, Log, Process, Reference, Span, INSTANCE_KEYS};
+use crate::ingest::cursor::{Bail, Cursor, Num, Res};
+use crate::ingest::otlp::scalar::{Field, Int64, Text};
+use crate::ingest::otlp::wire::KeyValue;
+
+/// One span, refilled for every span read, with its lists' storage kept between spans.
+#[derive(Default)]
+pub struct SpanSlot<'a> {
+    pub span: Span<'a>,
+    refs: Vec<Reference<'a>>,
+    logs: Vec<Log<'a>>,
+}
+
+impl<'a> SpanSlot<'a> {
+    /// Empties the span, keeping the storage of its lists.
+    fn reset(&mut self) {
+        let mut tags = std::mem::take(&mut self.span.tags.0);
+        tags.clear();
+        if let Some(mut refs) = self.span.references.take() {
+            refs.clear();
+            self.refs = refs;
+        }
+        if let Some(mut logs) = self.span.logs.take() {
+            logs.clear();
+            self.logs = logs;
+        }
+        self.span = Span::default();
+        self.span.tags.0 = tags;
+    }
+
+    /// Reads the span object at the cursor into [`SpanSlot::span`].
+    pub fn read(&mut self, c: &mut Cursor<'a>) -> Res<()> {
+        self.reset();
+        let mut seen = Seen::default();
+        let (span, refs, logs) = (&mut self.span, &mut self.refs, &mut self.logs);
+        c.object(|c, key| {
+            match key {
+                "traceID" => span.trace_id = seen.once(0, c, opt_text)?,
+                "spanID" => span.span_id = seen.once(1, c, opt_text)?,
+                "operationName" => span.name = seen.once(2, c, opt_text)?,
+                "references" => {
+                    seen.mark(3)?;
+                    span.references = opt_list(c, refs, reference)?;
+                }
+                "startTime" => span.start = seen.once(4, c, int64)?,
+                "duration" => span.duration = seen.once(5, c, int64)?,
+                "tags" => {
+                    seen.mark(6)?;
+                    tags(c, &mut span.tags.0)?;
+                }
+                "logs" => {
+                    seen.mark(7)?;
+                    span.logs = opt_list(c, logs, log)?;
+                }
+                "processID" => span.process_id = seen.once(8, c, opt_text)?,
+                "process" => span.process = seen.once(9, c, opt_process)?,
+                _ => c.skip()?,
+            }
+            Ok(())
+        })
+    }
+}
+
+/// The fields of one object already read (the derive refuses a field given twice).
+#[derive(Default)]
+struct Seen(u32);
+
+impl Seen {
+    fn mark(&mut self, bit: u32) -> Res<()> {
+        if self.0 & (1 << bit) != 0 {
+            return Err(Bail);
+        }
+        self.0 |= 1 << bit;
+        Ok(())
+    }
+
+    /// Reads field number `bit` with `read`, refusing it the second time.
+    fn once<'a, T>(
+        &mut self,
+        bit: u32,
+        c: &mut Cursor<'a>,
+        read: impl FnOnce(&mut Cursor<'a>) -> Res<T>,
+    ) -> Res<T> {
+        self.mark(bit)?;
+        read(c)
+    }
+}
+
+/// `Option<Text>`: `null` or a string.
+pub(super) fn opt_text<'a>(c: &mut Cursor<'a>) -> Res<Option<Text<'a>>> {
+    if c.null()? {
+        return Ok(None);
+    }
+    c.string().map(|s| Some(Text(s)))
+}
+
+/// `Option<Vec<T>>`: `null` or an array, its elements read by `read` into `spare` (the
+/// storage of the previous span's list).
+fn opt_list<'a, T>(
+    c: &mut Cursor<'a>,
+    spare: &mut Vec<T>,
+    read: fn(&mut Cursor<'a>) -> Res<T>,
+) -> Res<Option<Vec<T>>> {
+    if c.null()? {
+        return Ok(None);
+    }
+    let mut list = std::mem::take(spare);
+    c.array(|c| {
+        list.push(read(c)?);
+        Ok(())
+    })?;
+    Ok(Some(list))
+}
+
+/// [`Int64`]: a number, a decimal string (trimmed), or `null` (missing).
+fn int64(c: &mut Cursor<'_>) -> Res<Int64> {
+    match c.peek() {
+        Some(b'n') => c.null().map(|_| Field::Missing),
+        Some(b'"') => {
+            let text = c.string()?;
+            Ok(text
+                .trim()
+                .parse::<i64>()
+                .map_or(Field::Invalid, Field::Valid))
+        }
+        Some(b'-' | b'0'..=b'9') => match c.number()? {
+            Num::U64(v) => Ok(i64::try_from(v).map_or(Field::Invalid, Field::Valid)),
+            Num::I64(v) => Ok(Field::Valid(v)),
+            // Rare: serde's own reading of the number, so a float is converted alike.
+            Num::Float(token) => serde_json::from_str::<Int64>(token).map_err(|_| Bail),
+        },
+        _ => Err(Bail),
+    }
+}
+
+/// A `{key, type, value}` tag list ([`super::tags::Tags`]): `null` is empty.
+pub(super) fn tags<'a>(c: &mut Cursor<'a>, out: &mut Vec<KeyValue<'a>>) -> Res<()> {
+    if c.null()? {
+        return Ok(());
+    }
+    c.array(|c| {
+        out.push(tag(c)?);
+        Ok(())
+    })
+}
+
+fn tag<'a>(c: &mut Cursor<'a>) -> Res<KeyValue<'a>> {
+    let (mut key, mut ty, mut value) = (None, None, None);
+    let mut seen = Seen::default();
+    c.object(|c, k| {
+        match k {
+            "key" => key = seen.once(0, c, opt_text)?,
+            "type" => ty = seen.once(1, c, opt_text)?,
+            "value" => value = seen.once(2, c, tag_value)?,
+            _ => c.skip()?,
+        }
+        Ok(())
+    })?;
+    let ty = ty.as_ref().map(Text::as_str);
+    Ok(KeyValue {
+        key,
+        value: value.map(|v| typed(v, ty)),
+    })
+}
+
+/// `Option<TagValue>`: `null` is none; arrays and objects are checked and kept as `Other`.
+fn tag_value<'a>(c: &mut Cursor<'a>) -> Res<Option<TagValue<'a>>> {
+    let value = match c.peek().ok_or(Bail)? {
+        b'n' => return c.null().map(|_| None),
+        b'"' => TagValue::Str(Text(c.string()?)),
+        b't' | b'f' => TagValue::Bool(c.boolean()?),
+        b'[' | b'{' => {
+            c.skip()?;
+            TagValue::Other
+        }
+        _ => match c.number()? {
+            Num::U64(v) => i64::try_from(v).map_or(TagValue::Uint(v), TagValue::Int),
+            Num::I64(v) => TagValue::Int(v),
+            float => TagValue::Float(float.to_f64()?),
+        },
+    };
+    Ok(Some(value))
+}
+
+fn reference<'a>(c: &mut Cursor<'a>) -> Res<Reference<'a>> {
+    let mut r = Reference::default();
+    let mut seen = Seen::default();
+    c.object(|c, key| {
+        match key {
+            "refType" => r.ref_type = seen.once(0, c, opt_text)?,
+            "traceID" => r.trace_id = seen.once(1, c, opt_text)?,
+            "spanID" => r.span_id = seen.once(2, c, opt_text)?,
+            _ => c.skip()?,
+        }
+        Ok(())
+    })?;
+    Ok(r)
+}
+
+fn log<'a>(c: &mut Cursor<'a>) -> Res<Log<'a>> {
+    let mut l = Log::default();
+    let mut seen = Seen::default();
+    c.object(|c, key| {
+        match key {
+            "timestamp" => l.timestamp = seen.once(0, c, int64)?,
+            "fields" => {
+                seen.mark(1)?;
+                tags(c, &mut l.fields.0)?;
+            }
+            _ => c.skip()?,
+        }
+        Ok(())
+    })?;
+    Ok(l)
+}
+
+/// `Option<Process>`: `null` or a process object.
+fn opt_process<'a>(c: &mut Cursor<'a>) -> Res<Option<Process<'a>>> {
+    if c.null()? {
+        return Ok(None);
+    }
+    process(c).map(Some)
+}
+
+/// A process `{serviceName, tags}`, only its instance tags kept (see [`InstanceTags`]).
+pub(super) fn process<'a>(c: &mut Cursor<'a>) -> Res<Process<'a>> {
+    let mut p = Process::default();
+    let mut seen = Seen::default();
+    c.object(|c, key| {
+        match key {
+            "serviceName" => p.service_name = seen.once(0, c, opt_text)?,
+            "tags" => p.tags = seen.once(1, c, instance_tags)?,
+            _ => c.skip()?,
+        }
+        Ok(())
+    })?;
+    Ok(p)
+}
+
+fn instance_tags<'a>(c: &mut Cursor<'a>) -> Res<InstanceTags<'a>> {
+    let mut out = InstanceTags::default();
+    if c.null()? {
+        return Ok(out);
+    }
+    c.array(|c| {
+        let (key, value) = process_tag(c)?;
+        let key = key.as_ref().map_or("", Text::as_str);
+        if let (Some(rank), Some(text)) = (INSTANCE_KEYS.iter().position(|k| *k == key), value) {
+            out.0.push((rank, text));
+        }
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+/// A process tag's key and, when it is a string, its value (the serde path reads the value
+/// raw and keeps it only when it parses as a string).
+fn process_tag<'a>(c: &mut Cursor<'a>) -> Res<(Option<Text<'a>>, Option<Text<'a>>)> {
+    let (mut key, mut value) = (None, None);
+    let mut seen = Seen::default();
+    c.object(|c, k| {
+        match k {
+            "key" => key = seen.once(0, c, opt_text)?,
+            "value" => {
+                seen.mark(1)?;
+                value = if c.peek() == Some(b'"') {
+                    c.string().map(|s| Some(Text(s)))?
+                } else {
+                    c.skip().map(|()| None)?
+                };
+            }
+            _ => c.skip()?,
+        }
+        Ok(())
+    })?;
+    Ok((key, value))
+}
