@@ -5,9 +5,8 @@
 //! exactly as the serde types would; the caller then reads the whole group again the serde
 //! way into a fresh part, which decides and words any fault.
 //!
-//! A trace's `processes` may follow its `spans` (the query API writes them last): they are
-//! then read ahead, from the last `"processes":` of the trace text, and the trace is only
-//! taken if that turns out to be the trace's own `processes` key.
+//! A trace's `processes` may follow its `spans` (the query API writes them last), so a
+//! trace's spans are read into reused slots and walked once the trace object is read.
 
 use std::borrow::Cow;
 
@@ -21,14 +20,24 @@ use crate::ingest::cursor::{Bail, Cursor, Res};
 use crate::ingest::otlp::scalar::Text;
 use crate::ingest::otlp::walk::{Part, Place};
 
-/// The key that holds a trace's processes, as written (quotes included).
-const PROCESSES_KEY: &[u8] = b"\"processes\"";
-
-/// Reused while a group is read: the span slot and the attributes text.
+/// Reused while a group is read: span slots (one per span of the largest trace so far, each
+/// keeping its lists' storage) and the attributes text.
 #[derive(Default)]
 pub struct Scratch<'a> {
-    slot: SpanSlot<'a>,
+    slots: Vec<SpanSlot<'a>>,
+    used: usize,
     text: String,
+}
+
+impl<'a> Scratch<'a> {
+    /// The next free slot of the trace being read.
+    fn next_slot(&mut self) -> Res<&mut SpanSlot<'a>> {
+        if self.used == self.slots.len() {
+            self.slots.push(SpanSlot::default());
+        }
+        self.used += 1;
+        self.slots.get_mut(self.used - 1).ok_or(Bail)
+    }
 }
 
 /// Reads whole traces (each a `{traceID, spans, processes}` object of the input, with the
@@ -72,28 +81,12 @@ fn walk_raw<'a>(
     place: Place<'_>,
 ) -> Res<()> {
     let mut c = Cursor::new(raw.get());
-    scratch.slot.read(&mut c)?;
+    scratch.used = 0;
+    scratch.next_slot()?.read(&mut c)?;
     c.end()?;
-    walk_span(
-        &scratch.slot.span,
-        processes,
-        part,
-        &mut scratch.text,
-        place,
-    );
+    let slot = scratch.slots.first().ok_or(Bail)?;
+    walk_span(&slot.span, processes, part, &mut scratch.text, place);
     Ok(())
-}
-
-/// What the keys of one trace object gave so far.
-#[derive(Default)]
-struct TraceKeys<'a> {
-    /// `None` before `spans`; then whether they were a list (not `null`).
-    spans: Option<bool>,
-    /// The processes the spans are walked with (read, or read ahead).
-    processes: Option<Processes<'a>>,
-    /// Set when processes were read ahead: the offset of the key they were read after.
-    ahead: Option<Option<usize>>,
-    processes_seen: bool,
 }
 
 /// Reads one trace object (all of `text`) into `part`, as the serde path's `TypedTrace`.
@@ -104,79 +97,55 @@ pub fn walk_trace<'a>(
     place: Place<'_>,
 ) -> Res<()> {
     let mut c = Cursor::new(text);
+    read_trace(&mut c, part, scratch, place)?;
+    c.end()
+}
+
+/// What the keys of one trace object gave.
+#[derive(Default)]
+struct TraceKeys<'a> {
+    /// `None` without `spans`; else whether they were a list (not `null`).
+    spans: Option<bool>,
+    /// `None` without `processes`; `null` reads as none.
+    processes: Option<Processes<'a>>,
+}
+
+/// Reads the trace object at the cursor into `part`, as the serde path's `TypedTrace`: its
+/// spans into slots, walked once the processes (before or after them) are known.
+pub fn read_trace<'a>(
+    c: &mut Cursor<'a>,
+    part: &mut Part,
+    scratch: &mut Scratch<'a>,
+    place: Place<'_>,
+) -> Res<()> {
     let mut keys = TraceKeys::default();
+    scratch.used = 0;
     c.object(|c, key| match key {
-        "spans" => keys.spans(c, text, key, part, scratch, place),
-        "processes" => keys.processes(c, offset(text, key)),
+        "spans" if keys.spans.is_some() => Err(Bail),
+        "spans" => {
+            let list = !c.null()?;
+            if list {
+                c.array(|c| scratch.next_slot()?.read(c))?;
+            }
+            keys.spans = Some(list);
+            Ok(())
+        }
+        "processes" if keys.processes.is_some() => Err(Bail),
+        "processes" => {
+            keys.processes = Some(processes(c)?);
+            Ok(())
+        }
         _ => c.skip(),
     })?;
-    c.end()?;
-    if matches!(keys.ahead, Some(Some(_))) && !keys.processes_seen {
-        return Err(Bail); // what was read ahead was not the trace's own `processes`
+    let processes = keys.processes.unwrap_or_default();
+    let slots = scratch.slots.get(..scratch.used).unwrap_or_default();
+    for slot in slots {
+        walk_span(&slot.span, &processes, part, &mut scratch.text, place);
     }
     if keys.spans != Some(true) {
         part.skip("Jaeger trace without spans", place);
     }
     Ok(())
-}
-
-/// Where `key` (borrowed from `text`) starts in `text`.
-fn offset(text: &str, key: &str) -> usize {
-    (key.as_ptr() as usize).saturating_sub(text.as_ptr() as usize)
-}
-
-impl<'a> TraceKeys<'a> {
-    fn processes(&mut self, c: &mut Cursor<'a>, at: usize) -> Res<()> {
-        if std::mem::replace(&mut self.processes_seen, true) {
-            return Err(Bail);
-        }
-        match self.ahead {
-            Some(expected) if expected == Some(at) => c.skip(),
-            Some(_) => Err(Bail),
-            None => {
-                self.processes = Some(processes(c)?);
-                Ok(())
-            }
-        }
-    }
-
-    fn spans(
-        &mut self,
-        c: &mut Cursor<'a>,
-        text: &'a str,
-        key: &str,
-        part: &mut Part,
-        scratch: &mut Scratch<'a>,
-        place: Place<'_>,
-    ) -> Res<()> {
-        if self.spans.is_some() {
-            return Err(Bail);
-        }
-        if c.null()? {
-            self.spans = Some(false);
-            return Ok(());
-        }
-        if self.processes.is_none() {
-            let (found, at) = read_ahead(text, offset(text, key))?;
-            self.processes = Some(found);
-            self.ahead = Some(at);
-        }
-        let empty = Processes::default();
-        let processes = self.processes.as_ref().unwrap_or(&empty);
-        c.array(|c| {
-            scratch.slot.read(c)?;
-            walk_span(
-                &scratch.slot.span,
-                processes,
-                part,
-                &mut scratch.text,
-                place,
-            );
-            Ok(())
-        })?;
-        self.spans = Some(true);
-        Ok(())
-    }
 }
 
 /// `Option<Processes>`: `null` or an object of process id → process.
@@ -190,27 +159,4 @@ fn processes<'a>(c: &mut Cursor<'a>) -> Res<Processes<'a>> {
         Ok(())
     })?;
     Ok(out)
-}
-
-/// The processes written after `from` in `text` (the last `"processes":`), and the offset
-/// of that key's text; none found is no processes.
-fn read_ahead(text: &str, from: usize) -> Res<(Processes<'_>, Option<usize>)> {
-    let rest = text.as_bytes().get(from..).unwrap_or_default();
-    let finder = memchr::memmem::rfind_iter(rest, PROCESSES_KEY);
-    for found in finder {
-        let after = from + found + PROCESSES_KEY.len();
-        let tail = text.as_bytes().get(after..).unwrap_or_default();
-        let gap = tail.iter().take_while(|b| is_json_space(**b)).count();
-        if tail.get(gap) != Some(&b':') {
-            continue;
-        }
-        let value = text.get(after + gap + 1..).ok_or(Bail)?;
-        let read = processes(&mut Cursor::new(value))?;
-        return Ok((read, Some(from + found + 1)));
-    }
-    Ok((Processes::default(), None))
-}
-
-fn is_json_space(b: u8) -> bool {
-    matches!(b, b' ' | b'\n' | b'\t' | b'\r')
 }

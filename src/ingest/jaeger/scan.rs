@@ -110,13 +110,41 @@ fn close<'b>(st: &mut State, env: &mut ScanEnd, b: &'b [u8], i: usize) -> Option
 /// The index of the quote that ends the string whose content starts at `from`.
 fn string_end(b: &[u8], mut from: usize) -> Option<usize> {
     loop {
-        let at = from + memchr::memchr2(b'"', b'\\', b.get(from..)?)?;
+        let at = quote_or_backslash(b, from)?;
         if b.get(at) == Some(&b'\\') {
             from = at + 2;
         } else {
             return Some(at);
         }
     }
+}
+
+/// Bytes looked at a word at a time before handing a long string to `memchr` (most JSON
+/// strings are short: keys, type names, ids; `memchr`'s setup costs more than they do).
+const SHORT_STRING: usize = 64;
+const LO: u64 = 0x0101_0101_0101_0101;
+const HI: u64 = 0x8080_8080_8080_8080;
+
+/// The first `"` or `\` at or after `from`.
+fn quote_or_backslash(b: &[u8], from: usize) -> Option<usize> {
+    let mut i = from;
+    while let Some(chunk) = b.get(i..i + 8) {
+        let word = u64::from_le_bytes(chunk.try_into().ok()?);
+        // The lowest flagged byte of `x - LO & !x & HI` is the first zero byte of `x`.
+        let zero = |x: u64| x.wrapping_sub(LO) & !x & HI;
+        let found = zero(word ^ (LO * u64::from(b'"'))) | zero(word ^ (LO * u64::from(b'\\')));
+        if found != 0 {
+            return Some(i + (found.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+        if i - from >= SHORT_STRING {
+            return memchr::memchr2(b'"', b'\\', b.get(i..)?).map(|at| i + at);
+        }
+    }
+    let tail = b.get(i..)?;
+    tail.iter()
+        .position(|&c| c == b'"' || c == b'\\')
+        .map(|at| i + at)
 }
 
 #[cfg(test)]
@@ -157,6 +185,22 @@ mod tests {
         assert!(env.truncated);
         let (found, env) = traces(br#"{"data":[{"traceID":"a\"#);
         assert!(found.is_empty() && env.truncated);
+    }
+
+    #[test]
+    fn quotes_and_backslashes_are_found_at_every_offset() {
+        for len in 0..80 {
+            for (special, other) in [(b'"', b'\\'), (b'\\', b'"')] {
+                let mut bytes = vec![b'a'; len];
+                bytes.push(special);
+                bytes.push(other);
+                bytes.extend_from_slice(&[0x80, 0x01, 0x22 ^ 0x80]);
+                for from in 0..=len {
+                    assert_eq!(quote_or_backslash(&bytes, from), Some(len), "{len} {from}");
+                }
+            }
+            assert_eq!(quote_or_backslash(&vec![b'x'; len], 0), None);
+        }
     }
 
     #[test]
