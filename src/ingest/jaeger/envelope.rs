@@ -135,6 +135,44 @@ fn run<'d>(source: Source<'d>, work: Work<'d>, label: &str) -> Vec<Result<Done>>
     }
 }
 
+/// Reads traces found by a scan of a part of `bytes` (each with its line) as the scan's tasks
+/// do, in this task: whole traces in groups of about `GROUP_BYTES`, a bigger one spread.
+pub(super) fn walk_found<'d>(
+    bytes: &'d [u8],
+    found: Vec<(&'d [u8], usize)>,
+    label: &str,
+) -> Vec<Result<Done>> {
+    let source = Source::new(bytes);
+    let mut out = Vec::new();
+    let mut open = Traces {
+        traces: Vec::new(),
+        bytes: 0,
+    };
+    let flush = |open: &mut Traces<'d>, out: &mut Vec<Result<Done>>| {
+        if !open.traces.is_empty() {
+            let g = Traces {
+                traces: std::mem::take(&mut open.traces),
+                bytes: std::mem::take(&mut open.bytes),
+            };
+            out.push(walk_traces(source, g, label));
+        }
+    };
+    for (trace, line) in found {
+        if trace.len() > GROUP_BYTES {
+            flush(&mut open, &mut out);
+            out.extend(big_trace(source, trace, line, label));
+            continue;
+        }
+        open.traces.push((trace, line));
+        open.bytes += trace.len();
+        if open.bytes >= GROUP_BYTES {
+            flush(&mut open, &mut out);
+        }
+    }
+    flush(&mut open, &mut out);
+    out
+}
+
 /// Rough input bytes per Jaeger span, to size builders (a span with a few tags: ~800).
 const BYTES_PER_SPAN: usize = 800;
 

@@ -10,6 +10,7 @@
 //! bytes, merged in input order.
 
 pub mod batch;
+pub mod chunks;
 pub mod envelope;
 pub mod fast;
 pub mod fast_span;
@@ -87,6 +88,9 @@ fn parse_document(
             )?;
         }
         return Ok(used);
+    }
+    if let Some(used) = chunks::parse(bytes, doc, label, acc)? {
+        return Ok(Some(used));
     }
     if let Some(used) = envelope::parse(bytes, doc, label, acc)? {
         return Ok(Some(used));

@@ -79,6 +79,51 @@ pub fn scan<'b>(b: &'b [u8], mut on_trace: impl FnMut(&'b [u8])) -> ScanEnd {
     env
 }
 
+/// Scans `b` as a run of elements of the `data` array (what lies between two of its
+/// commas), giving each complete object to `on_trace`; true when `b` ends between elements,
+/// outside any string (the state a whole-document scan would be in there).
+pub fn elements<'b>(b: &'b [u8], mut on_trace: impl FnMut(&'b [u8])) -> bool {
+    let mut st = State {
+        depth: DATA_DEPTH,
+        in_data: true,
+        ..State::default()
+    };
+    let mut env = ScanEnd::default();
+    let mut i = 0usize;
+    while let Some(&c) = b.get(i) {
+        match c {
+            b'"' => {
+                let Some(end) = string_end(b, i + 1) else {
+                    return false;
+                };
+                i = end + 1;
+                continue;
+            }
+            b'{' | b'[' => open(&mut st, b, i, c),
+            b'}' | b']' if st.depth <= DATA_DEPTH => return false,
+            b'}' | b']' => on_trace_closed(&mut st, &mut env, b, i, &mut on_trace),
+            _ => {}
+        }
+        i += 1;
+    }
+    st.depth == DATA_DEPTH
+}
+
+fn on_trace_closed<'b>(
+    st: &mut State,
+    env: &mut ScanEnd,
+    b: &'b [u8],
+    i: usize,
+    on_trace: &mut impl FnMut(&'b [u8]),
+) {
+    if let Some(trace) = close(st, env, b, i) {
+        on_trace(trace);
+    }
+}
+
+/// Depth inside the `data` array, between its elements (the envelope object, then the array).
+const DATA_DEPTH: usize = 2;
+
 fn open(st: &mut State, b: &[u8], i: usize, c: u8) {
     let key = b.get(st.last_key.0..st.last_key.1).unwrap_or_default();
     match (st.depth, c) {
@@ -201,6 +246,17 @@ mod tests {
             }
             assert_eq!(quote_or_backslash(&vec![b'x'; len], 0), None);
         }
+    }
+
+    #[test]
+    fn elements_are_found_between_commas_and_a_cut_inside_one_is_refused() {
+        let mut found = Vec::new();
+        let run = br#"{"a":"}"},[1],{"b":{"c":[]}},"x""#;
+        assert!(elements(run, |t| found.push(t)));
+        assert_eq!(found, vec![&br#"{"a":"}"}"#[..], br#"{"b":{"c":[]}}"#]);
+        assert!(!elements(br#"{"a":"x"},{"b":"#, |_| {}));
+        assert!(!elements(br#"{"a":"x, "#, |_| {}));
+        assert!(!elements(br#"{"a":1}]},{"#, |_| {}));
     }
 
     #[test]

@@ -1,0 +1,207 @@
+//! A query API envelope written on one line (`{"data":[trace,…],"total":…}`, as Jaeger's
+//! query service writes it) read without the serial scan of [`super::scan`]: the `data`
+//! array is cut at likely trace starts into chunks of about `GROUP_BYTES` (2 MB), and every
+//! chunk is read by the cursor ([`super::fast`]) in parallel, which also proves the cut: a
+//! chunk is taken only when it is a run of whole elements, and chunks join at commas, so
+//! the elements are the document's. A chunk the cursor does not take is scanned and read
+//! the scan path's way; a cut the scan cannot prove either gives the document back to
+//! [`super::envelope`], before anything is kept.
+
+use std::ops::Range;
+
+use anyhow::Result;
+use memchr::memmem;
+use rayon::prelude::*;
+
+use super::batch::Lines;
+use super::envelope::walk_found;
+use super::fast::{read_trace, Scratch};
+use super::scan;
+use crate::ingest::cursor::{Bail, Cursor, Res};
+use crate::ingest::diag::Level;
+use crate::ingest::otlp::parse::{finish, Done, Loaded, GROUP_BYTES};
+use crate::ingest::otlp::walk::{Part, Place};
+
+/// Rough input bytes per Jaeger span, to size builders (a span with a few tags: ~800).
+const BYTES_PER_SPAN: usize = 800;
+/// A chunk larger than this holds a trace too big for one task: the scan path spreads it.
+const BIG_CHUNK: usize = 2 * GROUP_BYTES;
+/// What a trace object starts with in the query API's output, after the comma before it.
+const TRACE_OPEN: &[u8] = b",{\"traceID\":\"";
+/// The key that tells a trace from a span (which starts the same way).
+const SPANS_KEY: &[u8] = b"\",\"spans\":[";
+/// `]` tried from the end of the line for the one closing `data`.
+const MAX_TAIL_TRIES: usize = 4;
+/// Longest trace id text looked back over from `SPANS_KEY` (128-bit hex, with room).
+const MAX_ID: usize = 64;
+
+/// Where the parts of a one-line envelope are.
+struct Envelope {
+    /// Between the `data` array's brackets.
+    data: Range<usize>,
+    has_errors: bool,
+    /// Bytes the envelope's line takes.
+    end: usize,
+}
+
+/// Reads the envelope at the start of `doc` (a slice of `bytes`) into `acc`; the bytes it
+/// took, or `None` (nothing kept) when it is not a one-line envelope read this way.
+pub fn parse(bytes: &[u8], doc: &[u8], label: &str, acc: &mut Loaded) -> Result<Option<usize>> {
+    let Some(env) = find(doc) else {
+        return Ok(None);
+    };
+    let line = Lines::new(bytes).of_bytes(doc);
+    let chunks = cut(doc, env.data.clone());
+    let read: Vec<Option<Vec<Result<Done>>>> = chunks
+        .into_par_iter()
+        .map(|range| read_chunk(bytes, doc.get(range).unwrap_or_default(), line, label))
+        .collect();
+    let Some(read) = read.into_iter().collect::<Option<Vec<_>>>() else {
+        return Ok(None);
+    };
+    for parts in read {
+        acc.absorb_all(parts)?;
+    }
+    if env.has_errors {
+        acc.diag
+            .add(Level::Warn, "Jaeger response lists errors", || {
+                label.to_string()
+            });
+    }
+    Ok(Some(env.end))
+}
+
+/// The envelope of `doc`'s first line: `{"data":[` first, then after the line's last `]`
+/// only other keys; `None` for any other shape.
+fn find(doc: &[u8]) -> Option<Envelope> {
+    let end = memchr::memchr(b'\n', doc).unwrap_or(doc.len());
+    let line = doc.get(..end)?;
+    let mut at = 0usize;
+    for token in [&b"{"[..], b"\"data\"", b":", b"["] {
+        at += line.get(at..)?.iter().take_while(|b| is_space(**b)).count();
+        line.get(at..)?.strip_prefix(token)?;
+        at += token.len();
+    }
+    let (close, has_errors) = data_close(line, at)?;
+    Some(Envelope {
+        data: at..close,
+        has_errors,
+        end,
+    })
+}
+
+/// The `]` closing the `data` array that opens at `open`: of the line's last few `]`, the
+/// first after which only other keys follow (an `errors` list also ends in one), with
+/// whether `errors` lists any.
+fn data_close(line: &[u8], open: usize) -> Option<(usize, bool)> {
+    let mut best = None;
+    let mut upto = line.len();
+    for _ in 0..MAX_TAIL_TRIES {
+        let Some(close) = memchr::memrchr(b']', line.get(..upto)?).filter(|&c| c >= open) else {
+            break;
+        };
+        let Ok(errors) = rest_of_object(line.get(close + 1..)?) else {
+            break;
+        };
+        best = Some((close, errors));
+        upto = close;
+    }
+    best
+}
+
+fn is_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\n' | b'\t' | b'\r')
+}
+
+/// The envelope after its `data` array (`,"total":0,…}`): whether `errors` lists any; a
+/// second `data` (the scan would read it too) or anything but JSON is not taken.
+fn rest_of_object(rest: &[u8]) -> Res<bool> {
+    let rest = std::str::from_utf8(rest.trim_ascii()).map_err(|_| Bail)?;
+    let object = match rest.strip_prefix(',') {
+        Some(keys) => format!("{{{keys}"),
+        None if rest == "}" => return Ok(false),
+        None => return Err(Bail),
+    };
+    let mut c = Cursor::new(&object);
+    let (mut errors, mut seen_errors) = (false, false);
+    c.object(|c, key| match key {
+        "data" => Err(Bail),
+        "errors" if std::mem::replace(&mut seen_errors, true) => Err(Bail),
+        "errors" if c.peek() == Some(b'[') => c.array(|c| {
+            errors = true;
+            c.skip()
+        }),
+        _ => c.skip(),
+    })?;
+    c.end()?;
+    Ok(errors)
+}
+
+/// Cuts the `data` array's contents into chunks of about `GROUP_BYTES`, each cut at the
+/// comma before a likely trace start (the commas themselves belong to no chunk).
+fn cut(doc: &[u8], data: Range<usize>) -> Vec<Range<usize>> {
+    let mut chunks = Vec::new();
+    let mut start = data.start;
+    while let Some(comma) = next_trace(doc, start + GROUP_BYTES, data.end) {
+        chunks.push(start..comma);
+        start = comma + 1;
+    }
+    chunks.push(start..data.end);
+    chunks
+}
+
+/// The comma before the first likely trace start at or after `from` (and before `end`):
+/// `,{"traceID":"<hex>","spans":[`.
+fn next_trace(doc: &[u8], from: usize, end: usize) -> Option<usize> {
+    let hay = doc.get(from..end)?;
+    memmem::find_iter(hay, SPANS_KEY).find_map(|at| trace_open_before(doc, from + at))
+}
+
+/// The comma of `,{"traceID":"<hex>` ending at `at`.
+fn trace_open_before(doc: &[u8], at: usize) -> Option<usize> {
+    let from = at.saturating_sub(MAX_ID + TRACE_OPEN.len());
+    let window = doc.get(from..at)?;
+    let open = memmem::rfind(window, TRACE_OPEN)?;
+    let id = window.get(open + TRACE_OPEN.len()..)?;
+    id.iter().all(u8::is_ascii_hexdigit).then_some(from + open)
+}
+
+/// Reads one chunk: by the cursor when it takes it whole, else scanned (`None` when the
+/// scan finds the cut was not between elements).
+fn read_chunk(bytes: &[u8], chunk: &[u8], line: usize, label: &str) -> Option<Vec<Result<Done>>> {
+    if chunk.trim_ascii().is_empty() {
+        return Some(Vec::new()); // no trace, no part (as the scan path)
+    }
+    if chunk.len() <= BIG_CHUNK {
+        if let Some(part) = cursor_chunk(chunk, Place { label, line }) {
+            return Some(vec![finish(part)]);
+        }
+    }
+    let mut found = Vec::new();
+    let mut lines = Lines::at(bytes, chunk, line);
+    if !scan::elements(chunk, |t| found.push((t, lines.of_bytes(t)))) {
+        return None;
+    }
+    Some(walk_found(bytes, found, label))
+}
+
+/// Reads a chunk's traces with the cursor, the chunk copied between brackets so it reads as
+/// one array; `None` when any part is not taken.
+fn cursor_chunk(chunk: &[u8], place: Place<'_>) -> Option<Part> {
+    let text = std::str::from_utf8(chunk).ok()?;
+    let mut array = String::with_capacity(text.len() + 2);
+    array.push('[');
+    array.push_str(text);
+    array.push(']');
+    let mut part = Part::with_capacity(chunk.len() / BYTES_PER_SPAN);
+    let mut scratch = Scratch::default();
+    let mut c = Cursor::new(&array);
+    c.array(|c| read_trace(c, &mut part, &mut scratch, place))
+        .ok()?;
+    c.end().ok()?;
+    Some(part)
+}
+
+#[cfg(test)]
+#[path = "chunks_tests.rs"]
+mod tests;

@@ -1,0 +1,105 @@
+//! The chunked envelope reader against the scan path: same frames and diagnostics, chunks
+//! cut anywhere, and shapes it does not take left (untouched) to the scan path.
+
+use super::*;
+use crate::ingest::jaeger::envelope;
+
+fn load(doc: &str, chunked: bool) -> Option<(Loaded, usize)> {
+    let mut acc = Loaded::default();
+    let bytes = doc.as_bytes();
+    let used = if chunked {
+        parse(bytes, bytes, "t.json", &mut acc).unwrap()?
+    } else {
+        envelope::parse(bytes, bytes, "t.json", &mut acc).unwrap()?
+    };
+    Some((acc, used))
+}
+
+fn diag(acc: &Loaded) -> Vec<String> {
+    let all = acc.diag.iter();
+    all.map(|(l, r, e)| format!("{l:?} {r} {e:?}")).collect()
+}
+
+fn assert_same(doc: &str) {
+    let (fast, used) = load(doc, true).unwrap_or_else(|| panic!("not taken: {doc:.200}"));
+    let (slow, slow_used) = load(doc, false).unwrap();
+    assert_eq!(used, slow_used);
+    for (a, b) in [
+        (&fast.spans, &slow.spans),
+        (&fast.events, &slow.events),
+        (&fast.links, &slow.links),
+    ] {
+        assert!(a.equals_missing(b), "{a}\n{b}");
+    }
+    assert_eq!(diag(&fast), diag(&slow));
+}
+
+/// A one-line envelope of `n` traces, every seventh with a bad span, every fifth with its
+/// processes first.
+fn envelope_of(n: usize, tail: &str) -> String {
+    let trace = |i: usize| {
+        let bad = if i % 7 == 3 {
+            r#","startTime":"x""#
+        } else {
+            ""
+        };
+        let span = format!(
+            r#"{{"traceID":"{i:x}","spanID":"{i:x}","operationName":"op","startTime":{i},"duration":3,"processID":"p","tags":[{{"key":"pad","type":"string","value":"{}"}}]{bad}}}"#,
+            "y".repeat(2000)
+        );
+        let procs = r#""processes":{"p":{"serviceName":"svc","tags":[{"key":"ip","value":"1"}]}}"#;
+        if i.is_multiple_of(5) {
+            format!(r#"{{"traceID":"{i:x}",{procs},"spans":[{span},{span}]}}"#)
+        } else {
+            format!(r#"{{"traceID":"{i:x}","spans":[{span},{span}],{procs},"warnings":null}}"#)
+        }
+    };
+    let data: Vec<String> = (1..=n).map(trace).collect();
+    format!(r#"{{"data":[{}]{tail}}}"#, data.join(","))
+}
+
+#[test]
+fn chunks_read_as_the_scan_path_reads() {
+    let doc = envelope_of(1500, r#","total":0,"limit":0,"offset":0,"errors":null"#);
+    assert!(cut(doc.as_bytes(), find(doc.as_bytes()).unwrap().data).len() > 2);
+    assert_same(&doc);
+    assert_same(&envelope_of(3, r#","errors":[{"code":1}]"#));
+    assert_same(&envelope_of(0, ""));
+    assert_same(r#"{"data":[]}"#);
+    assert_same(&format!("{}\n{{\"data\":[]}}", envelope_of(2, "")));
+    // Elements the cursor does not take: the chunk is scanned instead.
+    assert_same(&envelope_of(2, "").replacen(r#"{"data":["#, r#"{"data":[1,"x",[],"#, 1));
+}
+
+#[test]
+fn other_shapes_are_left_to_the_scan_path() {
+    for doc in [
+        r#"{"total":0,"data":[]}"#.to_string(),
+        "{\n\"data\":[]}".to_string(),
+        r#"{"data":[],"data":[]}"#.to_string(),
+        r#"{"data":[],"errors":[],"errors":[1]}"#.to_string(),
+        r#"{"data":[{"traceID":"1","spans":[]}"#.to_string(),
+        r#"{"data":[]} x"#.to_string(),
+        r#"{"data":[{"a":"]"}]"#.to_string(),
+    ] {
+        assert!(load(&doc, true).is_none(), "{doc}");
+    }
+}
+
+#[test]
+fn a_wrong_cut_gives_the_document_back() {
+    // A span shaped like a trace start, in a trace larger than a chunk.
+    let span = |i: usize| {
+        format!(
+            r#"{{"traceID":"{i:x}","spans":[],"pad":"{}"}}"#,
+            "z".repeat(1000)
+        )
+    };
+    let spans: Vec<String> = (1..3000).map(span).collect();
+    let doc = format!(
+        r#"{{"data":[{{"traceID":"1","spans":[{}]}}]}}"#,
+        spans.join(",")
+    );
+    assert!(cut(doc.as_bytes(), find(doc.as_bytes()).unwrap().data).len() > 1);
+    assert!(load(&doc, true).is_none());
+}
