@@ -103,3 +103,29 @@ fn a_wrong_cut_gives_the_document_back() {
     assert!(cut(doc.as_bytes(), find(doc.as_bytes()).unwrap().data).len() > 1);
     assert!(load(&doc, true).is_none());
 }
+
+/// Cut or garbled one-line envelopes: whatever the chunked reader takes, it reads as the
+/// scan path does, and it never panics.
+#[test]
+fn cut_or_garbled_envelopes_are_refused_or_read_alike() {
+    let doc = envelope_of(1200, r#","total":0,"errors":null"#);
+    let mut taken = 0;
+    let cases = crate::ingest::jaeger::fast_tests::variants(doc.as_bytes());
+    for case in &cases {
+        let mut acc = Loaded::default();
+        if parse(case, case, "t.json", &mut acc).unwrap().is_none() {
+            continue;
+        }
+        taken += 1;
+        let mut slow = Loaded::default();
+        envelope::parse(case, case, "t.json", &mut slow).unwrap();
+        assert!(acc.spans.equals_missing(&slow.spans));
+        assert!(acc.events.equals_missing(&slow.events));
+        assert_eq!(diag(&acc), diag(&slow));
+    }
+    assert!(
+        taken > 0 && taken < cases.len(),
+        "{taken} of {}",
+        cases.len()
+    );
+}

@@ -234,7 +234,7 @@ fn positions(len: usize, n: usize, seed: u64) -> Vec<usize> {
 }
 
 /// Cuts and single-byte garbles of `text`.
-fn variants(text: &[u8]) -> Vec<Vec<u8>> {
+pub(super) fn variants(text: &[u8]) -> Vec<Vec<u8>> {
     let mut out = Vec::new();
     for at in positions(text.len(), 12, 7) {
         out.push(text.get(..at).unwrap().to_vec());
