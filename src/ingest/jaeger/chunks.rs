@@ -7,6 +7,7 @@
 //! the scan path's way; a cut the scan cannot prove either gives the document back to
 //! [`super::envelope`], before anything is kept.
 
+use std::cell::RefCell;
 use std::ops::Range;
 
 use anyhow::Result;
@@ -185,17 +186,30 @@ fn read_chunk(bytes: &[u8], chunk: &[u8], line: usize, label: &str) -> Option<Ve
     Some(walk_found(bytes, found, label))
 }
 
+thread_local! {
+    /// The bracketed copy of a chunk, kept between the chunks a thread reads: a fresh 2 MB
+    /// buffer per chunk would be faulted in page by page every time.
+    static ARRAY: RefCell<String> = const { RefCell::new(String::new()) };
+}
+
 /// Reads a chunk's traces with the cursor, the chunk copied between brackets so it reads as
 /// one array; `None` when any part is not taken.
 fn cursor_chunk(chunk: &[u8], place: Place<'_>) -> Option<Part> {
     let text = std::str::from_utf8(chunk).ok()?;
-    let mut array = String::with_capacity(text.len() + 2);
+    ARRAY.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut array) => read_array(&mut array, text, place),
+        Err(_) => read_array(&mut String::new(), text, place),
+    })
+}
+
+fn read_array(array: &mut String, text: &str, place: Place<'_>) -> Option<Part> {
+    array.clear();
     array.push('[');
     array.push_str(text);
     array.push(']');
-    let mut part = Part::with_capacity(chunk.len() / BYTES_PER_SPAN);
+    let mut part = Part::with_capacity(text.len() / BYTES_PER_SPAN);
     let mut scratch = Scratch::default();
-    let mut c = Cursor::new(&array);
+    let mut c = Cursor::new(array);
     c.array(|c| read_trace(c, &mut part, &mut scratch, place))
         .ok()?;
     c.end().ok()?;
