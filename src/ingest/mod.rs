@@ -172,8 +172,7 @@ fn load_input(input: &Input, acc: &mut Loaded, bar: &indicatif::ProgressBar) -> 
             Format::Otlp
         }
         Shape::Other if jaeger::detect(&head) => {
-            let all = read_rest(&mut reader, head, &label, size)?;
-            jaeger::parse_whole(&all, &label, acc)?;
+            jaeger::stream::parse_reader(&mut reader, head, size, &label, acc)?;
             Format::Jaeger
         }
         Shape::Other if zipkin::detect(&head) => {

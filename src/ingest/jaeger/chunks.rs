@@ -30,7 +30,7 @@ const BIG_CHUNK: usize = 2 * GROUP_BYTES;
 /// What a trace object starts with in the query API's output, after the comma before it.
 const TRACE_OPEN: &[u8] = b",{\"traceID\":\"";
 /// The key that tells a trace from a span (which starts the same way).
-const SPANS_KEY: &[u8] = b"\",\"spans\":[";
+pub(super) const SPANS_KEY: &[u8] = b"\",\"spans\":[";
 /// `]` tried from the end of the line for the one closing `data`.
 const MAX_TAIL_TRIES: usize = 4;
 /// Longest trace id text looked back over from `SPANS_KEY` (128-bit hex, with room).
@@ -52,17 +52,10 @@ pub fn parse(bytes: &[u8], doc: &[u8], label: &str, acc: &mut Loaded) -> Result<
         return Ok(None);
     };
     let line = Lines::new(bytes).of_bytes(doc);
-    let chunks = cut(doc, env.data.clone());
-    let read: Vec<Option<Vec<Result<Done>>>> = chunks
-        .into_par_iter()
-        .map(|range| read_chunk(bytes, doc.get(range).unwrap_or_default(), line, label))
-        .collect();
-    let Some(read) = read.into_iter().collect::<Option<Vec<_>>>() else {
+    let Some(parts) = read_chunks(doc, env.data.clone(), line, label) else {
         return Ok(None);
     };
-    for parts in read {
-        acc.absorb_all(parts)?;
-    }
+    acc.absorb_all(parts)?;
     if env.has_errors {
         acc.diag
             .add(Level::Warn, "Jaeger response lists errors", || {
@@ -72,17 +65,28 @@ pub fn parse(bytes: &[u8], doc: &[u8], label: &str, acc: &mut Loaded) -> Result<
     Ok(Some(env.end))
 }
 
+/// Reads the `data` contents at `data` in `doc` (a one-line envelope's, on `line`) in
+/// parallel chunks; `None` when a cut is not proven.
+pub(super) fn read_chunks(
+    doc: &[u8],
+    data: Range<usize>,
+    line: usize,
+    label: &str,
+) -> Option<Vec<Result<Done>>> {
+    let read: Vec<Option<Vec<Result<Done>>>> = cut(doc, data)
+        .into_par_iter()
+        .map(|range| read_chunk(doc, doc.get(range).unwrap_or_default(), line, label))
+        .collect();
+    let read = read.into_iter().collect::<Option<Vec<_>>>()?;
+    Some(read.into_iter().flatten().collect())
+}
+
 /// The envelope of `doc`'s first line: `{"data":[` first, then after the line's last `]`
 /// only other keys; `None` for any other shape.
 fn find(doc: &[u8]) -> Option<Envelope> {
     let end = memchr::memchr(b'\n', doc).unwrap_or(doc.len());
     let line = doc.get(..end)?;
-    let mut at = 0usize;
-    for token in [&b"{"[..], b"\"data\"", b":", b"["] {
-        at += line.get(at..)?.iter().take_while(|b| is_space(**b)).count();
-        line.get(at..)?.strip_prefix(token)?;
-        at += token.len();
-    }
+    let at = start_of_data(line)?;
     let (close, has_errors) = data_close(line, at)?;
     Some(Envelope {
         data: at..close,
@@ -91,10 +95,23 @@ fn find(doc: &[u8]) -> Option<Envelope> {
     })
 }
 
+/// Where the `data` contents start when the first line of `doc` opens with `{"data":[`.
+pub(super) fn start_of_data(doc: &[u8]) -> Option<usize> {
+    let end = memchr::memchr(b'\n', doc).unwrap_or(doc.len());
+    let line = doc.get(..end)?;
+    let mut at = 0usize;
+    for token in [&b"{"[..], b"\"data\"", b":", b"["] {
+        at += line.get(at..)?.iter().take_while(|b| is_space(**b)).count();
+        line.get(at..)?.strip_prefix(token)?;
+        at += token.len();
+    }
+    Some(at)
+}
+
 /// The `]` closing the `data` array that opens at `open`: of the line's last few `]`, the
 /// first after which only other keys follow (an `errors` list also ends in one), with
 /// whether `errors` lists any.
-fn data_close(line: &[u8], open: usize) -> Option<(usize, bool)> {
+pub(super) fn data_close(line: &[u8], open: usize) -> Option<(usize, bool)> {
     let mut best = None;
     let mut upto = line.len();
     for _ in 0..MAX_TAIL_TRIES {
@@ -159,7 +176,7 @@ fn next_trace(doc: &[u8], from: usize, end: usize) -> Option<usize> {
 }
 
 /// The comma of `,{"traceID":"<hex>` ending at `at`.
-fn trace_open_before(doc: &[u8], at: usize) -> Option<usize> {
+pub(super) fn trace_open_before(doc: &[u8], at: usize) -> Option<usize> {
     let from = at.saturating_sub(MAX_ID + TRACE_OPEN.len());
     let window = doc.get(from..at)?;
     let open = memmem::rfind(window, TRACE_OPEN)?;

@@ -17,6 +17,7 @@ pub mod fast_span;
 pub mod mapped;
 pub mod rows;
 pub mod scan;
+pub mod stream;
 pub mod tags;
 pub mod walk;
 pub mod wire;
