@@ -13,10 +13,11 @@ use polars::prelude::DataFrame;
 use rayon::prelude::*;
 use serde_json::value::RawValue;
 
+use super::fast::parse_fast;
 use super::logs::walk_resource_logs;
 use super::stream::parse_streamed;
 use super::walk::{walk_doc, walk_resource_spans, Part, Place};
-use super::wire::{Doc, RawDoc, ResourceLogs, ResourceSpans};
+use super::wire::{Doc, RawDoc, ResourceLogs, ResourceSpans, Span};
 use crate::ingest::diag::{Diagnostics, Level};
 use crate::ingest::frames::append;
 use crate::ingest::record::LogRecord;
@@ -159,19 +160,41 @@ fn parse_block(block: &[u8], first_line: usize, label: &str) -> Vec<Result<Done>
 }
 
 /// Parses the lines of one group sequentially into one part. A UTF-8 group (checked once)
-/// is parsed from `str`, spans streamed into the builders; if any of its lines fails, the
-/// group is parsed again collecting each line first, which counts the bad lines.
+/// is read on the fast path ([`super::fast`]), spans pushed into the builders as they are
+/// read; if a line is not taken there, the group is streamed again with serde; if a line
+/// fails that too, the group is parsed once more collecting each line first, which counts
+/// the bad lines. Each attempt starts from a fresh part.
 fn parse_group(group: &[u8], first_line: usize, label: &str) -> Result<Done> {
-    let streamed = std::str::from_utf8(group)
-        .ok()
-        .and_then(|text| parse_group_streamed(text, first_line, label));
+    let streamed = std::str::from_utf8(group).ok().and_then(|text| {
+        parse_group_fast(text, first_line, label)
+            .or_else(|| parse_group_streamed(text, first_line, label))
+    });
     match streamed {
         Some(part) => finish(part),
         None => parse_group_collected(group, first_line, label),
     }
 }
 
-/// Streams every line of a UTF-8 group; `None` as soon as one is not taken.
+/// Reads every line of a UTF-8 group on the fast path; `None` as soon as one is not taken.
+fn parse_group_fast(group: &str, first_line: usize, label: &str) -> Option<Part> {
+    let mut part = Part::with_capacity(group.len() / BYTES_PER_SPAN);
+    let mut span = Span::default();
+    for (i, line) in group.split('\n').enumerate() {
+        let line = line.trim_ascii();
+        if line.is_empty() {
+            continue;
+        }
+        let place = Place {
+            label,
+            line: first_line + i,
+        };
+        let doc = parse_fast(line, &mut part, place, &mut span).ok()?;
+        walk_whole(&doc, &mut part, place);
+    }
+    Some(part)
+}
+
+/// Streams every line of a UTF-8 group with serde; `None` as soon as one is not taken.
 fn parse_group_streamed(group: &str, first_line: usize, label: &str) -> Option<Part> {
     let mut part = Part::with_capacity(group.len() / BYTES_PER_SPAN);
     for (i, line) in group.split('\n').enumerate() {
