@@ -47,11 +47,10 @@ pub fn export(data: &Dataset, dir: &Path, contents: Contents) -> Result<()> {
     // their columns in parallel themselves).
     let (tables, parquet) = rayon::join(
         || -> Result<()> {
-            write_file(&dir.join("edges.csv"), &edges_csv(&data.spans)?)?;
-            write_file(
-                &dir.join("service_rates.csv"),
-                &service_rates_csv(&data.spans)?,
-            )
+            let (edges, rates) =
+                rayon::join(|| edges_csv(&data.spans), || service_rates_csv(&data.spans));
+            write_file(&dir.join("edges.csv"), &edges?)?;
+            write_file(&dir.join("service_rates.csv"), &rates?)
         },
         || -> Result<()> {
             if contents == Contents::TablesOnly {

@@ -337,13 +337,14 @@ fn digits(bytes: &[u8], mut i: usize) -> Res<usize> {
 const LO: u64 = 0x0101_0101_0101_0101;
 const HI: u64 = 0x8080_8080_8080_8080;
 
-/// Whether a word of 8 bytes may hold a `"`, a `\` or a control byte (never misses one).
-fn may_hold_special(w: u64) -> bool {
+/// The high bit of each byte of `w` that is a `"`, a `\` or a control byte. Borrows can
+/// flag a byte above a true hit, never below one, so the lowest flag is exact.
+fn special_bits(w: u64) -> u64 {
     let quote = w ^ (LO * u64::from(b'"'));
     let slash = w ^ (LO * u64::from(b'\\'));
     let zero = |x: u64| x.wrapping_sub(LO) & !x;
     let control = w.wrapping_sub(LO * 0x20) & !w;
-    (zero(quote) | zero(slash) | control) & HI != 0
+    (zero(quote) | zero(slash) | control) & HI
 }
 
 /// The first `"`, `\` or control byte at or after `from`, 8 bytes at a time.
@@ -351,8 +352,9 @@ fn special_from(bytes: &[u8], from: usize) -> Option<usize> {
     let mut i = from;
     while let Some(chunk) = bytes.get(i..i + 8) {
         let word = u64::from_le_bytes(chunk.try_into().ok()?);
-        if may_hold_special(word) {
-            break;
+        let bits = special_bits(word);
+        if bits != 0 {
+            return Some(i + (bits.trailing_zeros() / 8) as usize);
         }
         i += 8;
     }

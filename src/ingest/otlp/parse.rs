@@ -120,7 +120,7 @@ pub fn parse_lines(
         next.clear();
         next.extend_from_slice(buf.get(cut..).unwrap_or_default());
         buf.truncate(cut);
-        let (parts, more) = rayon::join(
+        let ((parts, lines), more) = rayon::join(
             || parse_block(&buf, line, label),
             || {
                 if eof {
@@ -134,14 +134,15 @@ pub fn parse_lines(
         if eof {
             return Ok(());
         }
-        line += memchr::memchr_iter(b'\n', &buf).count();
+        line += lines;
         eof = more.with_context(|| format!("{label}: read"))?;
         spare = std::mem::replace(&mut buf, next);
     }
 }
 
-/// Splits a block into line groups of about [`LINE_GROUP_BYTES`] and parses them in parallel.
-fn parse_block(block: &[u8], first_line: usize, label: &str) -> Vec<Result<Done>> {
+/// Splits a block into line groups of about [`LINE_GROUP_BYTES`] and parses them in
+/// parallel; also says how many line breaks the block holds.
+fn parse_block(block: &[u8], first_line: usize, label: &str) -> (Vec<Result<Done>>, usize) {
     let mut groups = Vec::new();
     let (mut start, mut line) = (0usize, first_line);
     while start < block.len() {
@@ -153,10 +154,11 @@ fn parse_block(block: &[u8], first_line: usize, label: &str) -> Vec<Result<Done>
         line += memchr::memchr_iter(b'\n', group).count();
         start = end;
     }
-    groups
+    let parts = groups
         .into_par_iter()
         .map(|(group, line)| parse_group(group, line, label))
-        .collect()
+        .collect();
+    (parts, line - first_line)
 }
 
 /// Parses the lines of one group sequentially into one part. A UTF-8 group (checked once)
@@ -179,7 +181,7 @@ fn parse_group(group: &[u8], first_line: usize, label: &str) -> Result<Done> {
 fn parse_group_fast(group: &str, first_line: usize, label: &str) -> Option<Part> {
     let mut part = Part::with_capacity(group.len() / BYTES_PER_SPAN);
     let mut span = Span::default();
-    for (i, line) in group.split('\n').enumerate() {
+    for (i, line) in lines_of(group).enumerate() {
         let line = line.trim_ascii();
         if line.is_empty() {
             continue;
@@ -192,6 +194,18 @@ fn parse_group_fast(group: &str, first_line: usize, label: &str) -> Option<Part>
         walk_whole(&doc, &mut part, place);
     }
     Some(part)
+}
+
+/// The lines of a group (as `str::split('\n')`, with a SIMD search for the breaks).
+fn lines_of(group: &str) -> impl Iterator<Item = &str> {
+    let ends = memchr::memchr_iter(b'\n', group.as_bytes()).chain(std::iter::once(group.len()));
+    let mut start = 0;
+    ends.map(move |end| {
+        // Cut at ASCII line breaks, so always on a char boundary.
+        let line = group.get(start..end).unwrap_or_default();
+        start = end + 1;
+        line
+    })
 }
 
 /// Streams every line of a UTF-8 group with serde; `None` as soon as one is not taken.
@@ -280,7 +294,7 @@ pub fn parse_whole(bytes: &[u8], label: &str, acc: &mut Loaded) -> Result<()> {
         Ok(raw) => raw,
         Err(_) if first_line_is_whole(trimmed) => {
             // JSON Lines whose first line was longer than the detection window.
-            return acc.absorb_all(parse_block(bytes, 1, label));
+            return acc.absorb_all(parse_block(bytes, 1, label).0);
         }
         Err(e) => {
             let reason = format!("malformed JSON document ({})", error_class(&e));
