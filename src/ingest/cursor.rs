@@ -82,6 +82,27 @@ impl<'a> Cursor<'a> {
         }
     }
 
+    /// Consumes `word` if the input continues with exactly it (no whitespace skipped): a
+    /// reader's shortcut for the compact form exporters write, tried before the general walk.
+    pub fn lit(&mut self, word: &[u8]) -> bool {
+        let end = self.pos + word.len();
+        let hit = self.bytes().get(self.pos..end) == Some(word);
+        if hit {
+            self.pos = end;
+        }
+        hit
+    }
+
+    /// Where the cursor is, to come back to with [`Cursor::reset`] when a shortcut fails.
+    pub fn mark(&self) -> usize {
+        self.pos
+    }
+
+    /// Back to a [`Cursor::mark`] taken outside any object or array entered since.
+    pub fn reset(&mut self, mark: usize) {
+        self.pos = mark;
+    }
+
     /// Only whitespace is left.
     pub fn end(&mut self) -> Res<()> {
         match self.peek() {

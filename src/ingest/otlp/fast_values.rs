@@ -69,8 +69,45 @@ fn enum_field(c: &mut Cursor<'_>, by_name: fn(&str) -> Option<i32>) -> Res<Field
 /// A list of `{key, value}` attributes, appended to `out`.
 pub(super) fn attributes<'a>(c: &mut Cursor<'a>, out: &mut Vec<KeyValue<'a>>) -> Res<()> {
     c.array(|c| {
-        out.push(key_value(c)?);
+        let mark = c.mark();
+        let kv = match compact_key_value(c) {
+            Some(kv) => kv,
+            None => {
+                c.reset(mark);
+                key_value(c)?
+            }
+        };
+        out.push(kv);
         Ok(())
+    })
+}
+
+/// `{"key":"K","value":{"stringValue":"V"}}` (or `intValue`, `boolValue`, `doubleValue`)
+/// written compactly, as nearly every exporter does: read without the general object walk.
+/// `None` (the caller goes back and walks it) for any other spelling.
+fn compact_key_value<'a>(c: &mut Cursor<'a>) -> Option<KeyValue<'a>> {
+    if !c.lit(b"{\"key\":") {
+        return None;
+    }
+    let key = c.string().ok()?;
+    if !c.lit(b",\"value\":{\"") {
+        return None;
+    }
+    let mut value = AnyValue::default();
+    if c.lit(b"stringValue\":") {
+        value.string = Some(Text(c.string().ok()?));
+    } else if c.lit(b"intValue\":") {
+        value.int = int64(c).ok()?;
+    } else if c.lit(b"boolValue\":") {
+        value.bool = Some(c.boolean().ok()?);
+    } else if c.lit(b"doubleValue\":") {
+        value.double = double(c).ok()?;
+    } else {
+        return None;
+    }
+    c.lit(b"}}").then_some(KeyValue {
+        key: Some(Text(key)),
+        value: Some(value),
     })
 }
 
