@@ -72,6 +72,20 @@ pub(super) fn parse_fast<'a>(
     Ok(doc)
 }
 
+/// Reads one `ResourceSpans` element of a whole document (its raw JSON), walking its spans
+/// into `part`.
+pub(super) fn parse_resource_spans<'a>(
+    raw: &'a str,
+    part: &mut Part,
+    place: Place<'_>,
+    span: &mut Span<'a>,
+) -> Res<()> {
+    let mut sink = Sink { part, place, span };
+    let mut c = Cursor::new(raw);
+    resource_spans(&mut c, &mut sink)?;
+    c.end()
+}
+
 /// One `ResourceSpans` entry.
 fn resource_spans<'a>(c: &mut Cursor<'a>, sink: &mut Sink<'_, '_, 'a>) -> Res<()> {
     let mut resource = None;

@@ -173,3 +173,59 @@ fn damaged_lines_are_never_taken_when_serde_refuses_them() {
         "only {taken} damaged-but-valid lines were taken"
     );
 }
+
+/// Frames and diagnostics after walking one `ResourceSpans` element fast or with serde.
+fn element_outcome(raw: &str, fast: bool) -> Option<String> {
+    let mut part = Part::with_capacity(4);
+    let mut span = Span::default();
+    if fast {
+        parse_resource_spans(raw, &mut part, PLACE, &mut span).ok()?;
+    } else {
+        let rs: super::super::wire::ResourceSpans = serde_json::from_str(raw).ok()?;
+        super::super::walk::walk_resource_spans(
+            rs.resource.as_ref(),
+            rs.scope_spans.as_deref(),
+            &mut part,
+            PLACE,
+        );
+    }
+    let mut diag: Vec<String> = part
+        .diag
+        .iter()
+        .map(|(level, reason, e)| format!("{level:?} {reason} {e:?}"))
+        .collect();
+    diag.sort();
+    let spans = part.spans.finish().ok()?;
+    let events = part.events.finish().ok()?;
+    let links = part.links.finish().ok()?;
+    Some(format!("{spans:?}\n{events:?}\n{links:?}\n{diag:?}"))
+}
+
+#[test]
+fn whole_document_elements_agree_with_serde() {
+    let doc: serde_json::Value = serde_json::from_str(RICH).unwrap();
+    let mut elements: Vec<String> = doc["resourceSpans"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| serde_json::to_string_pretty(e).unwrap())
+        .collect();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/samples/otlp");
+    for entry in std::fs::read_dir(&dir).into_iter().flatten() {
+        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap_or_default();
+        if let Ok(v) = serde_json::from_str::<serde_json::Value>(&text) {
+            for e in v["resourceSpans"].as_array().into_iter().flatten() {
+                elements.push(serde_json::to_string_pretty(e).unwrap());
+            }
+        }
+    }
+    let mut taken = 0;
+    for raw in &elements {
+        let fast = element_outcome(raw, true);
+        if fast.is_some() {
+            taken += 1;
+            assert_eq!(fast, element_outcome(raw, false), "{raw}");
+        }
+    }
+    assert!(taken >= 1, "no element took the fast path");
+}

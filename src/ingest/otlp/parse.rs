@@ -13,7 +13,7 @@ use polars::prelude::DataFrame;
 use rayon::prelude::*;
 use serde_json::value::RawValue;
 
-use super::fast::parse_fast;
+use super::fast::{parse_fast, parse_resource_spans};
 use super::logs::walk_resource_logs;
 use super::stream::parse_streamed;
 use super::walk::{walk_doc, walk_resource_spans, Part, Place};
@@ -374,7 +374,31 @@ fn group_items<'i, 'a>(items: &'i [Item<'a>]) -> Vec<&'i [Item<'a>]> {
     groups
 }
 
+/// Parses a group of elements on the fast path, or with serde when one is not taken there.
 fn parse_items(items: &[Item<'_>], label: &str) -> Result<Done> {
+    match parse_items_fast(items, label) {
+        Some(part) => finish(part),
+        None => parse_items_serde(items, label),
+    }
+}
+
+/// The `ResourceSpans` elements of a group read with [`super::fast`]; `None` as soon as one
+/// is not taken (or the group holds logs).
+fn parse_items_fast(items: &[Item<'_>], label: &str) -> Option<Part> {
+    let bytes: usize = items.iter().map(item_len).sum();
+    let mut part = Part::with_capacity(bytes / BYTES_PER_SPAN);
+    let mut span = Span::default();
+    for item in items {
+        let Item::Spans(raw, line) = item else {
+            return None;
+        };
+        let place = Place { label, line: *line };
+        parse_resource_spans(raw.get(), &mut part, place, &mut span).ok()?;
+    }
+    Some(part)
+}
+
+fn parse_items_serde(items: &[Item<'_>], label: &str) -> Result<Done> {
     let bytes: usize = items.iter().map(item_len).sum();
     let mut part = Part::with_capacity(bytes / BYTES_PER_SPAN);
     for item in items {
