@@ -15,7 +15,7 @@ use super::wire::{
 };
 
 /// Marks field `bit` as seen; a second occurrence (under any alias) gives up.
-fn once(seen: &mut u32, bit: u32) -> Res<()> {
+pub(crate) fn once(seen: &mut u32, bit: u32) -> Res<()> {
     if *seen & bit != 0 {
         return Err(Bail);
     }
@@ -24,7 +24,7 @@ fn once(seen: &mut u32, bit: u32) -> Res<()> {
 }
 
 /// An optional string (`null` = absent).
-pub(super) fn opt_text<'a>(c: &mut Cursor<'a>) -> Res<Option<Text<'a>>> {
+pub(crate) fn opt_text<'a>(c: &mut Cursor<'a>) -> Res<Option<Text<'a>>> {
     if c.null()? {
         return Ok(None);
     }
@@ -32,7 +32,7 @@ pub(super) fn opt_text<'a>(c: &mut Cursor<'a>) -> Res<Option<Text<'a>>> {
 }
 
 /// An int64 written as a decimal string or a JSON number (`null` = missing).
-pub(super) fn int64(c: &mut Cursor<'_>) -> Res<Int64> {
+pub(crate) fn int64(c: &mut Cursor<'_>) -> Res<Int64> {
     match c.peek() {
         Some(b'"') => Ok(Int64::from_text(&c.string()?)),
         Some(b'n') => c.null().map(|_| Field::Missing),

@@ -7,7 +7,7 @@
 
 pub mod anyvalue;
 mod fast;
-mod fast_values;
+pub(crate) mod fast_values;
 pub mod ids;
 pub mod logs;
 pub mod parse;
