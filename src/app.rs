@@ -34,22 +34,42 @@ fn ingest_options(input: &InputArgs) -> IngestOptions {
 
 fn inspect(args: &InspectArgs) -> Result<u8> {
     let data = ingest::ingest(&ingest_options(&args.input))?;
-    let summary = ingest::summary::summarize(&data)?;
+    // The data-quality pass (span table, skew) runs beside the summary and the export.
+    let ((summary, exported), assessed) = rayon::join(
+        || {
+            (
+                ingest::summary::summarize(&data),
+                inspect_export(args, &data),
+            )
+        },
+        || analyze::quality::assess(&data),
+    );
+    let (summary, (_, quality)) = (summary?, assessed?);
     if args.json {
-        let text = serde_json::to_string_pretty(&summary).context("encoding the summary")?;
+        let doc = crate::output::InspectDoc {
+            summary: &summary,
+            data_quality: &quality,
+        };
+        let text = serde_json::to_string_pretty(&doc).context("encoding the summary")?;
         println!("{text}");
     } else {
-        print!("{}", crate::output::inspect_text(&summary));
+        print!("{}", crate::output::inspect_text(&summary, &quality));
     }
-    if let Some(dir) = &args.export {
-        let contents = if args.tables_only {
-            crate::export::Contents::TablesOnly
-        } else {
-            crate::export::Contents::All
-        };
-        crate::export::export(&data, dir, contents)?;
-    }
+    exported?;
     Ok(0)
+}
+
+/// `inspect --export DIR`: the frames and tables (or the tables only).
+fn inspect_export(args: &InspectArgs, data: &ingest::Dataset) -> Result<()> {
+    let Some(dir) = &args.export else {
+        return Ok(());
+    };
+    let contents = if args.tables_only {
+        crate::export::Contents::TablesOnly
+    } else {
+        crate::export::Contents::All
+    };
+    crate::export::export(data, dir, contents)
 }
 
 fn analyze_command(args: &AnalyzeArgs) -> Result<u8> {

@@ -14,10 +14,19 @@ pub fn colour_allowed() -> bool {
 
 use std::fmt::Write as _;
 
+use crate::analyze::quality::DataQuality;
 use crate::ingest::summary::{Summary, Tally};
 
+/// The `inspect --json` document: the load summary and the data-quality counts.
+#[derive(serde::Serialize)]
+pub struct InspectDoc<'a> {
+    #[serde(flatten)]
+    pub summary: &'a Summary,
+    pub data_quality: &'a DataQuality,
+}
+
 /// The human-readable `inspect` summary.
-pub fn inspect_text(s: &Summary) -> String {
+pub fn inspect_text(s: &Summary, q: &DataQuality) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "files");
     for f in &s.files {
@@ -51,7 +60,32 @@ pub fn inspect_text(s: &Summary) -> String {
     );
     tally_lines(&mut out, "skipped", &s.skipped);
     tally_lines(&mut out, "warnings", &s.warnings);
+    quality_lines(&mut out, q);
     out
+}
+
+/// The structural counts, then the skew found and corrected.
+fn quality_lines(out: &mut String, q: &DataQuality) {
+    let st = &q.structure;
+    let _ = writeln!(
+        out,
+        "quality   orphans {}, duplicate span ids {}, exact copies {}, end before start {}, \
+         parent cycles {}, non-hex ids {}",
+        st.orphans,
+        st.duplicate_span_ids,
+        st.duplicate_copies,
+        st.end_before_start,
+        st.parent_cycles,
+        st.bad_ids
+    );
+    let sk = &q.skew;
+    let _ = writeln!(
+        out,
+        "skew      {} cross-service links out of their parent; {} spans shifted (up to {:.1} ms)",
+        sk.skewed_links,
+        sk.shifted_spans,
+        sk.max_shift_ns as f64 / 1e6
+    );
 }
 
 fn other_signals(n: u64) -> String {

@@ -31,7 +31,7 @@ pub mod table;
 #[cfg(test)]
 pub mod testkit;
 
-use anyhow::{Context as _, Result};
+use anyhow::Result;
 
 pub use self::document::findings_document;
 pub use self::summary::summary_text;
@@ -114,14 +114,7 @@ impl Analysis {
 
 /// Runs the whole diagnosis on a loaded dataset.
 pub fn analyze(data: &Dataset, opts: &AnalyzeOptions) -> Result<Analysis> {
-    let mut table = SpanTable::from_frame(&data.spans).context("reading the spans frame")?;
-    let skew = skew::correct_skew(&mut table);
-    let quality = DataQuality::new(
-        table.len() as u64,
-        table.structure.clone(),
-        skew,
-        &data.diagnostics,
-    );
+    let (table, quality) = quality::assess(data)?;
     let graph = graph::build_graph(&table, &data.links);
     let attempts = attempts::group_attempts(&table, &graph);
     let self_ns = selftime::self_times(&table, &selftime::wait_starts(&table, &graph, &attempts));

@@ -1,9 +1,12 @@
 //! Data quality: what was wrong with the spans, what was corrected, and the caveats a reader
 //! must know before trusting the diagnosis.
 
-use super::skew::SkewCounts;
-use super::table::StructureCounts;
+use anyhow::{Context, Result};
+
+use super::skew::{correct_skew, SkewCounts};
+use super::table::{SpanTable, StructureCounts};
 use crate::ingest::diag::{Diagnostics, Level};
+use crate::ingest::Dataset;
 
 /// Every data-quality count.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
@@ -79,6 +82,20 @@ impl DataQuality {
         }
         out
     }
+}
+
+/// The span table with clock skew corrected, and what was wrong with the spans: the first
+/// step of `analyze`, and all `inspect` needs for its data-quality counts.
+pub fn assess(data: &Dataset) -> Result<(SpanTable, DataQuality)> {
+    let mut table = SpanTable::from_frame(&data.spans).context("reading the spans frame")?;
+    let skew = correct_skew(&mut table);
+    let quality = DataQuality::new(
+        table.len() as u64,
+        table.structure.clone(),
+        skew,
+        &data.diagnostics,
+    );
+    Ok((table, quality))
 }
 
 #[cfg(test)]

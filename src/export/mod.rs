@@ -9,13 +9,13 @@
 
 pub mod buckets;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::fs::File;
 use std::path::Path;
 
 use anyhow::{Context, Result};
-use polars::prelude::{DataFrame, ParquetCompression, ParquetWriter};
+use polars::prelude::{DataFrame, ParquetCompression, ParquetWriter, PlHashMap};
 
 use crate::ingest::Dataset;
 use crate::model::columns as col;
@@ -47,11 +47,10 @@ pub fn export(data: &Dataset, dir: &Path, contents: Contents) -> Result<()> {
     // their columns in parallel themselves).
     let (tables, parquet) = rayon::join(
         || -> Result<()> {
-            write_file(&dir.join("edges.csv"), &edges_csv(&data.spans)?)?;
-            write_file(
-                &dir.join("service_rates.csv"),
-                &service_rates_csv(&data.spans)?,
-            )
+            let (edges, rates) =
+                rayon::join(|| edges_csv(&data.spans), || service_rates_csv(&data.spans));
+            write_file(&dir.join("edges.csv"), &edges?)?;
+            write_file(&dir.join("service_rates.csv"), &rates?)
         },
         || -> Result<()> {
             if contents == Contents::TablesOnly {
@@ -140,13 +139,14 @@ fn tally_edges(spans: &DataFrame) -> Result<BTreeMap<(String, String), EdgeTally
     let client_resend: Vec<Option<i32>> = resend.iter().collect();
     let client_duration: Vec<Option<i64>> = duration.iter().collect();
     // Client spans by (trace, span id) → row.
-    let mut clients: HashMap<(&str, &str), usize> = HashMap::with_capacity(kind.len() / 2);
+    let mut clients: PlHashMap<(&str, &str), usize> =
+        PlHashMap::with_capacity_and_hasher(kind.len() / 2, Default::default());
     for (i, k) in kind.iter().enumerate() {
         if let (Some(col::kind::CLIENT), Some(t), Some(s)) = (k, trace[i], span[i]) {
             clients.insert((t, s), i);
         }
     }
-    let mut tallies: HashMap<(&str, &str), EdgeTally> = HashMap::new();
+    let mut tallies: PlHashMap<(&str, &str), EdgeTally> = PlHashMap::default();
     for (i, p) in parent.iter().enumerate() {
         let (Some(col::kind::SERVER), Some(t), Some(p)) = (kind[i], trace[i], p) else {
             continue;
@@ -173,7 +173,7 @@ pub fn service_rates_csv(spans: &DataFrame) -> Result<String> {
     let service = str_col(spans, col::SERVICE)?;
     let kind = i32_col(spans, col::KIND)?;
     let start = i64_col(spans, col::START_NS)?;
-    let mut counts: HashMap<(&str, i64), u64> = HashMap::new();
+    let mut counts: PlHashMap<(&str, i64), u64> = PlHashMap::default();
     for (k, (s, t)) in kind.iter().zip(service.iter().zip(start.iter())) {
         if matches!(k, Some(col::kind::SERVER | col::kind::CONSUMER)) {
             let second = t.unwrap_or(0).div_euclid(NS_PER_S);

@@ -82,6 +82,27 @@ impl<'a> Cursor<'a> {
         }
     }
 
+    /// Consumes `word` if the input continues with exactly it (no whitespace skipped): a
+    /// reader's shortcut for the compact form exporters write, tried before the general walk.
+    pub fn lit(&mut self, word: &[u8]) -> bool {
+        let end = self.pos + word.len();
+        let hit = self.bytes().get(self.pos..end) == Some(word);
+        if hit {
+            self.pos = end;
+        }
+        hit
+    }
+
+    /// Where the cursor is, to come back to with [`Cursor::reset`] when a shortcut fails.
+    pub fn mark(&self) -> usize {
+        self.pos
+    }
+
+    /// Back to a [`Cursor::mark`] taken outside any object or array entered since.
+    pub fn reset(&mut self, mark: usize) {
+        self.pos = mark;
+    }
+
     /// Only whitespace is left.
     pub fn end(&mut self) -> Res<()> {
         match self.peek() {
@@ -337,13 +358,14 @@ fn digits(bytes: &[u8], mut i: usize) -> Res<usize> {
 const LO: u64 = 0x0101_0101_0101_0101;
 const HI: u64 = 0x8080_8080_8080_8080;
 
-/// Whether a word of 8 bytes may hold a `"`, a `\` or a control byte (never misses one).
-fn may_hold_special(w: u64) -> bool {
+/// The high bit of each byte of `w` that is a `"`, a `\` or a control byte. Borrows can
+/// flag a byte above a true hit, never below one, so the lowest flag is exact.
+fn special_bits(w: u64) -> u64 {
     let quote = w ^ (LO * u64::from(b'"'));
     let slash = w ^ (LO * u64::from(b'\\'));
     let zero = |x: u64| x.wrapping_sub(LO) & !x;
     let control = w.wrapping_sub(LO * 0x20) & !w;
-    (zero(quote) | zero(slash) | control) & HI != 0
+    (zero(quote) | zero(slash) | control) & HI
 }
 
 /// The first `"`, `\` or control byte at or after `from`, 8 bytes at a time.
@@ -351,8 +373,9 @@ fn special_from(bytes: &[u8], from: usize) -> Option<usize> {
     let mut i = from;
     while let Some(chunk) = bytes.get(i..i + 8) {
         let word = u64::from_le_bytes(chunk.try_into().ok()?);
-        if may_hold_special(word) {
-            break;
+        let bits = special_bits(word);
+        if bits != 0 {
+            return Some(i + (bits.trailing_zeros() / 8) as usize);
         }
         i += 8;
     }

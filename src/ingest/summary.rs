@@ -2,9 +2,10 @@
 //!
 //! The JSON form is the stable `cascade.inspect/v1` document.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 
 use anyhow::Result;
+use polars::prelude::PlHashSet;
 use serde::Serialize;
 
 use super::diag::Level;
@@ -99,7 +100,7 @@ fn count_traces(data: &Dataset) -> Result<u64> {
         return Ok(0);
     }
     let ids = str_col(&data.spans, col::TRACE_ID)?;
-    Ok(ids.iter().flatten().collect::<HashSet<_>>().len() as u64)
+    Ok(ids.iter().flatten().collect::<PlHashSet<_>>().len() as u64)
 }
 
 fn time_range(data: &Dataset) -> Result<Option<TimeRange>> {

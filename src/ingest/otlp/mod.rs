@@ -6,6 +6,8 @@
 //! [`logs`] help) → [`parse`] (JSON Lines streaming and whole documents, in parallel).
 
 pub mod anyvalue;
+mod fast;
+pub(crate) mod fast_values;
 pub mod ids;
 pub mod logs;
 pub mod parse;

@@ -13,10 +13,11 @@ use polars::prelude::DataFrame;
 use rayon::prelude::*;
 use serde_json::value::RawValue;
 
+use super::fast::{parse_fast, parse_resource_spans};
 use super::logs::walk_resource_logs;
 use super::stream::parse_streamed;
 use super::walk::{walk_doc, walk_resource_spans, Part, Place};
-use super::wire::{Doc, RawDoc, ResourceLogs, ResourceSpans};
+use super::wire::{Doc, RawDoc, ResourceLogs, ResourceSpans, Span};
 use crate::ingest::diag::{Diagnostics, Level};
 use crate::ingest::frames::append;
 use crate::ingest::record::LogRecord;
@@ -119,7 +120,7 @@ pub fn parse_lines(
         next.clear();
         next.extend_from_slice(buf.get(cut..).unwrap_or_default());
         buf.truncate(cut);
-        let (parts, more) = rayon::join(
+        let ((parts, lines), more) = rayon::join(
             || parse_block(&buf, line, label),
             || {
                 if eof {
@@ -133,14 +134,15 @@ pub fn parse_lines(
         if eof {
             return Ok(());
         }
-        line += memchr::memchr_iter(b'\n', &buf).count();
+        line += lines;
         eof = more.with_context(|| format!("{label}: read"))?;
         spare = std::mem::replace(&mut buf, next);
     }
 }
 
-/// Splits a block into line groups of about [`LINE_GROUP_BYTES`] and parses them in parallel.
-fn parse_block(block: &[u8], first_line: usize, label: &str) -> Vec<Result<Done>> {
+/// Splits a block into line groups of about [`LINE_GROUP_BYTES`] and parses them in
+/// parallel; also says how many line breaks the block holds.
+fn parse_block(block: &[u8], first_line: usize, label: &str) -> (Vec<Result<Done>>, usize) {
     let mut groups = Vec::new();
     let (mut start, mut line) = (0usize, first_line);
     while start < block.len() {
@@ -152,26 +154,61 @@ fn parse_block(block: &[u8], first_line: usize, label: &str) -> Vec<Result<Done>
         line += memchr::memchr_iter(b'\n', group).count();
         start = end;
     }
-    groups
+    let parts = groups
         .into_par_iter()
         .map(|(group, line)| parse_group(group, line, label))
-        .collect()
+        .collect();
+    (parts, line - first_line)
 }
 
 /// Parses the lines of one group sequentially into one part. A UTF-8 group (checked once)
-/// is parsed from `str`, spans streamed into the builders; if any of its lines fails, the
-/// group is parsed again collecting each line first, which counts the bad lines.
+/// is read on the fast path ([`super::fast`]), spans pushed into the builders as they are
+/// read; if a line is not taken there, the group is streamed again with serde; if a line
+/// fails that too, the group is parsed once more collecting each line first, which counts
+/// the bad lines. Each attempt starts from a fresh part.
 fn parse_group(group: &[u8], first_line: usize, label: &str) -> Result<Done> {
-    let streamed = std::str::from_utf8(group)
-        .ok()
-        .and_then(|text| parse_group_streamed(text, first_line, label));
+    let streamed = std::str::from_utf8(group).ok().and_then(|text| {
+        parse_group_fast(text, first_line, label)
+            .or_else(|| parse_group_streamed(text, first_line, label))
+    });
     match streamed {
         Some(part) => finish(part),
         None => parse_group_collected(group, first_line, label),
     }
 }
 
-/// Streams every line of a UTF-8 group; `None` as soon as one is not taken.
+/// Reads every line of a UTF-8 group on the fast path; `None` as soon as one is not taken.
+fn parse_group_fast(group: &str, first_line: usize, label: &str) -> Option<Part> {
+    let mut part = Part::with_capacity(group.len() / BYTES_PER_SPAN);
+    let mut span = Span::default();
+    for (i, line) in lines_of(group).enumerate() {
+        let line = line.trim_ascii();
+        if line.is_empty() {
+            continue;
+        }
+        let place = Place {
+            label,
+            line: first_line + i,
+        };
+        let doc = parse_fast(line, &mut part, place, &mut span).ok()?;
+        walk_whole(&doc, &mut part, place);
+    }
+    Some(part)
+}
+
+/// The lines of a group (as `str::split('\n')`, with a SIMD search for the breaks).
+fn lines_of(group: &str) -> impl Iterator<Item = &str> {
+    let ends = memchr::memchr_iter(b'\n', group.as_bytes()).chain(std::iter::once(group.len()));
+    let mut start = 0;
+    ends.map(move |end| {
+        // Cut at ASCII line breaks, so always on a char boundary.
+        let line = group.get(start..end).unwrap_or_default();
+        start = end + 1;
+        line
+    })
+}
+
+/// Streams every line of a UTF-8 group with serde; `None` as soon as one is not taken.
 fn parse_group_streamed(group: &str, first_line: usize, label: &str) -> Option<Part> {
     let mut part = Part::with_capacity(group.len() / BYTES_PER_SPAN);
     for (i, line) in group.split('\n').enumerate() {
@@ -257,7 +294,7 @@ pub fn parse_whole(bytes: &[u8], label: &str, acc: &mut Loaded) -> Result<()> {
         Ok(raw) => raw,
         Err(_) if first_line_is_whole(trimmed) => {
             // JSON Lines whose first line was longer than the detection window.
-            return acc.absorb_all(parse_block(bytes, 1, label));
+            return acc.absorb_all(parse_block(bytes, 1, label).0);
         }
         Err(e) => {
             let reason = format!("malformed JSON document ({})", error_class(&e));
@@ -337,7 +374,31 @@ fn group_items<'i, 'a>(items: &'i [Item<'a>]) -> Vec<&'i [Item<'a>]> {
     groups
 }
 
+/// Parses a group of elements on the fast path, or with serde when one is not taken there.
 fn parse_items(items: &[Item<'_>], label: &str) -> Result<Done> {
+    match parse_items_fast(items, label) {
+        Some(part) => finish(part),
+        None => parse_items_serde(items, label),
+    }
+}
+
+/// The `ResourceSpans` elements of a group read with [`super::fast`]; `None` as soon as one
+/// is not taken (or the group holds logs).
+fn parse_items_fast(items: &[Item<'_>], label: &str) -> Option<Part> {
+    let bytes: usize = items.iter().map(item_len).sum();
+    let mut part = Part::with_capacity(bytes / BYTES_PER_SPAN);
+    let mut span = Span::default();
+    for item in items {
+        let Item::Spans(raw, line) = item else {
+            return None;
+        };
+        let place = Place { label, line: *line };
+        parse_resource_spans(raw.get(), &mut part, place, &mut span).ok()?;
+    }
+    Some(part)
+}
+
+fn parse_items_serde(items: &[Item<'_>], label: &str) -> Result<Done> {
     let bytes: usize = items.iter().map(item_len).sum();
     let mut part = Part::with_capacity(bytes / BYTES_PER_SPAN);
     for item in items {

@@ -79,16 +79,31 @@ impl<'de> Visitor<'de> for Int64Visitor {
         Ok(Field::Valid(v))
     }
     fn visit_u64<E: de::Error>(self, v: u64) -> Result<Int64, E> {
-        Ok(i64::try_from(v).map_or(Field::Invalid, Field::Valid))
+        Ok(Int64::from_u64(v))
     }
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<Int64, E> {
-        Ok(exact_integer(v).map_or(Field::Invalid, Field::Valid))
+        Ok(Int64::from_f64(v))
     }
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Int64, E> {
-        Ok(v.trim().parse::<i64>().map_or(Field::Invalid, Field::Valid))
+        Ok(Int64::from_text(v))
     }
     fn visit_unit<E: de::Error>(self) -> Result<Int64, E> {
         Ok(Field::Missing)
+    }
+}
+
+impl Field<i64> {
+    /// A JSON integer beyond `i64` is unusable, not wrapped.
+    pub fn from_u64(v: u64) -> Self {
+        i64::try_from(v).map_or(Field::Invalid, Field::Valid)
+    }
+    /// A JSON float is taken only when it is an exact whole number.
+    pub fn from_f64(v: f64) -> Self {
+        exact_integer(v).map_or(Field::Invalid, Field::Valid)
+    }
+    /// A decimal string (proto3 JSON's int64), surrounding spaces allowed.
+    pub fn from_text(v: &str) -> Self {
+        v.trim().parse::<i64>().map_or(Field::Invalid, Field::Valid)
     }
 }
 
@@ -109,6 +124,13 @@ impl<'de> Deserialize<'de> for Int64 {
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Double(pub Option<f64>);
 
+impl Double {
+    /// `"NaN"`, `"Infinity"`, `"1.5"`: anything else is no value.
+    pub fn from_text(v: &str) -> Self {
+        Double(v.trim().parse::<f64>().ok())
+    }
+}
+
 struct DoubleVisitor;
 
 impl<'de> Visitor<'de> for DoubleVisitor {
@@ -126,7 +148,7 @@ impl<'de> Visitor<'de> for DoubleVisitor {
         Ok(Double(Some(v as f64)))
     }
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Double, E> {
-        Ok(Double(v.trim().parse::<f64>().ok()))
+        Ok(Double::from_text(v))
     }
     fn visit_unit<E: de::Error>(self) -> Result<Double, E> {
         Ok(Double(None))
@@ -137,6 +159,23 @@ impl<'de> Deserialize<'de> for Double {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         d.deserialize_any(DoubleVisitor)
     }
+}
+
+/// An enum written as a JSON integer.
+pub(crate) fn enum_from_int(v: i64) -> Field<i32> {
+    i32::try_from(v).map_or(Field::Invalid, Field::Valid)
+}
+
+/// An enum written as a whole JSON float (`2.0`).
+pub(crate) fn enum_from_f64(v: f64) -> Field<i32> {
+    let int = exact_integer(v).and_then(|i| i32::try_from(i).ok());
+    int.map_or(Field::Invalid, Field::Valid)
+}
+
+/// An enum written as a string: a number, or its name as `by_name` knows it.
+pub(crate) fn enum_from_text(v: &str, by_name: fn(&str) -> Option<i32>) -> Field<i32> {
+    let parsed = v.parse::<i32>().ok().or_else(|| by_name(v));
+    parsed.map_or(Field::Invalid, Field::Valid)
 }
 
 /// Decodes an enum written as an integer or as its proto name.
@@ -150,18 +189,16 @@ impl<'de> Visitor<'de> for EnumVisitor {
         f.write_str("an enum number or name")
     }
     fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
-        Ok(i32::try_from(v).map_or(Field::Invalid, Field::Valid))
+        Ok(enum_from_int(v))
     }
     fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
         Ok(i32::try_from(v).map_or(Field::Invalid, Field::Valid))
     }
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
-        let int = exact_integer(v).and_then(|i| i32::try_from(i).ok());
-        Ok(int.map_or(Field::Invalid, Field::Valid))
+        Ok(enum_from_f64(v))
     }
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-        let parsed = v.parse::<i32>().ok().or_else(|| (self.by_name)(v));
-        Ok(parsed.map_or(Field::Invalid, Field::Valid))
+        Ok(enum_from_text(v, self.by_name))
     }
     fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
         Ok(Field::Missing)
@@ -198,7 +235,7 @@ enum_field!(
     severity_by_name
 );
 
-fn kind_by_name(name: &str) -> Option<i32> {
+pub(crate) fn kind_by_name(name: &str) -> Option<i32> {
     const NAMES: [&str; 6] = [
         "UNSPECIFIED",
         "INTERNAL",
@@ -211,7 +248,7 @@ fn kind_by_name(name: &str) -> Option<i32> {
     NAMES.iter().position(|n| *n == bare).map(|i| i as i32)
 }
 
-fn status_by_name(name: &str) -> Option<i32> {
+pub(crate) fn status_by_name(name: &str) -> Option<i32> {
     match name.strip_prefix("STATUS_CODE_").unwrap_or(name) {
         "UNSET" => Some(0),
         "OK" => Some(1),

@@ -6,10 +6,13 @@
 //! ids over the whole input ([`shared`]), then push the rows in parallel ([`walk::push`]),
 //! merged in input order.
 
+pub mod fast;
 pub mod shared;
 pub mod walk;
 pub mod wire;
 
+#[cfg(test)]
+mod fast_tests;
 #[cfg(test)]
 mod tests;
 

@@ -8,7 +8,7 @@
 //! service move under the server half, the others stay under the client (Zipkin's own tree
 //! builder attaches by local endpoint the same way).
 
-use std::collections::HashMap;
+use polars::prelude::PlHashMap as HashMap;
 
 use super::walk::Checked;
 use crate::ingest::otlp::ids::{parse_hex_padded, HexId, SPAN_ID_BYTES};
@@ -51,7 +51,7 @@ fn find_splits(groups: &[Vec<Checked<'_>>]) -> HashMap<Key, Split> {
         .filter(|c| c.kind == kind::SERVER)
         .filter_map(|c| Some((key(&c.trace, &c.id)?, c.service())))
         .collect();
-    let mut splits = HashMap::new();
+    let mut splits = HashMap::default();
     for c in all().filter(|c| c.kind == kind::CLIENT) {
         let Some(k) = key(&c.trace, &c.id) else {
             continue;

@@ -43,7 +43,9 @@ impl Checked<'_> {
 
 /// Parses and checks one raw span; `None` (counted) when it cannot be used.
 pub fn check<'a>(raw: &'a RawValue, part: &mut Part, place: Place<'_>) -> Option<Checked<'a>> {
-    let span = match serde_json::from_str::<Span<'a>>(raw.get()) {
+    let parsed =
+        super::fast::read_span(raw.get()).or_else(|_| serde_json::from_str::<Span<'a>>(raw.get()));
+    let span = match parsed {
         Ok(span) => span,
         Err(e) => {
             part.skip(
