@@ -7,7 +7,6 @@
 //! the scan path's way; a cut the scan cannot prove either gives the document back to
 //! [`super::envelope`], before anything is kept.
 
-use std::cell::RefCell;
 use std::ops::Range;
 
 use anyhow::Result;
@@ -203,34 +202,28 @@ fn read_chunk(bytes: &[u8], chunk: &[u8], line: usize, label: &str) -> Option<Ve
     Some(walk_found(bytes, found, label))
 }
 
-thread_local! {
-    /// The bracketed copy of a chunk, kept between the chunks a thread reads: a fresh 2 MB
-    /// buffer per chunk would be faulted in page by page every time.
-    static ARRAY: RefCell<String> = const { RefCell::new(String::new()) };
-}
-
-/// Reads a chunk's traces with the cursor, the chunk copied between brackets so it reads as
-/// one array; `None` when any part is not taken.
+/// Reads a chunk's traces with the cursor; `None` when any part is not taken.
 fn cursor_chunk(chunk: &[u8], place: Place<'_>) -> Option<Part> {
     let text = std::str::from_utf8(chunk).ok()?;
-    ARRAY.with(|cell| match cell.try_borrow_mut() {
-        Ok(mut array) => read_array(&mut array, text, place),
-        Err(_) => read_array(&mut String::new(), text, place),
-    })
-}
-
-fn read_array(array: &mut String, text: &str, place: Place<'_>) -> Option<Part> {
-    array.clear();
-    array.push('[');
-    array.push_str(text);
-    array.push(']');
     let mut part = Part::with_capacity(text.len() / BYTES_PER_SPAN);
     let mut scratch = Scratch::default();
-    let mut c = Cursor::new(array);
-    c.array(|c| read_trace(c, &mut part, &mut scratch, place))
-        .ok()?;
-    c.end().ok()?;
+    let mut c = Cursor::new(text);
+    elements(&mut c, |c| read_trace(c, &mut part, &mut scratch, place)).ok()?;
     Some(part)
+}
+
+/// A run of comma-separated values (all that is left of the cursor's input), each read by
+/// `each`.
+fn elements<'a>(c: &mut Cursor<'a>, mut each: impl FnMut(&mut Cursor<'a>) -> Res<()>) -> Res<()> {
+    loop {
+        each(c)?;
+        if c.peek().is_none() {
+            return Ok(());
+        }
+        if !c.lit(b",") {
+            return Err(Bail);
+        }
+    }
 }
 
 #[cfg(test)]

@@ -3,11 +3,10 @@
 //! or [`Bail`]: a duplicated field, a `null` or a value of a type the derive refuses, a key
 //! written with escapes. The span is filled in place, its vectors reused span after span.
 
-use super::tags::{typed, TagValue};
-use super::wire::{InstanceTags, Log, Process, Reference, Span, INSTANCE_KEYS};
+use super::fast_tags::{instance_tags, tags};
+use super::wire::{Log, Process, Reference, Span};
 use crate::ingest::cursor::{Bail, Cursor, Num, Res};
 use crate::ingest::otlp::scalar::{Field, Int64, Text};
-use crate::ingest::otlp::wire::KeyValue;
 
 /// One span, refilled for every span read, with its lists' storage kept between spans.
 #[derive(Default)]
@@ -69,10 +68,10 @@ impl<'a> SpanSlot<'a> {
 
 /// The fields of one object already read (the derive refuses a field given twice).
 #[derive(Default)]
-struct Seen(u32);
+pub(super) struct Seen(u32);
 
 impl Seen {
-    fn mark(&mut self, bit: u32) -> Res<()> {
+    pub(super) fn mark(&mut self, bit: u32) -> Res<()> {
         if self.0 & (1 << bit) != 0 {
             return Err(Bail);
         }
@@ -81,7 +80,7 @@ impl Seen {
     }
 
     /// Reads field number `bit` with `read`, refusing it the second time.
-    fn once<'a, T>(
+    pub(super) fn once<'a, T>(
         &mut self,
         bit: u32,
         c: &mut Cursor<'a>,
@@ -139,55 +138,6 @@ fn int64(c: &mut Cursor<'_>) -> Res<Int64> {
     }
 }
 
-/// A `{key, type, value}` tag list ([`super::tags::Tags`]): `null` is empty.
-pub(super) fn tags<'a>(c: &mut Cursor<'a>, out: &mut Vec<KeyValue<'a>>) -> Res<()> {
-    if c.null()? {
-        return Ok(());
-    }
-    c.array(|c| {
-        out.push(tag(c)?);
-        Ok(())
-    })
-}
-
-fn tag<'a>(c: &mut Cursor<'a>) -> Res<KeyValue<'a>> {
-    let (mut key, mut ty, mut value) = (None, None, None);
-    let mut seen = Seen::default();
-    c.object(|c, k| {
-        match k {
-            "key" => key = seen.once(0, c, opt_text)?,
-            "type" => ty = seen.once(1, c, opt_text)?,
-            "value" => value = seen.once(2, c, tag_value)?,
-            _ => c.skip()?,
-        }
-        Ok(())
-    })?;
-    let ty = ty.as_ref().map(Text::as_str);
-    Ok(KeyValue {
-        key,
-        value: value.map(|v| typed(v, ty)),
-    })
-}
-
-/// `Option<TagValue>`: `null` is none; arrays and objects are checked and kept as `Other`.
-fn tag_value<'a>(c: &mut Cursor<'a>) -> Res<Option<TagValue<'a>>> {
-    let value = match c.peek().ok_or(Bail)? {
-        b'n' => return c.null().map(|_| None),
-        b'"' => TagValue::Str(Text(c.string()?)),
-        b't' | b'f' => TagValue::Bool(c.boolean()?),
-        b'[' | b'{' => {
-            c.skip()?;
-            TagValue::Other
-        }
-        _ => match c.number()? {
-            Num::U64(v) => i64::try_from(v).map_or(TagValue::Uint(v), TagValue::Int),
-            Num::I64(v) => TagValue::Int(v),
-            float => TagValue::Float(float.to_f64()?),
-        },
-    };
-    Ok(Some(value))
-}
-
 fn reference<'a>(c: &mut Cursor<'a>) -> Res<Reference<'a>> {
     let mut r = Reference::default();
     let mut seen = Seen::default();
@@ -241,43 +191,4 @@ pub(super) fn process<'a>(c: &mut Cursor<'a>) -> Res<Process<'a>> {
         Ok(())
     })?;
     Ok(p)
-}
-
-fn instance_tags<'a>(c: &mut Cursor<'a>) -> Res<InstanceTags<'a>> {
-    let mut out = InstanceTags::default();
-    if c.null()? {
-        return Ok(out);
-    }
-    c.array(|c| {
-        let (key, value) = process_tag(c)?;
-        let key = key.as_ref().map_or("", Text::as_str);
-        if let (Some(rank), Some(text)) = (INSTANCE_KEYS.iter().position(|k| *k == key), value) {
-            out.0.push((rank, text));
-        }
-        Ok(())
-    })?;
-    Ok(out)
-}
-
-/// A process tag's key and, when it is a string, its value (the serde path reads the value
-/// raw and keeps it only when it parses as a string).
-fn process_tag<'a>(c: &mut Cursor<'a>) -> Res<(Option<Text<'a>>, Option<Text<'a>>)> {
-    let (mut key, mut value) = (None, None);
-    let mut seen = Seen::default();
-    c.object(|c, k| {
-        match k {
-            "key" => key = seen.once(0, c, opt_text)?,
-            "value" => {
-                seen.mark(1)?;
-                value = if c.peek() == Some(b'"') {
-                    c.string().map(|s| Some(Text(s)))?
-                } else {
-                    c.skip().map(|()| None)?
-                };
-            }
-            _ => c.skip()?,
-        }
-        Ok(())
-    })?;
-    Ok((key, value))
 }

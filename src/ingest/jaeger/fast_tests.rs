@@ -138,7 +138,10 @@ const SPAN_A: &str = r#"{"traceID":"a1","spanID":"1","operationName":"GET \"/x\"
           {"key":"arr","value":[1,{"x":null}]},{"key":"obj","value":{"a":[]}},
           {"key":"e","type":"bool","value":"true"},{"key":"n","value":null},
           {"key":"caf\u00e9","type":"string","value":"t\u00e9\n"},
-          {"key":"error","type":"bool","value":true},{"type":"string"}],
+          {"key":"error","type":"bool","value":true},{"type":"string"},
+          {"key":"x","type":"string","value":"a","extra":1},{"key":"x2","type":null,"value":1},
+          {"key":"y","type":"int64","value":[1]},{"key":"z","type":"string","value":null},
+          {"key":"w","type":"float64","value":"2.5"} , { "key":"v","type":"string","value":"s"}],
   "logs":[{"timestamp":1700000000000100,"fields":[
             {"key":"event","type":"string","value":"exception"},
             {"key":"exception.type","type":"string","value":"Timeout"}]},
@@ -156,7 +159,8 @@ const SPAN_C: &str = r#"{"traceID":"a1","spanID":"3","startTime":"soon","duratio
   "process":{"serviceName":"inline","tags":[{"key":"ip","value":"10.0.0.1"},
     {"key":"hostname","value":7},{"key":"host.name","type":"string","value":"h"}]}}"#;
 
-const PROCESSES: &str = r#"{"p1":{"serviceName":"frontend","tags":[{"key":"hostname","type":"string","value":"fe-1"}]},
+const PROCESSES: &str = r#"{"p1":{"serviceName":"frontend","tags":[{"key":"hostname","type":"string","value":"fe-1"},
+    {"key":"ip","type":"string","value":7},{"key":"host.name","type":"string","value":"h","x":1}]},
   "p2":{"serviceName":"","tags":null},"p1":{"serviceName":"dup"},"p3":{}}"#;
 
 /// Hand-written traces: every field form the fast path reads, processes before, after or
@@ -200,6 +204,21 @@ fn what_serde_refuses_is_not_taken() {
     let refused = [
         trace_text(r#"{"spanID":"1","spanID":"2"}"#, "{}", true),
         trace_text(r#"{"tags":[{"key":"a","key":"b"}]}"#, "{}", true),
+        trace_text(
+            r#"{"tags":[{"key":"a","type":"string","value":"x","key":"b"}]}"#,
+            "{}",
+            true,
+        ),
+        trace_text(
+            r#"{"processID":"p"}"#,
+            r#"{"p":{"tags":[{"key":"ip","type":"string","value":"x","value":"y"}]}}"#,
+            true,
+        ),
+        trace_text(
+            r#"{"tags":[{"key":"a","type":"string","value":tru}]}"#,
+            "{}",
+            true,
+        ),
         trace_text(r#"{"startTime":true}"#, "{}", true),
         trace_text(r#"{"tags":{}}"#, "{}", true),
         trace_text(r#"{"references":[null]}"#, "{}", true),

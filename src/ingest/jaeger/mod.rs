@@ -14,6 +14,7 @@ pub mod chunks;
 pub mod envelope;
 pub mod fast;
 pub mod fast_span;
+pub mod fast_tags;
 pub mod mapped;
 pub mod rows;
 pub mod scan;
