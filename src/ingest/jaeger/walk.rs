@@ -55,9 +55,10 @@ pub fn walk_span(
     let Some((start_ns, end_ns)) = span_times(span.start, span.duration, part, place) else {
         return;
     };
+    let own = (span.trace_id.as_ref().map_or("", Text::as_str), &trace);
     let refs = read_refs(
         span.references.as_deref().unwrap_or_default(),
-        &trace,
+        own,
         part,
         place,
     );
@@ -116,12 +117,21 @@ fn span_kind(mapped: &Mapped<'_>, part: &mut Part, place: Place<'_>) -> i32 {
     })
 }
 
-/// References with readable ids; a missing trace id means the span's own trace.
-fn read_refs(refs: &[Reference<'_>], trace: &HexId, part: &mut Part, place: Place<'_>) -> Vec<Ref> {
+/// References with readable ids; a missing trace id means the span's own trace. `own` is
+/// the span's trace id as written and as read (a reference to the same text is not read
+/// again).
+fn read_refs(
+    refs: &[Reference<'_>],
+    own: (&str, &HexId),
+    part: &mut Part,
+    place: Place<'_>,
+) -> Vec<Ref> {
+    let (own_text, trace) = own;
     let mut out = Vec::with_capacity(refs.len());
     for r in refs {
         let ref_trace = match r.trace_id.as_ref() {
             None => Ok(Some(*trace)),
+            Some(t) if t.as_str() == own_text => Ok(Some(*trace)),
             t => optional_id(t, TRACE_ID_BYTES, "reference: trace", part, place),
         };
         let ref_span = optional_id(
