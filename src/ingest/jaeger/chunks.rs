@@ -29,7 +29,13 @@ const BIG_CHUNK: usize = 2 * GROUP_BYTES;
 /// What a trace object starts with in the query API's output, after the comma before it.
 const TRACE_OPEN: &[u8] = b",{\"traceID\":\"";
 /// The key that tells a trace from a span (which starts the same way).
-pub(super) const SPANS_KEY: &[u8] = b"\",\"spans\":[";
+const SPANS_KEY: &[u8] = b"\",\"spans\":[";
+/// What a trace object starts with when its processes come first.
+const PROCESSES_OPEN: &[u8] = b",{\"processes\":{";
+/// Bytes searched at a time for a trace start (a few traces' worth).
+const SEARCH_WINDOW: usize = 256 << 10;
+/// Bytes shared by neighbouring search windows, so no pattern falls between them.
+pub(super) const PATTERN_OVERLAP: usize = 64;
 /// `]` tried from the end of the line for the one closing `data`.
 const MAX_TAIL_TRIES: usize = 4;
 /// Longest trace id text looked back over from `SPANS_KEY` (128-bit hex, with room).
@@ -156,26 +162,64 @@ fn rest_of_object(rest: &[u8]) -> Res<bool> {
 
 /// Cuts the `data` array's contents into chunks of about `GROUP_BYTES`, each cut at the
 /// comma before a likely trace start (the commas themselves belong to no chunk).
-fn cut(doc: &[u8], data: Range<usize>) -> Vec<Range<usize>> {
+pub(super) fn cut(doc: &[u8], data: Range<usize>) -> Vec<Range<usize>> {
     let mut chunks = Vec::new();
     let mut start = data.start;
-    while let Some(comma) = next_trace(doc, start + GROUP_BYTES, data.end) {
-        chunks.push(start..comma);
-        start = comma + 1;
+    let mut probe = start + GROUP_BYTES;
+    while probe < data.end {
+        let window = probe..(probe + SEARCH_WINDOW).min(data.end);
+        match first_trace_start(doc, window) {
+            Some(comma) => {
+                chunks.push(start..comma);
+                start = comma + 1;
+                probe = start + GROUP_BYTES;
+            }
+            None => probe += SEARCH_WINDOW - PATTERN_OVERLAP,
+        }
     }
     chunks.push(start..data.end);
     chunks
 }
 
-/// The comma before the first likely trace start at or after `from` (and before `end`):
-/// `,{"traceID":"<hex>","spans":[`.
-fn next_trace(doc: &[u8], from: usize, end: usize) -> Option<usize> {
-    let hay = doc.get(from..end)?;
-    memmem::find_iter(hay, SPANS_KEY).find_map(|at| trace_open_before(doc, from + at))
+/// The comma before the first likely trace start in `doc[range]`: `,{"traceID":"<hex>",
+/// "spans":[` or `,{"processes":{`.
+fn first_trace_start(doc: &[u8], range: Range<usize>) -> Option<usize> {
+    let hay = doc.get(range.clone())?;
+    let spans = memmem::find_iter(hay, SPANS_KEY);
+    let mut ids = spans.filter_map(|at| trace_open_before(doc, range.start + at));
+    let by_id = ids.find(|&comma| comma >= range.start);
+    let by_processes = memmem::find(hay, PROCESSES_OPEN).map(|at| range.start + at);
+    by_id.into_iter().chain(by_processes).min()
+}
+
+/// The comma before the last likely trace start in `doc[range]` (see [`first_trace_start`]).
+fn last_trace_start(doc: &[u8], range: Range<usize>) -> Option<usize> {
+    let hay = doc.get(range.clone())?;
+    let spans = memmem::rfind_iter(hay, SPANS_KEY);
+    let mut ids = spans.filter_map(|at| trace_open_before(doc, range.start + at));
+    let by_id = ids.find(|&comma| comma >= range.start);
+    let by_processes = memmem::rfind(hay, PROCESSES_OPEN).map(|at| range.start + at);
+    by_id.into_iter().chain(by_processes).max()
+}
+
+/// The comma before the last likely trace start of `doc[range]`, searched a window at a
+/// time from the end (most often found in the first).
+pub(super) fn last_trace_start_in(doc: &[u8], range: Range<usize>) -> Option<usize> {
+    let mut to = range.end;
+    loop {
+        let from = to.saturating_sub(SEARCH_WINDOW).max(range.start);
+        if let Some(comma) = last_trace_start(doc, from..to) {
+            return Some(comma);
+        }
+        if from == range.start {
+            return None;
+        }
+        to = from + PATTERN_OVERLAP;
+    }
 }
 
 /// The comma of `,{"traceID":"<hex>` ending at `at`.
-pub(super) fn trace_open_before(doc: &[u8], at: usize) -> Option<usize> {
+fn trace_open_before(doc: &[u8], at: usize) -> Option<usize> {
     let from = at.saturating_sub(MAX_ID + TRACE_OPEN.len());
     let window = doc.get(from..at)?;
     let open = memmem::rfind(window, TRACE_OPEN)?;

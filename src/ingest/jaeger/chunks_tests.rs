@@ -129,3 +129,19 @@ fn cut_or_garbled_envelopes_are_refused_or_read_alike() {
         cases.len()
     );
 }
+
+#[test]
+fn traces_with_their_processes_first_are_cut_too() {
+    let trace = |i: usize| {
+        format!(
+            r#"{{"processes":{{"p":{{"serviceName":"s{}"}}}},"traceID":"{i:x}","spans":[{{"traceID":"{i:x}","spanID":"1","operationName":"op","startTime":1,"duration":3,"processID":"p","tags":[{{"key":"pad","type":"string","value":"{}"}}]}}]}}"#,
+            i % 3,
+            "y".repeat(3000)
+        )
+    };
+    let data: Vec<String> = (1..=2000).map(trace).collect();
+    let doc = format!(r#"{{"data":[{}]}}"#, data.join(","));
+    let ranges = cut(doc.as_bytes(), find(doc.as_bytes()).unwrap().data);
+    assert!(ranges.len() > 2, "{}", ranges.len());
+    assert_same(&doc);
+}

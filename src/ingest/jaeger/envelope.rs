@@ -7,6 +7,7 @@
 use std::sync::{Mutex, PoisonError};
 
 use anyhow::Result;
+use rayon::prelude::*;
 
 use super::batch::Lines;
 use super::fast;
@@ -135,42 +136,38 @@ fn run<'d>(source: Source<'d>, work: Work<'d>, label: &str) -> Vec<Result<Done>>
     }
 }
 
-/// Reads traces found by a scan of a part of `bytes` (each with its line) as the scan's tasks
-/// do, in this task: whole traces in groups of about `GROUP_BYTES`, a bigger one spread.
+/// Reads traces found by a scan of a part of `bytes` (each with its line) as the scan's
+/// tasks do: whole traces in parallel groups of about `GROUP_BYTES`, a bigger one spread.
 pub(super) fn walk_found<'d>(
     bytes: &'d [u8],
     found: Vec<(&'d [u8], usize)>,
     label: &str,
 ) -> Vec<Result<Done>> {
     let source = Source::new(bytes);
-    let mut out = Vec::new();
-    let mut open = Traces {
-        traces: Vec::new(),
-        bytes: 0,
-    };
-    let flush = |open: &mut Traces<'d>, out: &mut Vec<Result<Done>>| {
-        if !open.traces.is_empty() {
-            let g = Traces {
-                traces: std::mem::take(&mut open.traces),
-                bytes: std::mem::take(&mut open.bytes),
-            };
-            out.push(walk_traces(source, g, label));
-        }
-    };
+    let mut works = Vec::new();
+    let mut open: Option<Traces<'d>> = None;
     for (trace, line) in found {
         if trace.len() > GROUP_BYTES {
-            flush(&mut open, &mut out);
-            out.extend(big_trace(source, trace, line, label));
+            works.extend(open.take().map(Work::Traces));
+            works.push(Work::Big(trace, line));
             continue;
         }
-        open.traces.push((trace, line));
-        open.bytes += trace.len();
-        if open.bytes >= GROUP_BYTES {
-            flush(&mut open, &mut out);
+        let g = open.get_or_insert_with(|| Traces {
+            traces: Vec::new(),
+            bytes: 0,
+        });
+        g.traces.push((trace, line));
+        g.bytes += trace.len();
+        if g.bytes >= GROUP_BYTES {
+            works.extend(open.take().map(Work::Traces));
         }
     }
-    flush(&mut open, &mut out);
-    out
+    works.extend(open.map(Work::Traces));
+    let parts: Vec<Vec<Result<Done>>> = works
+        .into_par_iter()
+        .map(|work| run(source, work, label))
+        .collect();
+    parts.into_iter().flatten().collect()
 }
 
 /// Rough input bytes per Jaeger span, to size builders (a span with a few tags: ~800).

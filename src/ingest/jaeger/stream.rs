@@ -8,9 +8,8 @@
 use std::io::Read;
 
 use anyhow::{Context, Result};
-use memchr::memmem;
 
-use super::chunks::{data_close, read_chunks, start_of_data, trace_open_before, SPANS_KEY};
+use super::chunks::{data_close, last_trace_start_in, read_chunks, start_of_data, PATTERN_OVERLAP};
 use crate::ingest::diag::Level;
 use crate::ingest::otlp::parse::{Done, Loaded, BLOCK_BYTES};
 
@@ -108,12 +107,15 @@ fn stream(
 ) -> std::io::Result<Streamed> {
     let Input { block, label, .. } = input;
     let mut eof = fill(reader, &mut buf, block)?;
+    // Where the search for a trace start begins (past what was searched before reading on).
+    let mut look = from;
     loop {
         if eof {
             return Ok(last_block(buf, from, label, taken));
         }
-        let Some(comma) = last_trace_start(&buf, from) else {
+        let Some(comma) = last_trace_start_in(&buf, look..buf.len()) else {
             // No trace starts in this block (one trace larger than it): read on.
+            look = buf.len().saturating_sub(PATTERN_OVERLAP).max(from);
             let target = buf.len() + block;
             eof = fill(reader, &mut buf, target)?;
             continue;
@@ -128,7 +130,7 @@ fn stream(
         buf.truncate(comma + 1);
         taken.bytes.push(buf);
         buf = next;
-        from = 0;
+        (from, look) = (0, 0);
         eof = more?;
         match parts.flatten() {
             Some(parts) => taken.parts.extend(parts),
@@ -156,15 +158,6 @@ fn last_block(buf: Vec<u8>, from: usize, label: &str, taken: &mut Taken) -> Stre
 /// True when `bytes` holds no line break (every trace of a one-line envelope is on line 1).
 fn one_line(bytes: &[u8]) -> bool {
     memchr::memchr(b'\n', bytes).is_none()
-}
-
-/// The comma before the last likely trace start of `buf` after `from`.
-fn last_trace_start(buf: &[u8], from: usize) -> Option<usize> {
-    let hay = buf.get(from..)?;
-    let found = memmem::rfind_iter(hay, SPANS_KEY);
-    found
-        .filter_map(|at| trace_open_before(buf, from + at))
-        .find(|&comma| comma >= from)
 }
 
 #[cfg(test)]
