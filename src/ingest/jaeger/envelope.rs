@@ -64,6 +64,30 @@ pub fn parse<'d>(
     label: &str,
     acc: &mut Loaded,
 ) -> Result<Option<usize>> {
+    parse_scanned(bytes, doc, false, label, acc)
+}
+
+/// Parses the rest of an envelope from `doc`, which starts between two elements of its
+/// `data` array (the envelope began before `doc`), as [`parse`] would go on from there; the
+/// bytes of `doc` it took.
+pub fn parse_in_data<'d>(
+    bytes: &'d [u8],
+    doc: &'d [u8],
+    label: &str,
+    acc: &mut Loaded,
+) -> Result<usize> {
+    let used = parse_scanned(bytes, doc, true, label, acc)?;
+    Ok(used.unwrap_or(doc.len()))
+}
+
+/// [`parse`], or [`parse_in_data`] when `in_data`.
+fn parse_scanned<'d>(
+    bytes: &'d [u8],
+    doc: &'d [u8],
+    in_data: bool,
+    label: &str,
+    acc: &mut Loaded,
+) -> Result<Option<usize>> {
     let results: Results = Mutex::new(Vec::new());
     let source = Source::new(bytes);
     let (end, last_line) = rayon::scope(|s| {
@@ -79,7 +103,7 @@ pub fn parse<'d>(
         };
         let mut lines = Lines::new(bytes);
         let mut open: Option<Traces<'d>> = None;
-        let end = scan::scan(doc, |trace| {
+        let on_trace = |trace: &'d [u8]| {
             let line = lines.of_bytes(trace);
             if trace.len() > GROUP_BYTES {
                 open.take().map(Work::Traces).map(&mut submit);
@@ -95,7 +119,12 @@ pub fn parse<'d>(
             if g.bytes >= GROUP_BYTES {
                 open.take().map(Work::Traces).map(&mut submit);
             }
-        });
+        };
+        let end = if in_data {
+            scan::scan_in_data(doc, on_trace)
+        } else {
+            scan::scan(doc, on_trace)
+        };
         open.take().map(Work::Traces).map(&mut submit);
         (
             end,

@@ -60,7 +60,12 @@ pub fn detect(head: &[u8]) -> bool {
 /// or of responses). Malformed parts become counted skips; reading stops at the first
 /// document that cannot be parsed.
 pub fn parse_whole(bytes: &[u8], label: &str, acc: &mut Loaded) -> Result<()> {
-    let mut rest = bytes.trim_ascii_start();
+    parse_rest(bytes, bytes, label, acc)
+}
+
+/// [`parse_whole`] from `rest`, a slice of `bytes` at the start of a document.
+pub(super) fn parse_rest(bytes: &[u8], rest: &[u8], label: &str, acc: &mut Loaded) -> Result<()> {
+    let mut rest = rest.trim_ascii_start();
     while !rest.is_empty() {
         let Some(used) = parse_document(bytes, rest, label, acc)? else {
             break;

@@ -33,8 +33,26 @@ struct State {
 
 /// Scans `b` (starting with `{`), giving each complete object of the top-level `data` array
 /// to `on_trace` in document order.
-pub fn scan<'b>(b: &'b [u8], mut on_trace: impl FnMut(&'b [u8])) -> ScanEnd {
-    let mut st = State::default();
+pub fn scan<'b>(b: &'b [u8], on_trace: impl FnMut(&'b [u8])) -> ScanEnd {
+    scan_from(b, State::default(), on_trace)
+}
+
+/// Scans `b` as the rest of an envelope whose `data` array was entered before `b`, `b`
+/// starting between two of its elements: what [`scan`] would find from there on.
+pub fn scan_in_data<'b>(b: &'b [u8], on_trace: impl FnMut(&'b [u8])) -> ScanEnd {
+    let st = State {
+        depth: DATA_DEPTH,
+        in_data: true,
+        ..State::default()
+    };
+    let env = scan_from(b, st, on_trace);
+    ScanEnd {
+        seen_data: true,
+        ..env
+    }
+}
+
+fn scan_from<'b>(b: &'b [u8], mut st: State, mut on_trace: impl FnMut(&'b [u8])) -> ScanEnd {
     let mut env = ScanEnd {
         truncated: true,
         ..ScanEnd::default()
@@ -257,6 +275,18 @@ mod tests {
         assert!(!elements(br#"{"a":"x"},{"b":"#, |_| {}));
         assert!(!elements(br#"{"a":"x, "#, |_| {}));
         assert!(!elements(br#"{"a":1}]},{"#, |_| {}));
+    }
+
+    #[test]
+    fn a_scan_resumed_between_elements_finds_what_the_whole_scan_finds() {
+        let doc = br#"{"data":[{"a":1},{"b":"]"},{"c":[{}]}],"errors":[1]} tail"#;
+        let (whole, env) = traces(doc);
+        let from = doc.iter().position(|&b| b == b',').unwrap() + 1;
+        let mut resumed = Vec::new();
+        let rest = scan_in_data(&doc[from..], |t| resumed.push(t));
+        assert_eq!(resumed, whole[1..]);
+        assert_eq!(rest.end + from, env.end);
+        assert!(rest.has_errors && rest.seen_data && !rest.truncated);
     }
 
     #[test]

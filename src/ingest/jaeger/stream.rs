@@ -1,9 +1,12 @@
 //! A Jaeger input read as it streams in: a query API envelope written on one line
-//! (`{"data":[trace,…],…}`) is read block by block of about [`BLOCK_BYTES`], each block's
-//! whole traces cut into chunks and read in parallel ([`super::chunks`]) while the next
-//! block is read, the partial trace at a block's end carried into the next. Nothing is
-//! kept until the whole envelope is read and proven; any other input, or an envelope a
-//! chunk does not prove, is then parsed whole by [`super::parse_whole`] from the bytes read.
+//! (`{"data":[trace,…],…}`) is read block by block of about [`BLOCK_BYTES`] into two
+//! recycled buffers, each block's whole traces cut into chunks and read in parallel
+//! ([`super::chunks`]) while the next block is read, the partial trace at a block's end
+//! carried into the next. Where a block is not proven (a line break, a cut the scan does
+//! not confirm, the envelope's end not as expected), the rest of the input is read and
+//! parsed from that block on as the scan path would go on from there
+//! ([`super::envelope::parse_in_data`], then any further documents); any other input is
+//! parsed whole by [`super::parse_whole`].
 
 use std::io::Read;
 
@@ -19,14 +22,6 @@ fn fill(reader: &mut (dyn Read + Send), buf: &mut Vec<u8>, target: usize) -> std
     buf.reserve(want);
     let got = reader.take(want as u64).read_to_end(buf)?;
     Ok(got < want)
-}
-
-/// What was read so far: the bytes (for the whole-input fallback) and the proven parts.
-#[derive(Default)]
-struct Taken {
-    /// Every byte read before the current block, in order.
-    bytes: Vec<Vec<u8>>,
-    parts: Vec<Result<Done>>,
 }
 
 /// Parses a Jaeger input whose first `head` bytes are read (see the module doc).
@@ -53,23 +48,27 @@ struct Input<'l> {
     label: &'l str,
 }
 
-/// Parses the input (see [`parse_reader`]); true when it was streamed.
+/// Parses the input (see [`parse_reader`]); true when it streamed to its end.
 fn read_input(
     reader: &mut (dyn Read + Send),
-    head: Vec<u8>,
+    mut head: Vec<u8>,
     input: Input<'_>,
     acc: &mut Loaded,
 ) -> Result<bool> {
     let Input { size, label, .. } = input;
-    let mut taken = Taken::default();
-    let streamed = match start_of_data(&head) {
-        Some(at) => stream(reader, head, at, input, &mut taken)
-            .with_context(|| format!("{label}: cannot read"))?,
-        None => Streamed::No(head),
+    let Some(at) = start_of_data(&head) else {
+        head.reserve(size.saturating_sub(head.len()) + 1);
+        reader
+            .read_to_end(&mut head)
+            .with_context(|| format!("{label}: cannot read"))?;
+        return super::parse_whole(&head, label, acc).map(|()| false);
     };
-    match streamed {
-        Streamed::Yes(has_errors) => {
-            acc.absorb_all(taken.parts)?;
+    let mut parts = Vec::new();
+    let end = stream(reader, head, at, input, &mut parts)
+        .with_context(|| format!("{label}: cannot read"))?;
+    acc.absorb_all(parts)?;
+    match end {
+        Streamed::Whole(has_errors) => {
             if has_errors {
                 acc.diag
                     .add(Level::Warn, "Jaeger response lists errors", || {
@@ -78,40 +77,43 @@ fn read_input(
             }
             Ok(true)
         }
-        Streamed::No(rest) => {
-            let mut all = Vec::with_capacity(size.max(rest.len()) + 1);
-            taken.bytes.iter().for_each(|b| all.extend_from_slice(b));
-            all.extend_from_slice(&rest);
+        Streamed::From(mut rest, from) => {
             reader
-                .read_to_end(&mut all)
+                .read_to_end(&mut rest)
                 .with_context(|| format!("{label}: cannot read"))?;
-            super::parse_whole(&all, label, acc).map(|()| false)
+            let doc = rest.get(from..).unwrap_or_default();
+            let used = super::envelope::parse_in_data(&rest, doc, label, acc)?;
+            let after = doc.get(used..).unwrap_or_default();
+            super::parse_rest(&rest, after, label, acc).map(|()| false)
         }
     }
 }
 
-/// How streaming ended: the envelope proven (whether it lists errors), or given back with
-/// the bytes of the current block (those before it are in [`Taken::bytes`]).
+/// How streaming ended: the whole envelope proven (whether it lists errors), or a buffer
+/// whose bytes from an offset on (between two elements of `data`, on the input's first
+/// line) are still to be parsed, with the rest of the input.
 enum Streamed {
-    Yes(bool),
-    No(Vec<u8>),
+    Whole(bool),
+    From(Vec<u8>, usize),
 }
 
-/// Streams the envelope whose `data` contents start at `from` in `buf`.
+/// Streams the envelope whose `data` contents start at `from` in `buf`, the parts of the
+/// blocks proven pushed to `parts`.
 fn stream(
     reader: &mut (dyn Read + Send),
     mut buf: Vec<u8>,
     mut from: usize,
     input: Input<'_>,
-    taken: &mut Taken,
+    parts: &mut Vec<Result<Done>>,
 ) -> std::io::Result<Streamed> {
     let Input { block, label, .. } = input;
     let mut eof = fill(reader, &mut buf, block)?;
     // Where the search for a trace start begins (past what was searched before reading on).
     let mut look = from;
+    let mut spare = Vec::new();
     loop {
         if eof {
-            return Ok(last_block(buf, from, label, taken));
+            return Ok(last_block(buf, from, label, parts));
         }
         let Some(comma) = last_trace_start_in(&buf, look..buf.len()) else {
             // No trace starts in this block (one trace larger than it): read on.
@@ -120,38 +122,40 @@ fn stream(
             eof = fill(reader, &mut buf, target)?;
             continue;
         };
-        let mut next = Vec::with_capacity(block);
+        let mut next = std::mem::take(&mut spare);
+        next.clear();
         next.extend_from_slice(buf.get(comma + 1..).unwrap_or_default());
         let region = buf.get(from..comma).unwrap_or_default();
-        let (parts, more) = rayon::join(
+        let (read, more) = rayon::join(
             || one_line(region).then(|| read_chunks(&buf, from..comma, 1, label)),
             || fill(reader, &mut next, block),
         );
-        buf.truncate(comma + 1);
-        taken.bytes.push(buf);
-        buf = next;
-        (from, look) = (0, 0);
-        eof = more?;
-        match parts.flatten() {
-            Some(parts) => taken.parts.extend(parts),
-            None => return Ok(Streamed::No(buf)),
-        }
+        let more = more?;
+        let Some(read) = read.flatten() else {
+            // Not proven: this block on is parsed the scan path's way.
+            buf.truncate(comma + 1);
+            buf.extend_from_slice(&next);
+            return Ok(Streamed::From(buf, from));
+        };
+        parts.extend(read);
+        spare = std::mem::replace(&mut buf, next);
+        (from, look, eof) = (0, 0, more);
     }
 }
 
 /// The last block: the rest of `data`, the envelope's other keys and only whitespace after.
-fn last_block(buf: Vec<u8>, from: usize, label: &str, taken: &mut Taken) -> Streamed {
+fn last_block(buf: Vec<u8>, from: usize, label: &str, parts: &mut Vec<Result<Done>>) -> Streamed {
     let end = buf.trim_ascii_end().len();
     let line = buf.get(..end).unwrap_or_default();
     let Some((close, has_errors)) = data_close(line, from).filter(|_| one_line(line)) else {
-        return Streamed::No(buf);
+        return Streamed::From(buf, from);
     };
     match read_chunks(&buf, from..close, 1, label) {
-        Some(parts) => {
-            taken.parts.extend(parts);
-            Streamed::Yes(has_errors)
+        Some(read) => {
+            parts.extend(read);
+            Streamed::Whole(has_errors)
         }
-        None => Streamed::No(buf),
+        None => Streamed::From(buf, from),
     }
 }
 

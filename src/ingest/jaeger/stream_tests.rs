@@ -113,3 +113,24 @@ fn cut_or_garbled_streams_read_as_whole_ones() {
     }
     assert!(streamed_any);
 }
+
+/// Blocks streamed, then one not proven (a line break, a cut document, a second document):
+/// the rest is parsed the scan path's way, and the whole reads as when parsed whole.
+#[test]
+fn a_block_not_proven_hands_the_rest_to_the_scan_path() {
+    let doc = envelope(200, r#","total":0"#);
+    let late = doc.len() * 3 / 4;
+    let comma = late + doc[late..].find("},{").unwrap() + 1;
+    let cases = [
+        format!("{}\n{}", &doc[..=comma], &doc[comma + 1..]),
+        doc[..doc.len() - 40].to_string(),
+        format!("{doc}\n{doc}\n"),
+        format!("{doc}\n{{\"data\":[]}} garbage"),
+    ];
+    for (i, case) in cases.iter().enumerate() {
+        let ((streamed, was), whole) = both(case.as_bytes(), 20_000);
+        assert!(!was, "case {i}");
+        assert!(whole.spans.height() > 100, "case {i}");
+        assert_same(&streamed, &whole, &format!("case {i}"));
+    }
+}
