@@ -17,13 +17,12 @@ use super::batch::Lines;
 use super::envelope::walk_found;
 use super::fast::{read_trace, Scratch};
 use super::scan;
+use super::BYTES_PER_SPAN;
 use crate::ingest::cursor::{Bail, Cursor, Res};
 use crate::ingest::diag::Level;
 use crate::ingest::otlp::parse::{finish, Done, Loaded, GROUP_BYTES};
 use crate::ingest::otlp::walk::{Part, Place};
 
-/// Rough input bytes per Jaeger span, to size builders (a span with a few tags: ~800).
-const BYTES_PER_SPAN: usize = 800;
 /// A chunk larger than this holds a trace too big for one task: the scan path spreads it.
 const BIG_CHUNK: usize = 2 * GROUP_BYTES;
 /// What a trace object starts with in the query API's output, after the comma before it.

@@ -14,6 +14,7 @@ use super::fast;
 use super::scan::{self, ScanEnd};
 use super::walk::{walk_raw_span, walk_span};
 use super::wire::{Processes, Trace, TypedTrace};
+use super::BYTES_PER_SPAN;
 use crate::ingest::diag::Level;
 use crate::ingest::otlp::parse::{error_class, finish, Done, Loaded, GROUP_BYTES};
 use crate::ingest::otlp::walk::{Part, Place};
@@ -198,9 +199,6 @@ pub(super) fn walk_found<'d>(
         .collect();
     parts.into_iter().flatten().collect()
 }
-
-/// Rough input bytes per Jaeger span, to size builders (a span with a few tags: ~800).
-const BYTES_PER_SPAN: usize = 800;
 
 /// Reads a task's traces the fast way, else (anything not taken) the serde way from scratch.
 fn walk_traces<'d>(source: Source<'d>, g: Traces<'d>, label: &str) -> Result<Done> {

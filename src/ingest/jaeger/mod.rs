@@ -2,12 +2,16 @@
 //! object `{traceID, spans, processes}`, a bare array of spans with inline `process` or of
 //! trace objects, into the same frames as OTLP (see [`walk`] for the mapping).
 //!
-//! Layers: [`wire`] (borrowed serde types, tags read by [`tags`]) → [`scan`] + [`envelope`]
-//! (the `data` array's traces found without parsing, then each parsed once, in parallel
-//! groups) or [`batch`] (one trace's or a bare array's spans left raw and grouped) →
-//! [`walk`] (one span's rows, with [`mapped`] and [`rows`]). The Zipkin reader shares
-//! [`tags`], [`mapped`], [`rows`] and [`batch`]. Groups are about 2 MB of input, cut by
-//! bytes, merged in input order.
+//! Layers: [`stream`] reads the input; a query API envelope on one line (as the query
+//! service writes it) streams block by block through [`chunks`] (its `data` array cut at
+//! likely trace starts, each chunk read in parallel, the cuts proven by the reading). Other
+//! inputs are read whole: [`scan`] + [`envelope`] (the `data` array's traces found without
+//! parsing, then parsed in parallel groups) or [`batch`] (one trace's or a bare array's
+//! spans left raw and grouped). Every group is first read by the strict cursor ([`fast`],
+//! [`fast_span`], [`fast_tags`]) and, when it gives up, again by serde ([`wire`], tags read
+//! by [`tags`]), which decides. Then [`walk`] (one span's rows, with [`mapped`] and
+//! [`rows`]). The Zipkin reader shares [`tags`], [`mapped`], [`rows`] and [`batch`]. Groups
+//! are about 2 MB of input, cut by bytes, merged in input order.
 
 pub mod batch;
 pub mod chunks;
@@ -23,6 +27,8 @@ pub mod tags;
 pub mod walk;
 pub mod wire;
 
+#[cfg(test)]
+mod fast_fixture_tests;
 #[cfg(test)]
 mod fast_tests;
 #[cfg(test)]
@@ -44,7 +50,7 @@ const SPAN_KEYS: [&[u8]; 3] = [b"\"traceID\"", b"\"spanID\"", b"\"operationName\
 /// Keys of the query API envelope, for a response that holds no trace at all.
 const ENVELOPE_KEYS: [&[u8]; 4] = [b"\"data\"", b"\"total\"", b"\"limit\"", b"\"offset\""];
 /// Rough input bytes per Jaeger span, to size builders (a span with a few tags: ~800).
-const BYTES_PER_SPAN: usize = 800;
+pub(super) const BYTES_PER_SPAN: usize = 800;
 
 /// True when the first bytes of an input look like Jaeger JSON.
 pub fn detect(head: &[u8]) -> bool {
