@@ -492,3 +492,54 @@ fn zipkin_samples_pair_their_shared_calls() {
     let warn = "Zipkin shared client/server span id: server half given its own id";
     assert!(d.diagnostics.count(Level::Warn, warn) >= 1);
 }
+
+/// A fixture as a one-line Jaeger envelope (the query service's layout, streamed in proven
+/// chunks) reads exactly as its pretty-printed rendering (scanned); cut or garbled, it never
+/// panics and what is read is noticed.
+#[test]
+fn a_one_line_envelope_reads_as_a_pretty_one_and_survives_damage() {
+    let fixture =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/retry-storm/traces.jsonl.gz");
+    let pretty = to_jaeger(&gunzip(&fixture));
+    let value: Value = serde_json::from_slice(&pretty).unwrap();
+    let line = serde_json::to_vec(&value).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let a = load_text(tmp.path(), "t.json", &pretty);
+    let b = load_text(tmp.path(), "t.json", &line);
+    assert!(b.spans.height() > 1000);
+    assert!(a.spans.equals_missing(&b.spans));
+    assert!(a.events.equals_missing(&b.events) && a.links.equals_missing(&b.links));
+    assert_eq!(
+        format!("{:?}", a.diagnostics),
+        format!("{:?}", b.diagnostics)
+    );
+    let mut cases: Vec<Vec<u8>> = [3, 250, 500, 999]
+        .iter()
+        .map(|cut| line.get(..line.len() * cut / 1000).unwrap().to_vec())
+        .collect();
+    for (seed, garbage) in [
+        (11u64, b'"'),
+        (12, b'}'),
+        (13, b'\n'),
+        (14, 0xff),
+        (15, b','),
+    ] {
+        let mut g = line.clone();
+        for p in positions(g.len(), 3, seed) {
+            g[p] = garbage;
+        }
+        cases.push(g);
+    }
+    for (i, case) in cases.iter().enumerate() {
+        let file = tmp.path().join("case.json");
+        std::fs::write(&file, case).unwrap();
+        let caught = std::panic::catch_unwind(|| load(vec![file.clone()]));
+        let d = caught
+            .unwrap_or_else(|_| panic!("case {i}: panicked"))
+            .unwrap();
+        assert!(
+            !d.diagnostics.is_empty() || d.spans.height() > 0,
+            "case {i}: silent"
+        );
+    }
+}
