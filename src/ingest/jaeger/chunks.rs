@@ -112,9 +112,9 @@ pub(super) fn start_of_data(doc: &[u8]) -> Option<usize> {
     Some(at)
 }
 
-/// The `]` closing the `data` array that opens at `open`: of the line's last few `]`, the
-/// first after which only other keys follow (an `errors` list also ends in one), with
-/// whether `errors` lists any.
+/// The `]` closing the `data` array that opens at `open`: going back over the line's last
+/// few `]` while only other keys of the envelope follow each (an `errors` list ends in one
+/// too), the furthest back; with whether `errors` lists any.
 pub(super) fn data_close(line: &[u8], open: usize) -> Option<(usize, bool)> {
     let mut best = None;
     let mut upto = line.len();

@@ -12,7 +12,7 @@ use rayon::prelude::*;
 use super::batch::Lines;
 use super::fast;
 use super::scan::{self, ScanEnd};
-use super::walk::{walk_raw_span, walk_span};
+use super::walk::{walk_raw_span, walk_span, WalkScratch};
 use super::wire::{Processes, Trace, TypedTrace};
 use super::BYTES_PER_SPAN;
 use crate::ingest::diag::Level;
@@ -224,7 +224,7 @@ pub(super) fn serde_traces<'d>(
 /// The serde path: each trace parsed whole, or span by span when that fails.
 fn walk_traces_serde<'d>(source: Source<'d>, g: Traces<'d>, label: &str) -> Result<Done> {
     let mut part = Part::with_capacity(g.bytes / BYTES_PER_SPAN);
-    let mut scratch = String::new();
+    let mut scratch = WalkScratch::default();
     for (text, line) in g.traces {
         let place = Place { label, line };
         match source.parse::<TypedTrace>(text) {
@@ -250,7 +250,7 @@ fn span_by_span<'d>(
     text: &'d [u8],
     line: usize,
     part: &mut Part,
-    scratch: &mut String,
+    scratch: &mut WalkScratch,
     label: &str,
 ) {
     let place = Place { label, line };

@@ -14,7 +14,7 @@ use serde_json::value::RawValue;
 
 use super::batch::Group;
 use super::fast_span::{process, SpanSlot};
-use super::walk::walk_span;
+use super::walk::{walk_span, WalkScratch};
 use super::wire::Processes;
 use crate::ingest::cursor::{Bail, Cursor, Res};
 use crate::ingest::otlp::scalar::Text;
@@ -26,7 +26,7 @@ use crate::ingest::otlp::walk::{Part, Place};
 pub struct Scratch<'a> {
     slots: Vec<SpanSlot<'a>>,
     used: usize,
-    text: String,
+    text: WalkScratch,
 }
 
 impl<'a> Scratch<'a> {

@@ -43,6 +43,16 @@ fn compact_tag<'a>(c: &mut Cursor<'a>) -> Option<KeyValue<'a>> {
     })
 }
 
+/// The Jaeger tag types, as the query service writes them with the key that follows:
+/// matched whole, so the common types cost no string read.
+const TYPES: [(&[u8], &str); 5] = [
+    (b"\"string\",\"value\":", "string"),
+    (b"\"int64\",\"value\":", "int64"),
+    (b"\"bool\",\"value\":", "bool"),
+    (b"\"float64\",\"value\":", "float64"),
+    (b"\"binary\",\"value\":", "binary"),
+];
+
 /// The key and type of a compact tag, the cursor left on its value.
 fn compact_key_type<'a>(c: &mut Cursor<'a>) -> Option<(Cow<'a, str>, Cow<'a, str>)> {
     if !c.lit(b"{\"key\":") {
@@ -51,6 +61,9 @@ fn compact_key_type<'a>(c: &mut Cursor<'a>) -> Option<(Cow<'a, str>, Cow<'a, str
     let key = c.string().ok()?;
     if !c.lit(b",\"type\":") {
         return None;
+    }
+    if let Some((_, ty)) = TYPES.iter().find(|(written, _)| c.lit(written)) {
+        return Some((key, Cow::Borrowed(ty)));
     }
     let ty = c.string().ok()?;
     c.lit(b",\"value\":").then_some((key, ty))

@@ -279,7 +279,7 @@ fn span_both(text: &str) -> (Option<Outcome>, Option<Outcome>) {
             span,
             &Processes::default(),
             &mut part,
-            &mut String::new(),
+            &mut Default::default(),
             place,
         );
         outcome(finish(part))

@@ -39,6 +39,7 @@ use rayon::prelude::*;
 use serde_json::value::RawValue;
 
 use self::batch::{Group, Lines, Piece};
+use self::walk::WalkScratch;
 use self::wire::{Doc, Processes, Trace};
 use crate::ingest::diag::Level;
 use crate::ingest::otlp::parse::{error_class, finish, Done, Loaded};
@@ -281,7 +282,7 @@ pub(super) fn walk_group_serde(
     label: &str,
 ) -> Result<Done> {
     let mut part = Part::with_capacity(g.bytes / BYTES_PER_SPAN);
-    let mut scratch = String::new();
+    let mut scratch = WalkScratch::default();
     for (processes, spans) in &g.pieces {
         for raw in spans.iter() {
             let place = Place {

@@ -22,7 +22,7 @@ pub fn walk_raw_span(
     raw: &RawValue,
     processes: &Processes<'_>,
     part: &mut Part,
-    scratch: &mut String,
+    scratch: &mut WalkScratch,
     place: Place<'_>,
 ) {
     match serde_json::from_str::<Span>(raw.get()) {
@@ -31,6 +31,36 @@ pub fn walk_raw_span(
             let reason = format!("malformed Jaeger span ({})", error_class(&e));
             part.skip(&reason, place);
         }
+    }
+}
+
+/// Reused across the spans one task walks: the text the rows are written through, and the
+/// last trace id read (a trace's spans repeat it, so it is read once).
+#[derive(Default)]
+pub struct WalkScratch {
+    text: String,
+    trace_text: String,
+    trace: Option<HexId>,
+}
+
+impl WalkScratch {
+    /// The trace id of `text`, read as [`required_id`] reads it (the last one remembered).
+    fn trace_id(
+        &mut self,
+        text: Option<&Text<'_>>,
+        part: &mut Part,
+        place: Place<'_>,
+    ) -> Option<HexId> {
+        if let (Some(t), Some(id)) = (text, self.trace) {
+            if t.as_str() == self.trace_text {
+                return Some(id);
+            }
+        }
+        let id = required_id(text, TRACE_ID_BYTES, "span: trace id", part, place)?;
+        self.trace_text.clear();
+        self.trace_text.push_str(text.map_or("", Text::as_str));
+        self.trace = Some(id);
+        Some(id)
     }
 }
 
@@ -46,10 +76,10 @@ pub fn walk_span(
     span: &Span<'_>,
     processes: &Processes<'_>,
     part: &mut Part,
-    scratch: &mut String,
+    scratch: &mut WalkScratch,
     place: Place<'_>,
 ) {
-    let Some((trace, id)) = span_ids(span, part, place) else {
+    let Some((trace, id)) = span_ids(span, part, scratch, place) else {
         return;
     };
     let Some((start_ns, end_ns)) = span_times(span.start, span.duration, part, place) else {
@@ -77,20 +107,25 @@ pub fn walk_span(
         start_ns,
         end_ns,
     };
-    push_span(part, scratch, &facts, attrs, &mapped);
+    let text = &mut scratch.text;
+    push_span(part, text, &facts, attrs, &mapped);
     let ids = [trace.as_str(), id.as_str()];
     for log in span.logs.iter().flatten() {
-        walk_log(log, ids, part, scratch, place);
+        walk_log(log, ids, part, text, place);
     }
     for (_, r) in refs.iter().enumerate().filter(|(i, _)| Some(*i) != parent) {
-        walk_link(r, ids, part, scratch);
+        walk_link(r, ids, part, text);
     }
 }
 
 /// The trace and span ids; `None` (counted) when either is unusable.
-fn span_ids(span: &Span<'_>, part: &mut Part, place: Place<'_>) -> Option<(HexId, HexId)> {
-    let trace_id = span.trace_id.as_ref();
-    let trace = required_id(trace_id, TRACE_ID_BYTES, "span: trace id", part, place)?;
+fn span_ids(
+    span: &Span<'_>,
+    part: &mut Part,
+    scratch: &mut WalkScratch,
+    place: Place<'_>,
+) -> Option<(HexId, HexId)> {
+    let trace = scratch.trace_id(span.trace_id.as_ref(), part, place)?;
     let span_id = span.span_id.as_ref();
     let id = required_id(span_id, SPAN_ID_BYTES, "span: span id", part, place)?;
     Some((trace, id))
