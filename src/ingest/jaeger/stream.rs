@@ -16,12 +16,59 @@ use super::chunks::{data_close, last_trace_start_in, read_chunks, start_of_data,
 use crate::ingest::diag::Level;
 use crate::ingest::otlp::parse::{Done, Loaded, BLOCK_BYTES};
 
-/// Reads from `reader` until `buf` holds `target` bytes or the input ends; true at the end.
-fn fill(reader: &mut (dyn Read + Send), buf: &mut Vec<u8>, target: usize) -> std::io::Result<bool> {
-    let want = target.saturating_sub(buf.len());
-    buf.reserve(want);
-    let got = reader.take(want as u64).read_to_end(buf)?;
-    Ok(got < want)
+/// A read buffer whose bytes stay initialised when it is reused, so refilling it does not
+/// zero it first as `read_to_end` does: `bytes[..len]` is input.
+#[derive(Default)]
+struct Block {
+    bytes: Vec<u8>,
+    len: usize,
+}
+
+impl Block {
+    fn new(bytes: Vec<u8>) -> Self {
+        let len = bytes.len();
+        Block { bytes, len }
+    }
+
+    fn data(&self) -> &[u8] {
+        self.bytes.get(..self.len).unwrap_or_default()
+    }
+
+    /// Starts the block over, holding `carry`.
+    fn restart(&mut self, carry: &[u8]) {
+        if self.bytes.len() < carry.len() {
+            self.bytes.resize(carry.len(), 0);
+        }
+        if let Some(start) = self.bytes.get_mut(..carry.len()) {
+            start.copy_from_slice(carry);
+        }
+        self.len = carry.len();
+    }
+
+    /// Reads until the block holds `target` bytes or the input ends; true at the end.
+    fn fill(&mut self, reader: &mut (dyn Read + Send), target: usize) -> std::io::Result<bool> {
+        if self.bytes.len() < target {
+            self.bytes.resize(target, 0);
+        }
+        while let Some(room) = self
+            .bytes
+            .get_mut(self.len..target)
+            .filter(|r| !r.is_empty())
+        {
+            match reader.read(room) {
+                Ok(0) => return Ok(true),
+                Ok(n) => self.len += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(false)
+    }
+
+    fn into_vec(mut self) -> Vec<u8> {
+        self.bytes.truncate(self.len);
+        self.bytes
+    }
 }
 
 /// Parses a Jaeger input whose first `head` bytes are read (see the module doc).
@@ -101,44 +148,45 @@ enum Streamed {
 /// blocks proven pushed to `parts`.
 fn stream(
     reader: &mut (dyn Read + Send),
-    mut buf: Vec<u8>,
+    head: Vec<u8>,
     mut from: usize,
     input: Input<'_>,
     parts: &mut Vec<Result<Done>>,
 ) -> std::io::Result<Streamed> {
     let Input { block, label, .. } = input;
-    let mut eof = fill(reader, &mut buf, block)?;
+    let mut buf = Block::new(head);
+    let mut eof = buf.fill(reader, block)?;
     // Where the search for a trace start begins (past what was searched before reading on).
     let mut look = from;
-    let mut spare = Vec::new();
+    let mut next = Block::default();
     loop {
         if eof {
-            return Ok(last_block(buf, from, label, parts));
+            return Ok(last_block(buf.into_vec(), from, label, parts));
         }
-        let Some(comma) = last_trace_start_in(&buf, look..buf.len()) else {
+        let Some(comma) = last_trace_start_in(buf.data(), look..buf.len) else {
             // No trace starts in this block (one trace larger than it): read on.
-            look = buf.len().saturating_sub(PATTERN_OVERLAP).max(from);
-            let target = buf.len() + block;
-            eof = fill(reader, &mut buf, target)?;
+            look = buf.len.saturating_sub(PATTERN_OVERLAP).max(from);
+            let target = buf.len + block;
+            eof = buf.fill(reader, target)?;
             continue;
         };
-        let mut next = std::mem::take(&mut spare);
-        next.clear();
-        next.extend_from_slice(buf.get(comma + 1..).unwrap_or_default());
-        let region = buf.get(from..comma).unwrap_or_default();
+        next.restart(buf.data().get(comma + 1..).unwrap_or_default());
+        let data = buf.data();
+        let region = data.get(from..comma).unwrap_or_default();
         let (read, more) = rayon::join(
-            || one_line(region).then(|| read_chunks(&buf, from..comma, 1, label)),
-            || fill(reader, &mut next, block),
+            || one_line(region).then(|| read_chunks(data, from..comma, 1, label)),
+            || next.fill(reader, block),
         );
         let more = more?;
         let Some(read) = read.flatten() else {
             // Not proven: this block on is parsed the scan path's way.
-            buf.truncate(comma + 1);
-            buf.extend_from_slice(&next);
-            return Ok(Streamed::From(buf, from));
+            let mut rest = buf.into_vec();
+            rest.truncate(comma + 1);
+            rest.extend_from_slice(next.data());
+            return Ok(Streamed::From(rest, from));
         };
         parts.extend(read);
-        spare = std::mem::replace(&mut buf, next);
+        std::mem::swap(&mut buf, &mut next);
         (from, look, eof) = (0, 0, more);
     }
 }
