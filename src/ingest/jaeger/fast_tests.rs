@@ -17,6 +17,7 @@ use super::wire::{Doc, Processes, Span, TypedTrace};
 use crate::ingest::cursor::Cursor;
 use crate::ingest::otlp::parse::{finish, Done, Loaded};
 use crate::ingest::otlp::walk::{Part, Place};
+use crate::model::columns as col;
 
 const LABEL: &str = "t.json";
 const SAMPLES: &str = "/work/shared/samples/jaeger";
@@ -328,4 +329,37 @@ fn cut_or_garbled_input_is_refused_or_read_alike() {
             }
         }
     }
+}
+
+/// A trace id repeated span after span is read once; a bad or different one between them
+/// is still read (and counted) on its own.
+#[test]
+fn repeated_trace_ids_are_read_as_if_each_were_read() {
+    let span = |t: &str, s: u32| {
+        format!(
+            r#"{{"traceID":"{t}","spanID":"{s:x}","operationName":"x","startTime":1,"duration":1}}"#
+        )
+    };
+    let spans = [
+        span("A1", 1),
+        span("a1", 2),
+        span("A1", 3),
+        span("zz", 4),
+        span("A1", 5),
+        span("0", 6),
+        span("A1", 7),
+        span("b2", 8),
+    ];
+    let text = trace_text(&spans.join(","), "{}", false);
+    let (fast, serde) = traces_both(text.as_bytes(), vec![(text.as_bytes(), 1)]);
+    let fast = fast.expect("taken");
+    assert_same(&fast, &serde, &text);
+    let ids = fast.frames[0].column(col::TRACE_ID).unwrap().str().unwrap();
+    let ids: Vec<&str> = ids.iter().flatten().collect();
+    let a1 = "000000000000000000000000000000a1";
+    let b2 = "000000000000000000000000000000b2";
+    assert_eq!(ids, [a1, a1, a1, a1, a1, b2]);
+    let skipped = |reason: &str| fast.diag.iter().any(|d| d.starts_with(reason));
+    assert!(skipped("Skip span: trace id: non-hex id Entry { count: 1,"));
+    assert!(skipped("Skip span: trace id: all zero Entry { count: 1,"));
 }
