@@ -1,12 +1,13 @@
 //! The fast path of the Jaeger reader: a group of traces (or of raw spans) read with the
-//! strict cursor ([`crate::ingest::cursor`]) instead of serde, each span walked into the
-//! column builders as soon as it is read ([`super::walk::walk_span`], so the rows are the
-//! serde path's), nothing collected. It gives up ([`Bail`]) on anything it does not read
-//! exactly as the serde types would; the caller then reads the whole group again the serde
-//! way into a fresh part, which decides and words any fault.
+//! strict cursor ([`crate::ingest::cursor`]) instead of serde into the same wire types, and
+//! walked into the column builders by the same [`super::walk::walk_span`], so the rows are
+//! the serde path's. It gives up ([`Bail`]) on anything it does not read exactly as the
+//! serde types would; the caller then reads the whole group again the serde way into a
+//! fresh part, which decides and words any fault.
 //!
 //! A trace's `processes` may follow its `spans` (the query API writes them last), so a
-//! trace's spans are read into reused slots and walked once the trace object is read.
+//! trace's spans are read into slots (reused from trace to trace, with their lists'
+//! storage) and walked once the trace object is read.
 
 use std::borrow::Cow;
 
@@ -21,12 +22,12 @@ use crate::ingest::otlp::scalar::Text;
 use crate::ingest::otlp::walk::{Part, Place};
 
 /// Reused while a group is read: span slots (one per span of the largest trace so far, each
-/// keeping its lists' storage) and the attributes text.
+/// keeping its lists' storage) and the walk's own scratch.
 #[derive(Default)]
 pub struct Scratch<'a> {
     slots: Vec<SpanSlot<'a>>,
     used: usize,
-    text: WalkScratch,
+    walk: WalkScratch,
 }
 
 impl<'a> Scratch<'a> {
@@ -85,7 +86,7 @@ fn walk_raw<'a>(
     scratch.next_slot()?.read(&mut c)?;
     c.end()?;
     let slot = scratch.slots.first().ok_or(Bail)?;
-    walk_span(&slot.span, processes, part, &mut scratch.text, place);
+    walk_span(&slot.span, processes, part, &mut scratch.walk, place);
     Ok(())
 }
 
@@ -140,7 +141,7 @@ pub fn read_trace<'a>(
     let processes = keys.processes.unwrap_or_default();
     let slots = scratch.slots.get(..scratch.used).unwrap_or_default();
     for slot in slots {
-        walk_span(&slot.span, &processes, part, &mut scratch.text, place);
+        walk_span(&slot.span, &processes, part, &mut scratch.walk, place);
     }
     if keys.spans != Some(true) {
         part.skip("Jaeger trace without spans", place);
