@@ -98,13 +98,16 @@ fn span_kind(text: Option<&Text<'_>>) -> Option<i32> {
     let Some(text) = text else {
         return Some(kind::INTERNAL);
     };
-    Some(match text.as_str().to_ascii_uppercase().as_str() {
-        "CLIENT" => kind::CLIENT,
-        "SERVER" => kind::SERVER,
-        "PRODUCER" => kind::PRODUCER,
-        "CONSUMER" => kind::CONSUMER,
-        _ => return None,
-    })
+    const KINDS: [(&str, i32); 4] = [
+        ("CLIENT", kind::CLIENT),
+        ("SERVER", kind::SERVER),
+        ("PRODUCER", kind::PRODUCER),
+        ("CONSUMER", kind::CONSUMER),
+    ];
+    KINDS
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case(text.as_str()))
+        .map(|&(_, k)| k)
 }
 
 /// Pushes the rows of one checked span.
