@@ -22,9 +22,11 @@ use crate::ingest::otlp::walk::{Part, Place, UNKNOWN_SERVICE};
 use crate::ingest::otlp::wire::KeyValue;
 use crate::model::columns::kind;
 
-/// A span whose ids, kind and times could be read.
+/// A span whose ids, kind and times could be read; the rest is read again from `raw` when
+/// its rows are pushed (holding every span's tags between the passes cost more than that).
 pub struct Checked<'a> {
-    pub span: Span<'a>,
+    pub raw: &'a str,
+    pub local: Option<Endpoint<'a>>,
     pub line: usize,
     pub trace: HexId,
     pub id: HexId,
@@ -37,14 +39,14 @@ pub struct Checked<'a> {
 impl Checked<'_> {
     /// The local service name, when written.
     pub fn service(&self) -> Option<&str> {
-        self.span.local.as_ref().and_then(Endpoint::service)
+        self.local.as_ref().and_then(Endpoint::service)
     }
 }
 
 /// Parses and checks one raw span; `None` (counted) when it cannot be used.
 pub fn check<'a>(raw: &'a RawValue, part: &mut Part, place: Place<'_>) -> Option<Checked<'a>> {
     let parsed =
-        super::fast::read_span(raw.get()).or_else(|_| serde_json::from_str::<Span<'a>>(raw.get()));
+        super::fast::read_head(raw.get()).or_else(|_| serde_json::from_str::<Span<'a>>(raw.get()));
     let span = match parsed {
         Ok(span) => span,
         Err(e) => {
@@ -83,7 +85,8 @@ pub fn check<'a>(raw: &'a RawValue, part: &mut Part, place: Place<'_>) -> Option
     };
     let (start_ns, end_ns) = span_times(span.timestamp, span.duration, part, place)?;
     Some(Checked {
-        span,
+        raw: raw.get(),
+        local: span.local,
         line: place.line,
         trace,
         id,
@@ -111,12 +114,18 @@ fn span_kind(text: Option<&Text<'_>>) -> Option<i32> {
 }
 
 /// Pushes the rows of one checked span.
-pub fn push(mut c: Checked<'_>, part: &mut Part, scratch: &mut String, label: &str) {
+pub fn push(c: Checked<'_>, part: &mut Part, scratch: &mut String, label: &str) {
     let place = Place {
         label,
         line: c.line,
     };
-    let mut attrs = std::mem::take(&mut c.span.tags.0);
+    // Taken by `check`, so taken again (by serde if the cursor gives up).
+    let parsed = super::fast::read_span(c.raw).or_else(|_| serde_json::from_str::<Span>(c.raw));
+    let Ok(span) = parsed else {
+        part.skip("malformed Zipkin span (read again)", place);
+        return;
+    };
+    let mut attrs = span.tags.0;
     let service = c.service().unwrap_or_else(|| {
         part.warn(
             "span without localEndpoint.serviceName (unknown_service)",
@@ -124,8 +133,8 @@ pub fn push(mut c: Checked<'_>, part: &mut Part, scratch: &mut String, label: &s
         );
         UNKNOWN_SERVICE
     });
-    let instance = c.span.local.as_ref().and_then(instance_of);
-    if let Some(remote) = &c.span.remote {
+    let instance = c.local.as_ref().and_then(instance_of);
+    if let Some(remote) = &span.remote {
         add_remote(&mut attrs, remote, c.kind);
     }
     let mapped = Mapped::read(&attrs);
@@ -135,14 +144,14 @@ pub fn push(mut c: Checked<'_>, part: &mut Part, scratch: &mut String, label: &s
         parent: c.parent.as_ref(),
         service,
         instance: instance.as_deref(),
-        name: c.span.name.as_ref().map_or("", Text::as_str),
+        name: span.name.as_ref().map_or("", Text::as_str),
         kind: c.kind,
         start_ns: c.start_ns,
         end_ns: c.end_ns,
     };
     push_span(part, scratch, &facts, &attrs, &mapped);
     let ids = [c.trace.as_str(), c.id.as_str()];
-    for a in c.span.annotations.iter().flatten() {
+    for a in span.annotations.iter().flatten() {
         let Some(time_ns) = event_time(a.timestamp, part, place) else {
             continue;
         };
