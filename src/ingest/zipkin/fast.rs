@@ -24,6 +24,17 @@ pub fn read_head(raw: &str) -> Res<Span<'_>> {
 
 fn read(raw: &str, full: bool) -> Res<Span<'_>> {
     let mut c = Cursor::new(raw);
+    let s = read_at(&mut c, full)?;
+    c.end()?;
+    Ok(s)
+}
+
+/// [`read_head`] of the span object at the cursor (inside a larger document).
+pub fn read_head_at<'a>(c: &mut Cursor<'a>) -> Res<Span<'a>> {
+    read_at(c, false)
+}
+
+fn read_at<'a>(c: &mut Cursor<'a>, full: bool) -> Res<Span<'a>> {
     let mut s = Span::default();
     let mut seen = 0;
     c.object(|c, key| match key {
@@ -54,7 +65,6 @@ fn read(raw: &str, full: bool) -> Res<Span<'_>> {
         }
         _ => span_rest(c, key, &mut s, (&mut seen, full)),
     })?;
-    c.end()?;
     Ok(s)
 }
 

@@ -45,8 +45,12 @@ impl Checked<'_> {
 
 /// Parses and checks one raw span; `None` (counted) when it cannot be used.
 pub fn check<'a>(raw: &'a RawValue, part: &mut Part, place: Place<'_>) -> Option<Checked<'a>> {
-    let parsed =
-        super::fast::read_head(raw.get()).or_else(|_| serde_json::from_str::<Span<'a>>(raw.get()));
+    check_str(raw.get(), part, place)
+}
+
+/// [`check`] on the span's JSON text.
+pub fn check_str<'a>(raw: &'a str, part: &mut Part, place: Place<'_>) -> Option<Checked<'a>> {
+    let parsed = super::fast::read_head(raw).or_else(|_| serde_json::from_str::<Span<'a>>(raw));
     let span = match parsed {
         Ok(span) => span,
         Err(e) => {
@@ -57,6 +61,16 @@ pub fn check<'a>(raw: &'a RawValue, part: &mut Part, place: Place<'_>) -> Option
             return None;
         }
     };
+    check_span(span, raw, part, place)
+}
+
+/// Checks a span read from `raw` (by the head reader or serde).
+pub fn check_span<'a>(
+    span: Span<'a>,
+    raw: &'a str,
+    part: &mut Part,
+    place: Place<'_>,
+) -> Option<Checked<'a>> {
     let trace = required_id(
         span.trace_id.as_ref(),
         TRACE_ID_BYTES,
@@ -85,7 +99,7 @@ pub fn check<'a>(raw: &'a RawValue, part: &mut Part, place: Place<'_>) -> Option
     };
     let (start_ns, end_ns) = span_times(span.timestamp, span.duration, part, place)?;
     Some(Checked {
-        raw: raw.get(),
+        raw,
         local: span.local,
         line: place.line,
         trace,
