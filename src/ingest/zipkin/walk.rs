@@ -9,6 +9,7 @@
 
 use serde_json::value::RawValue;
 
+use super::shared::{key, Key};
 use super::wire::{Endpoint, Span};
 use crate::ingest::jaeger::mapped::Mapped;
 use crate::ingest::jaeger::rows::{
@@ -31,6 +32,8 @@ pub struct Checked<'a> {
     pub trace: HexId,
     pub id: HexId,
     pub parent: Option<HexId>,
+    /// (trace, span id) and (trace, parent id) as numbers, for pairing shared ids.
+    pub keys: (Option<Key>, Option<Key>),
     pub kind: i32,
     start_ns: i64,
     end_ns: i64,
@@ -102,6 +105,10 @@ pub fn check_span<'a>(
         raw,
         local: span.local,
         line: place.line,
+        keys: (
+            key(&trace, &id),
+            parent.as_ref().and_then(|p| key(&trace, p)),
+        ),
         trace,
         id,
         parent,
