@@ -40,6 +40,13 @@ impl Num<'_> {
     }
 }
 
+/// A position to come back to.
+#[derive(Debug, Clone, Copy)]
+pub struct Mark {
+    pos: usize,
+    depth: u32,
+}
+
 /// Position in one JSON document.
 pub struct Cursor<'a> {
     src: &'a str,
@@ -94,13 +101,27 @@ impl<'a> Cursor<'a> {
     }
 
     /// Where the cursor is, to come back to with [`Cursor::reset`] when a shortcut fails.
-    pub fn mark(&self) -> usize {
-        self.pos
+    pub fn mark(&self) -> Mark {
+        Mark {
+            pos: self.pos,
+            depth: self.depth,
+        }
     }
 
-    /// Back to a [`Cursor::mark`] taken outside any object or array entered since.
-    pub fn reset(&mut self, mark: usize) {
-        self.pos = mark;
+    /// Back to a [`Cursor::mark`] (also out of any object or array entered since).
+    pub fn reset(&mut self, mark: Mark) {
+        self.pos = mark.pos;
+        self.depth = mark.depth;
+    }
+
+    /// The input from a [`Cursor::mark`] to here.
+    pub fn since(&self, mark: Mark) -> &'a str {
+        self.src.get(mark.pos..self.pos).unwrap_or_default()
+    }
+
+    /// The input from a [`Cursor::mark`] to its end.
+    pub fn rest_from(&self, mark: Mark) -> &'a str {
+        self.src.get(mark.pos..).unwrap_or_default()
     }
 
     /// Only whitespace is left.

@@ -92,20 +92,24 @@ pub fn parse_hex_padded(text: &str, n: usize) -> Result<HexId, IdError> {
     if raw.is_empty() {
         return Err(IdError::Empty);
     }
-    if !raw.iter().all(u8::is_ascii_hexdigit) {
-        return Err(IdError::NotHex);
-    }
     let width = 2 * n;
-    if raw.len() > width || width > MAX_HEX {
-        return Err(IdError::WrongLength);
+    if raw.len() > MAX_HEX || width > MAX_HEX {
+        // Too long whatever it holds; say first whether it is hex at all.
+        let hex = raw.iter().all(u8::is_ascii_hexdigit);
+        return Err(if hex {
+            IdError::WrongLength
+        } else {
+            IdError::NotHex
+        });
     }
+    let digits = hex_lower(raw).ok_or(IdError::NotHex)?;
+    let pad = width.checked_sub(raw.len()).ok_or(IdError::WrongLength)?;
     let mut id = HexId {
         buf: [b'0'; MAX_HEX],
         len: width,
     };
-    let pad = width - raw.len();
-    for (slot, b) in id.buf.iter_mut().skip(pad).zip(raw) {
-        *slot = b.to_ascii_lowercase();
+    for (slot, b) in id.buf.iter_mut().skip(pad).zip(digits.as_str().as_bytes()) {
+        *slot = *b;
     }
     Ok(id)
 }
@@ -218,6 +222,11 @@ mod tests {
             pad("00000000000000001", SPAN_ID_BYTES).err(),
             Some(IdError::WrongLength)
         );
+        let long = "a".repeat(40);
+        assert_eq!(pad(&long, TRACE_ID_BYTES).err(), Some(IdError::WrongLength));
+        let long_bad = "g".repeat(40);
+        assert_eq!(pad(&long_bad, TRACE_ID_BYTES).err(), Some(IdError::NotHex));
+        assert_eq!(pad("0x12", SPAN_ID_BYTES).err(), Some(IdError::NotHex));
     }
 
     #[test]

@@ -11,7 +11,30 @@ use super::wire::{Annotation, Endpoint, Span, Tags};
 
 /// Reads one span object (its raw JSON).
 pub fn read_span(raw: &str) -> Res<Span<'_>> {
+    read(raw, true)
+}
+
+/// Reads and checks one span as [`read_span`] does, but leaves its `tags` out of the result
+/// (they are still checked, so this takes exactly what `read_span` takes): what the first
+/// pass needs, without building the tag list it would keep in memory until the rows are
+/// pushed.
+pub fn read_head(raw: &str) -> Res<Span<'_>> {
+    read(raw, false)
+}
+
+fn read(raw: &str, full: bool) -> Res<Span<'_>> {
     let mut c = Cursor::new(raw);
+    let s = read_at(&mut c, full)?;
+    c.end()?;
+    Ok(s)
+}
+
+/// [`read_head`] of the span object at the cursor (inside a larger document).
+pub fn read_head_at<'a>(c: &mut Cursor<'a>) -> Res<Span<'a>> {
+    read_at(c, false)
+}
+
+fn read_at<'a>(c: &mut Cursor<'a>, full: bool) -> Res<Span<'a>> {
     let mut s = Span::default();
     let mut seen = 0;
     c.object(|c, key| match key {
@@ -40,14 +63,18 @@ pub fn read_span(raw: &str) -> Res<Span<'_>> {
             s.name = opt_text(c)?;
             Ok(())
         }
-        _ => span_rest(c, key, &mut s, &mut seen),
+        _ => span_rest(c, key, &mut s, (&mut seen, full)),
     })?;
-    c.end()?;
     Ok(s)
 }
 
 /// The span fields after its ids, kind and name.
-fn span_rest<'a>(c: &mut Cursor<'a>, key: &str, s: &mut Span<'a>, seen: &mut u32) -> Res<()> {
+fn span_rest<'a>(
+    c: &mut Cursor<'a>,
+    key: &str,
+    s: &mut Span<'a>,
+    (seen, full): (&mut u32, bool),
+) -> Res<()> {
     match key {
         "timestamp" => {
             once(seen, 32)?;
@@ -69,9 +96,13 @@ fn span_rest<'a>(c: &mut Cursor<'a>, key: &str, s: &mut Span<'a>, seen: &mut u32
             once(seen, 512)?;
             s.annotations = annotations(c)?;
         }
-        "tags" => {
+        "tags" if full => {
             once(seen, 1024)?;
             s.tags = tags(c)?;
+        }
+        "tags" => {
+            once(seen, 1024)?;
+            check_tags(c)?;
         }
         "shared" => {
             once(seen, 2048)?;
@@ -159,6 +190,14 @@ fn tags<'a>(c: &mut Cursor<'a>) -> Res<Tags<'a>> {
         Ok(())
     })?;
     Ok(Tags(out))
+}
+
+/// Checks a `tags` map as [`tags`] reads it, keeping nothing.
+fn check_tags(c: &mut Cursor<'_>) -> Res<()> {
+    if c.null()? {
+        return Ok(());
+    }
+    c.object(|c, _| tag_value(c).map(drop))
 }
 
 /// A tag value as JSON wrote it (`null` = absent).

@@ -1,11 +1,13 @@
 //! Zipkin v2 JSON reader (FORMATS.md §5): an array of spans, a list of traces (arrays of
 //! spans, as `/api/v2/traces` answers), or one span object, into the same frames as OTLP.
 //!
-//! Three passes over groups of about 2 MB of input ([`crate::ingest::jaeger::batch`]):
+//! Three passes over groups of about 2 MB of input ([`chunks`] for a list that is the whole
+//! input, else [`crate::ingest::jaeger::batch`]):
 //! parse and check each span in parallel ([`walk::check`]), split shared client/server
 //! ids over the whole input ([`shared`]), then push the rows in parallel ([`walk::push`]),
 //! merged in input order.
 
+pub mod chunks;
 pub mod fast;
 pub mod shared;
 pub mod walk;
@@ -61,6 +63,9 @@ pub fn detect(head: &[u8]) -> bool {
 /// lists or of spans). Malformed parts become counted skips; reading stops at the first
 /// document that cannot be parsed.
 pub fn parse_whole(bytes: &[u8], label: &str, acc: &mut Loaded) -> Result<()> {
+    if let Some(checked) = chunks::check_chunks(bytes, bytes.trim_ascii(), label) {
+        return push_checked(checked, label, acc);
+    }
     let mut lists: Vec<Vec<&RawValue>> = Vec::new();
     let mut rest = bytes.trim_ascii_start();
     while !rest.is_empty() {
@@ -124,6 +129,15 @@ fn run(groups: Vec<Group<'_, '_, '_, ()>>, label: &str, acc: &mut Loaded) -> Res
         .into_par_iter()
         .map(|g| check_group(g, label))
         .collect();
+    push_checked(checked, label, acc)
+}
+
+/// Splits shared ids over all checked spans, then pushes the rows group by group.
+fn push_checked(
+    checked: Vec<(Vec<Checked<'_>>, Diagnostics)>,
+    label: &str,
+    acc: &mut Loaded,
+) -> Result<()> {
     let (mut spans, diags): (Vec<_>, Vec<_>) = checked.into_iter().unzip();
     let split = shared::split_shared(&mut spans);
     acc.diag

@@ -19,9 +19,11 @@ use crate::model::columns::kind;
 /// The bytes spell "SHARED-S".
 const SERVER_ID_MASK: u64 = 0x5348_4152_4544_2d53;
 
-type Key = (u128, u64);
+/// A (trace, span) id pair as numbers.
+pub type Key = (u128, u64);
 
-fn key(trace: &HexId, id: &HexId) -> Option<Key> {
+/// The numbers of a (trace, span) id pair, read once when the span is checked.
+pub fn key(trace: &HexId, id: &HexId) -> Option<Key> {
     let t = u128::from_str_radix(trace.as_str(), 16).ok()?;
     let s = u64::from_str_radix(id.as_str(), 16).ok()?;
     Some((t, s))
@@ -49,11 +51,11 @@ fn find_splits(groups: &[Vec<Checked<'_>>]) -> HashMap<Key, Split> {
     let all = || groups.iter().flatten();
     let servers: HashMap<Key, Option<&str>> = all()
         .filter(|c| c.kind == kind::SERVER)
-        .filter_map(|c| Some((key(&c.trace, &c.id)?, c.service())))
+        .filter_map(|c| Some((c.keys.0?, c.service())))
         .collect();
     let mut splits = HashMap::default();
     for c in all().filter(|c| c.kind == kind::CLIENT) {
-        let Some(k) = key(&c.trace, &c.id) else {
+        let Some(k) = c.keys.0 else {
             continue;
         };
         let Some(service) = servers.get(&k) else {
@@ -70,16 +72,13 @@ fn find_splits(groups: &[Vec<Checked<'_>>]) -> HashMap<Key, Split> {
 
 fn apply(c: &mut Checked<'_>, splits: &HashMap<Key, Split>) {
     if c.kind == kind::SERVER {
-        if let Some(split) = key(&c.trace, &c.id).and_then(|k| splits.get(&k)) {
+        if let Some(split) = c.keys.0.and_then(|k| splits.get(&k)) {
             c.parent = Some(c.id);
             c.id = split.id;
             return;
         }
     }
-    let Some(parent) = c.parent else {
-        return;
-    };
-    let Some(split) = key(&c.trace, &parent).and_then(|k| splits.get(&k)) else {
+    let Some(split) = c.keys.1.and_then(|k| splits.get(&k)) else {
         return;
     };
     if split.service.is_some() && split.service.as_deref() == c.service() {

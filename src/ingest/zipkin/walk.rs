@@ -9,6 +9,7 @@
 
 use serde_json::value::RawValue;
 
+use super::shared::{key, Key};
 use super::wire::{Endpoint, Span};
 use crate::ingest::jaeger::mapped::Mapped;
 use crate::ingest::jaeger::rows::{
@@ -22,13 +23,17 @@ use crate::ingest::otlp::walk::{Part, Place, UNKNOWN_SERVICE};
 use crate::ingest::otlp::wire::KeyValue;
 use crate::model::columns::kind;
 
-/// A span whose ids, kind and times could be read.
+/// A span whose ids, kind and times could be read; the rest is read again from `raw` when
+/// its rows are pushed (holding every span's tags between the passes cost more than that).
 pub struct Checked<'a> {
-    pub span: Span<'a>,
+    pub raw: &'a str,
+    pub local: Option<Endpoint<'a>>,
     pub line: usize,
     pub trace: HexId,
     pub id: HexId,
     pub parent: Option<HexId>,
+    /// (trace, span id) and (trace, parent id) as numbers, for pairing shared ids.
+    pub keys: (Option<Key>, Option<Key>),
     pub kind: i32,
     start_ns: i64,
     end_ns: i64,
@@ -37,14 +42,18 @@ pub struct Checked<'a> {
 impl Checked<'_> {
     /// The local service name, when written.
     pub fn service(&self) -> Option<&str> {
-        self.span.local.as_ref().and_then(Endpoint::service)
+        self.local.as_ref().and_then(Endpoint::service)
     }
 }
 
 /// Parses and checks one raw span; `None` (counted) when it cannot be used.
 pub fn check<'a>(raw: &'a RawValue, part: &mut Part, place: Place<'_>) -> Option<Checked<'a>> {
-    let parsed =
-        super::fast::read_span(raw.get()).or_else(|_| serde_json::from_str::<Span<'a>>(raw.get()));
+    check_str(raw.get(), part, place)
+}
+
+/// [`check`] on the span's JSON text.
+pub fn check_str<'a>(raw: &'a str, part: &mut Part, place: Place<'_>) -> Option<Checked<'a>> {
+    let parsed = super::fast::read_head(raw).or_else(|_| serde_json::from_str::<Span<'a>>(raw));
     let span = match parsed {
         Ok(span) => span,
         Err(e) => {
@@ -55,6 +64,16 @@ pub fn check<'a>(raw: &'a RawValue, part: &mut Part, place: Place<'_>) -> Option
             return None;
         }
     };
+    check_span(span, raw, part, place)
+}
+
+/// Checks a span read from `raw` (by the head reader or serde).
+pub fn check_span<'a>(
+    span: Span<'a>,
+    raw: &'a str,
+    part: &mut Part,
+    place: Place<'_>,
+) -> Option<Checked<'a>> {
     let trace = required_id(
         span.trace_id.as_ref(),
         TRACE_ID_BYTES,
@@ -83,8 +102,13 @@ pub fn check<'a>(raw: &'a RawValue, part: &mut Part, place: Place<'_>) -> Option
     };
     let (start_ns, end_ns) = span_times(span.timestamp, span.duration, part, place)?;
     Some(Checked {
-        span,
+        raw,
+        local: span.local,
         line: place.line,
+        keys: (
+            key(&trace, &id),
+            parent.as_ref().and_then(|p| key(&trace, p)),
+        ),
         trace,
         id,
         parent,
@@ -98,22 +122,31 @@ fn span_kind(text: Option<&Text<'_>>) -> Option<i32> {
     let Some(text) = text else {
         return Some(kind::INTERNAL);
     };
-    Some(match text.as_str().to_ascii_uppercase().as_str() {
-        "CLIENT" => kind::CLIENT,
-        "SERVER" => kind::SERVER,
-        "PRODUCER" => kind::PRODUCER,
-        "CONSUMER" => kind::CONSUMER,
-        _ => return None,
-    })
+    const KINDS: [(&str, i32); 4] = [
+        ("CLIENT", kind::CLIENT),
+        ("SERVER", kind::SERVER),
+        ("PRODUCER", kind::PRODUCER),
+        ("CONSUMER", kind::CONSUMER),
+    ];
+    KINDS
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case(text.as_str()))
+        .map(|&(_, k)| k)
 }
 
 /// Pushes the rows of one checked span.
-pub fn push(mut c: Checked<'_>, part: &mut Part, scratch: &mut String, label: &str) {
+pub fn push(c: Checked<'_>, part: &mut Part, scratch: &mut String, label: &str) {
     let place = Place {
         label,
         line: c.line,
     };
-    let mut attrs = std::mem::take(&mut c.span.tags.0);
+    // Taken by `check`, so taken again (by serde if the cursor gives up).
+    let parsed = super::fast::read_span(c.raw).or_else(|_| serde_json::from_str::<Span>(c.raw));
+    let Ok(span) = parsed else {
+        part.skip("malformed Zipkin span (read again)", place);
+        return;
+    };
+    let mut attrs = span.tags.0;
     let service = c.service().unwrap_or_else(|| {
         part.warn(
             "span without localEndpoint.serviceName (unknown_service)",
@@ -121,8 +154,8 @@ pub fn push(mut c: Checked<'_>, part: &mut Part, scratch: &mut String, label: &s
         );
         UNKNOWN_SERVICE
     });
-    let instance = c.span.local.as_ref().and_then(instance_of);
-    if let Some(remote) = &c.span.remote {
+    let instance = c.local.as_ref().and_then(instance_of);
+    if let Some(remote) = &span.remote {
         add_remote(&mut attrs, remote, c.kind);
     }
     let mapped = Mapped::read(&attrs);
@@ -132,14 +165,14 @@ pub fn push(mut c: Checked<'_>, part: &mut Part, scratch: &mut String, label: &s
         parent: c.parent.as_ref(),
         service,
         instance: instance.as_deref(),
-        name: c.span.name.as_ref().map_or("", Text::as_str),
+        name: span.name.as_ref().map_or("", Text::as_str),
         kind: c.kind,
         start_ns: c.start_ns,
         end_ns: c.end_ns,
     };
     push_span(part, scratch, &facts, &attrs, &mapped);
     let ids = [c.trace.as_str(), c.id.as_str()];
-    for a in c.span.annotations.iter().flatten() {
+    for a in span.annotations.iter().flatten() {
         let Some(time_ns) = event_time(a.timestamp, part, place) else {
             continue;
         };
