@@ -88,9 +88,9 @@ pub(super) fn read_chunks(
 /// The envelope of `doc`'s first line: `{"data":[` first, then after the line's last `]`
 /// only other keys; `None` for any other shape.
 fn find(doc: &[u8]) -> Option<Envelope> {
+    let at = start_of_data(doc)?;
     let end = memchr::memchr(b'\n', doc).unwrap_or(doc.len());
     let line = doc.get(..end)?;
-    let at = start_of_data(line)?;
     let (close, has_errors) = data_close(line, at)?;
     Some(Envelope {
         data: at..close,
@@ -101,15 +101,18 @@ fn find(doc: &[u8]) -> Option<Envelope> {
 
 /// Where the `data` contents start when the first line of `doc` opens with `{"data":[`.
 pub(super) fn start_of_data(doc: &[u8]) -> Option<usize> {
-    let end = memchr::memchr(b'\n', doc).unwrap_or(doc.len());
-    let line = doc.get(..end)?;
     let mut at = 0usize;
     for token in [&b"{"[..], b"\"data\"", b":", b"["] {
-        at += line.get(at..)?.iter().take_while(|b| is_space(**b)).count();
-        line.get(at..)?.strip_prefix(token)?;
+        at += doc.get(at..)?.iter().take_while(|b| is_blank(**b)).count();
+        doc.get(at..)?.strip_prefix(token)?;
         at += token.len();
     }
     Some(at)
+}
+
+/// JSON whitespace that does not end a line.
+fn is_blank(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\r')
 }
 
 /// The `]` closing the `data` array that opens at `open`: going back over the line's last
@@ -129,10 +132,6 @@ pub(super) fn data_close(line: &[u8], open: usize) -> Option<(usize, bool)> {
         upto = close;
     }
     best
-}
-
-fn is_space(b: u8) -> bool {
-    matches!(b, b' ' | b'\n' | b'\t' | b'\r')
 }
 
 /// The envelope after its `data` array (`,"total":0,…}`): whether `errors` lists any; a
