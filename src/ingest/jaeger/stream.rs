@@ -105,9 +105,7 @@ fn read_input(
     let Input { size, label, .. } = input;
     let Some(at) = start_of_data(&head) else {
         head.reserve(size.saturating_sub(head.len()) + 1);
-        reader
-            .read_to_end(&mut head)
-            .with_context(|| format!("{label}: cannot read"))?;
+        read_rest(reader, &mut head, label)?;
         return super::parse_whole(&head, label, acc).map(|()| false);
     };
     let mut parts = Vec::new();
@@ -125,15 +123,27 @@ fn read_input(
             Ok(true)
         }
         Streamed::From(mut rest, from) => {
-            reader
-                .read_to_end(&mut rest)
-                .with_context(|| format!("{label}: cannot read"))?;
-            let doc = rest.get(from..).unwrap_or_default();
-            let used = super::envelope::parse_in_data(&rest, doc, label, acc)?;
-            let after = doc.get(used..).unwrap_or_default();
-            super::parse_rest(&rest, after, label, acc).map(|()| false)
+            read_rest(reader, &mut rest, label)?;
+            parse_from(&rest, from, label, acc).map(|()| false)
         }
     }
+}
+
+fn read_rest(reader: &mut (dyn Read + Send), buf: &mut Vec<u8>, label: &str) -> Result<()> {
+    reader
+        .read_to_end(buf)
+        .with_context(|| format!("{label}: cannot read"))?;
+    Ok(())
+}
+
+/// Parses `rest` (the input from a point of its first line on) from `from`, between two
+/// elements of the envelope's `data`, as the scan path goes on there; then any documents
+/// after the envelope.
+fn parse_from(rest: &[u8], from: usize, label: &str, acc: &mut Loaded) -> Result<()> {
+    let doc = rest.get(from..).unwrap_or_default();
+    let used = super::envelope::parse_in_data(rest, doc, label, acc)?;
+    let after = doc.get(used..).unwrap_or_default();
+    super::parse_rest(rest, after, label, acc)
 }
 
 /// How streaming ended: the whole envelope proven (whether it lists errors), or a buffer
