@@ -56,7 +56,10 @@ pub fn parse(bytes: &[u8], doc: &[u8], label: &str, acc: &mut Loaded) -> Result<
         return Ok(None);
     };
     let line = Lines::new(bytes).of_bytes(doc);
-    let Some(parts) = read_chunks(doc, env.data.clone(), line, label) else {
+    // Chunks are located in the whole input, so every line counted from them is the input's.
+    let offset = (doc.as_ptr() as usize).saturating_sub(bytes.as_ptr() as usize);
+    let data = env.data.start + offset..env.data.end + offset;
+    let Some(parts) = read_chunks(bytes, data, line, label) else {
         return Ok(None);
     };
     acc.absorb_all(parts)?;
@@ -69,8 +72,9 @@ pub fn parse(bytes: &[u8], doc: &[u8], label: &str, acc: &mut Loaded) -> Result<
     Ok(Some(env.end))
 }
 
-/// Reads the `data` contents at `data` in `doc` (a one-line envelope's, on `line`) in
-/// parallel chunks; `None` when a cut is not proven.
+/// Reads the `data` contents at `data` in `doc` (a one-line envelope's, on `line`; `doc`
+/// starts the input, so lines counted in it are the input's) in parallel chunks; `None`
+/// when a cut is not proven.
 pub(super) fn read_chunks(
     doc: &[u8],
     data: Range<usize>,

@@ -145,3 +145,35 @@ fn traces_with_their_processes_first_are_cut_too() {
     assert!(ranges.len() > 2, "{}", ranges.len());
     assert_same(&doc);
 }
+
+/// A second document (line 2) whose trace is too big for one chunk: the spans it spreads
+/// are counted on the input's lines, as the scan path counts them.
+#[test]
+fn a_big_trace_in_a_later_document_keeps_the_input_lines() {
+    let span = |i: usize| {
+        let bad = if i == 7 { r#","startTime":"x""# } else { "" };
+        format!(
+            r#"{{"traceID":"1","spanID":"{i:x}","startTime":1,"duration":1,"tags":[{{"key":"p","value":"{}"}}]{bad}}}"#,
+            "w".repeat(2000)
+        )
+    };
+    let spans: Vec<String> = (1..2500).map(span).collect();
+    let second = format!(
+        r#"{{"data":[{{"traceID":"1","spans":[{}]}}]}}"#,
+        spans.join(",")
+    );
+    let input = format!("{{\"data\":[]}}\n{second}");
+    let bytes = input.as_bytes();
+    let doc = &bytes[bytes.iter().position(|&b| b == b'\n').unwrap() + 1..];
+    let (mut fast, mut slow) = (Loaded::default(), Loaded::default());
+    assert!(parse(bytes, doc, "t.json", &mut fast).unwrap().is_some());
+    envelope::parse(bytes, doc, "t.json", &mut slow).unwrap();
+    assert_eq!(fast.spans.height(), 2498);
+    assert!(fast.spans.equals_missing(&slow.spans));
+    assert_eq!(diag(&fast), diag(&slow));
+    assert!(
+        diag(&fast).iter().any(|d| d.contains("t.json:2")),
+        "{:?}",
+        diag(&fast)
+    );
+}
