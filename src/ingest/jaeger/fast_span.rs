@@ -5,8 +5,8 @@
 
 use super::fast_tags::{instance_tags, tags};
 use super::wire::{Log, Process, Reference, Span};
-use crate::ingest::cursor::{Bail, Cursor, Num, Res};
-use crate::ingest::otlp::scalar::{Field, Int64, Text};
+use crate::ingest::cursor::{Bail, Cursor, Res};
+use crate::ingest::otlp::fast_values::{int64, opt_text};
 
 /// One span, refilled for every span read, with its lists' storage kept between spans.
 #[derive(Default)]
@@ -91,14 +91,6 @@ impl Seen {
     }
 }
 
-/// `Option<Text>`: `null` or a string.
-pub(super) fn opt_text<'a>(c: &mut Cursor<'a>) -> Res<Option<Text<'a>>> {
-    if c.null()? {
-        return Ok(None);
-    }
-    c.string().map(|s| Some(Text(s)))
-}
-
 /// `Option<Vec<T>>`: `null` or an array, its elements read by `read` into `spare` (the
 /// storage of the previous span's list).
 fn opt_list<'a, T>(
@@ -115,27 +107,6 @@ fn opt_list<'a, T>(
         Ok(())
     })?;
     Ok(Some(list))
-}
-
-/// [`Int64`]: a number, a decimal string (trimmed), or `null` (missing).
-fn int64(c: &mut Cursor<'_>) -> Res<Int64> {
-    match c.peek() {
-        Some(b'n') => c.null().map(|_| Field::Missing),
-        Some(b'"') => {
-            let text = c.string()?;
-            Ok(text
-                .trim()
-                .parse::<i64>()
-                .map_or(Field::Invalid, Field::Valid))
-        }
-        Some(b'-' | b'0'..=b'9') => match c.number()? {
-            Num::U64(v) => Ok(i64::try_from(v).map_or(Field::Invalid, Field::Valid)),
-            Num::I64(v) => Ok(Field::Valid(v)),
-            // Rare: serde's own reading of the number, so a float is converted alike.
-            Num::Float(token) => serde_json::from_str::<Int64>(token).map_err(|_| Bail),
-        },
-        _ => Err(Bail),
-    }
 }
 
 fn reference<'a>(c: &mut Cursor<'a>) -> Res<Reference<'a>> {

@@ -5,10 +5,11 @@
 
 use std::borrow::Cow;
 
-use super::fast_span::{opt_text, Seen};
+use super::fast_span::Seen;
 use super::tags::{typed, TagValue};
 use super::wire::{InstanceTags, INSTANCE_KEYS};
 use crate::ingest::cursor::{Bail, Cursor, Num, Res};
+use crate::ingest::otlp::fast_values::opt_text;
 use crate::ingest::otlp::scalar::Text;
 use crate::ingest::otlp::wire::KeyValue;
 
@@ -89,7 +90,8 @@ fn tag<'a>(c: &mut Cursor<'a>) -> Res<KeyValue<'a>> {
 }
 
 /// `Option<TagValue>`: `null` is none; arrays and objects are checked and kept as `Other`.
-fn tag_value<'a>(c: &mut Cursor<'a>) -> Res<Option<TagValue<'a>>> {
+/// (Zipkin's tag values are read with it too.)
+pub(crate) fn tag_value<'a>(c: &mut Cursor<'a>) -> Res<Option<TagValue<'a>>> {
     let value = match c.peek().ok_or(Bail)? {
         b'n' => return c.null().map(|_| None),
         b'"' => TagValue::Str(Text(c.string()?)),

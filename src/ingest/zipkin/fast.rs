@@ -2,7 +2,8 @@
 //! derived `Deserialize` fills (same keys, `null` as absent, string tags typed back), or
 //! [`Bail`] where the derive would fail or read otherwise, and the caller asks serde.
 
-use crate::ingest::cursor::{Bail, Cursor, Num, Res};
+use crate::ingest::cursor::{Cursor, Res};
+use crate::ingest::jaeger::fast_tags::tag_value;
 use crate::ingest::jaeger::tags::{typed, typed_back, TagValue};
 use crate::ingest::otlp::fast_values::{int64, once, opt_text};
 use crate::ingest::otlp::wire::KeyValue;
@@ -198,26 +199,4 @@ fn check_tags(c: &mut Cursor<'_>) -> Res<()> {
         return Ok(());
     }
     c.object(|c, _| tag_value(c).map(drop))
-}
-
-/// A tag value as JSON wrote it (`null` = absent).
-pub fn tag_value<'a>(c: &mut Cursor<'a>) -> Res<Option<TagValue<'a>>> {
-    let value = match c.peek().ok_or(Bail)? {
-        b'n' => {
-            c.null()?;
-            return Ok(None);
-        }
-        b'"' => TagValue::Str(crate::ingest::otlp::scalar::Text(c.string()?)),
-        b't' | b'f' => TagValue::Bool(c.boolean()?),
-        b'[' | b'{' => {
-            c.skip()?;
-            TagValue::Other
-        }
-        _ => match c.number()? {
-            Num::U64(v) => i64::try_from(v).map_or(TagValue::Uint(v), TagValue::Int),
-            Num::I64(v) => TagValue::Int(v),
-            float => TagValue::Float(float.to_f64()?),
-        },
-    };
-    Ok(Some(value))
 }
