@@ -179,8 +179,28 @@ fn parse_group(group: &[u8], first_line: usize, label: &str) -> Result<Done> {
 
 /// Reads every line of a UTF-8 group on the fast path; `None` as soon as one is not taken.
 fn parse_group_fast(group: &str, first_line: usize, label: &str) -> Option<Part> {
-    let mut part = Part::with_capacity(group.len() / BYTES_PER_SPAN);
     let mut span = Span::default();
+    parse_group_with(group, first_line, label, |line, part, place| {
+        parse_fast(line, part, place, &mut span).ok()
+    })
+}
+
+/// Streams every line of a UTF-8 group with serde; `None` as soon as one is not taken.
+fn parse_group_streamed(group: &str, first_line: usize, label: &str) -> Option<Part> {
+    parse_group_with(group, first_line, label, |line, part, place| {
+        parse_streamed(line, part, place).ok()
+    })
+}
+
+/// Reads every non-empty line of a group with `parse` (which pushes the line's spans and
+/// hands back the rest of its document) into one part; `None` as soon as a line is not taken.
+fn parse_group_with<'g>(
+    group: &'g str,
+    first_line: usize,
+    label: &str,
+    mut parse: impl FnMut(&'g str, &mut Part, Place<'_>) -> Option<Doc<'g>>,
+) -> Option<Part> {
+    let mut part = Part::with_capacity(group.len() / BYTES_PER_SPAN);
     for (i, line) in lines_of(group).enumerate() {
         let line = line.trim_ascii();
         if line.is_empty() {
@@ -190,7 +210,7 @@ fn parse_group_fast(group: &str, first_line: usize, label: &str) -> Option<Part>
             label,
             line: first_line + i,
         };
-        let doc = parse_fast(line, &mut part, place, &mut span).ok()?;
+        let doc = parse(line, &mut part, place)?;
         walk_whole(&doc, &mut part, place);
     }
     Some(part)
@@ -206,24 +226,6 @@ fn lines_of(group: &str) -> impl Iterator<Item = &str> {
         start = end + 1;
         line
     })
-}
-
-/// Streams every line of a UTF-8 group with serde; `None` as soon as one is not taken.
-fn parse_group_streamed(group: &str, first_line: usize, label: &str) -> Option<Part> {
-    let mut part = Part::with_capacity(group.len() / BYTES_PER_SPAN);
-    for (i, line) in group.split('\n').enumerate() {
-        let line = line.trim_ascii();
-        if line.is_empty() {
-            continue;
-        }
-        let place = Place {
-            label,
-            line: first_line + i,
-        };
-        let doc = parse_streamed(line, &mut part, place).ok()?;
-        walk_whole(&doc, &mut part, place);
-    }
-    Some(part)
 }
 
 /// Parses the lines of one group, each collected whole before it is walked.
