@@ -9,7 +9,8 @@
 
 use crate::ingest::cursor::{Bail, Cursor, Res};
 
-use super::fast_values::{opt_resource, opt_scope, span};
+use super::fast_span::span;
+use super::fast_values::{opt_resource, opt_scope};
 use super::walk::{
     resource_info, scope_name, walk_resource_spans, walk_scope_spans, walk_span, Part, Place,
     ResourceInfo, WARN_NO_SERVICE,

@@ -1,18 +1,13 @@
 //! The OTLP/JSON wire types of [`super::wire`] read with the [`Cursor`] instead of serde:
-//! spans, attributes and their values, events, links, status, resource and scope. Each
+//! scalars, attributes and their values, resource and scope (spans: [`super::fast_span`]). Each
 //! reader fills the same struct the derived `Deserialize` would (same key names and
 //! aliases, same leniency), and gives up where the derive would fail (a duplicate field, a
 //! `null` list, a wrong type), so serde can decide.
 
 use crate::ingest::cursor::{Bail, Cursor, Num, Res};
 
-use super::scalar::{
-    enum_from_f64, enum_from_int, enum_from_text, kind_by_name, status_by_name, Double, Field,
-    Int64, KindField, StatusField, Text,
-};
-use super::wire::{
-    AnyValue, Event, KeyValue, KeyValues, Link, Resource, Scope, Span, Status, Values,
-};
+use super::scalar::{enum_from_f64, enum_from_int, enum_from_text, Double, Field, Int64, Text};
+use super::wire::{AnyValue, KeyValue, KeyValues, Resource, Scope, Values};
 
 /// Marks field `bit` as seen; a second occurrence (under any alias) gives up.
 pub(crate) fn once(seen: &mut u32, bit: u32) -> Res<()> {
@@ -54,7 +49,7 @@ fn double(c: &mut Cursor<'_>) -> Res<Double> {
 }
 
 /// An enum written as an integer or as its proto name.
-fn enum_field(c: &mut Cursor<'_>, by_name: fn(&str) -> Option<i32>) -> Res<Field<i32>> {
+pub(super) fn enum_field(c: &mut Cursor<'_>, by_name: fn(&str) -> Option<i32>) -> Res<Field<i32>> {
     match c.peek() {
         Some(b'"') => Ok(enum_from_text(&c.string()?, by_name)),
         Some(b'n') => c.null().map(|_| Field::Missing),
@@ -111,7 +106,7 @@ fn compact_key_value<'a>(c: &mut Cursor<'a>) -> Option<KeyValue<'a>> {
     })
 }
 
-fn attribute_list<'a>(c: &mut Cursor<'a>) -> Res<Vec<KeyValue<'a>>> {
+pub(super) fn attribute_list<'a>(c: &mut Cursor<'a>) -> Res<Vec<KeyValue<'a>>> {
     let mut out = Vec::new();
     attributes(c, &mut out)?;
     Ok(out)
@@ -268,155 +263,4 @@ pub(super) fn opt_scope<'a>(c: &mut Cursor<'a>) -> Res<Option<Scope<'a>>> {
         _ => c.skip(),
     })?;
     Ok(Some(s))
-}
-
-/// Empties a span kept between spans, keeping the room its lists have.
-fn clear<'a>(s: &mut Span<'a>) {
-    let mut attributes = std::mem::take(&mut s.attributes);
-    attributes.clear();
-    *s = Span {
-        attributes,
-        ..Span::default()
-    };
-}
-
-/// Reads one span into `s` (cleared first).
-pub(super) fn span<'a>(c: &mut Cursor<'a>, s: &mut Span<'a>) -> Res<()> {
-    clear(s);
-    let mut seen = 0;
-    c.object(|c, key| match key {
-        "traceId" | "trace_id" => {
-            once(&mut seen, 1)?;
-            s.trace_id = opt_text(c)?;
-            Ok(())
-        }
-        "spanId" | "span_id" => {
-            once(&mut seen, 2)?;
-            s.span_id = opt_text(c)?;
-            Ok(())
-        }
-        "parentSpanId" | "parent_span_id" => {
-            once(&mut seen, 4)?;
-            s.parent_span_id = opt_text(c)?;
-            Ok(())
-        }
-        "name" => {
-            once(&mut seen, 8)?;
-            s.name = opt_text(c)?;
-            Ok(())
-        }
-        _ => span_rest(c, key, s, &mut seen),
-    })
-}
-
-/// The span fields after its ids and name.
-fn span_rest<'a>(c: &mut Cursor<'a>, key: &str, s: &mut Span<'a>, seen: &mut u32) -> Res<()> {
-    match key {
-        "kind" => {
-            once(seen, 16)?;
-            s.kind = KindField(enum_field(c, kind_by_name)?);
-        }
-        "startTimeUnixNano" | "start_time_unix_nano" => {
-            once(seen, 32)?;
-            s.start = int64(c)?;
-        }
-        "endTimeUnixNano" | "end_time_unix_nano" => {
-            once(seen, 64)?;
-            s.end = int64(c)?;
-        }
-        "attributes" => {
-            once(seen, 128)?;
-            attributes(c, &mut s.attributes)?;
-        }
-        "events" => {
-            once(seen, 256)?;
-            c.array(|c| {
-                s.events.push(event(c)?);
-                Ok(())
-            })?;
-        }
-        "links" => {
-            once(seen, 512)?;
-            c.array(|c| {
-                s.links.push(link(c)?);
-                Ok(())
-            })?;
-        }
-        "status" => {
-            once(seen, 1024)?;
-            s.status = opt_status(c)?;
-        }
-        _ => c.skip()?,
-    }
-    Ok(())
-}
-
-fn opt_status<'a>(c: &mut Cursor<'a>) -> Res<Option<Status<'a>>> {
-    if c.null()? {
-        return Ok(None);
-    }
-    let mut st = Status::default();
-    let mut seen = 0;
-    c.object(|c, key| match key {
-        "code" => {
-            once(&mut seen, 1)?;
-            st.code = StatusField(enum_field(c, status_by_name)?);
-            Ok(())
-        }
-        "message" => {
-            once(&mut seen, 2)?;
-            st.message = opt_text(c)?;
-            Ok(())
-        }
-        _ => c.skip(),
-    })?;
-    Ok(Some(st))
-}
-
-fn event<'a>(c: &mut Cursor<'a>) -> Res<Event<'a>> {
-    let mut ev = Event::default();
-    let mut seen = 0;
-    c.object(|c, key| match key {
-        "timeUnixNano" | "time_unix_nano" => {
-            once(&mut seen, 1)?;
-            ev.time = int64(c)?;
-            Ok(())
-        }
-        "name" => {
-            once(&mut seen, 2)?;
-            ev.name = opt_text(c)?;
-            Ok(())
-        }
-        "attributes" => {
-            once(&mut seen, 4)?;
-            ev.attributes = attribute_list(c)?;
-            Ok(())
-        }
-        _ => c.skip(),
-    })?;
-    Ok(ev)
-}
-
-fn link<'a>(c: &mut Cursor<'a>) -> Res<Link<'a>> {
-    let mut l = Link::default();
-    let mut seen = 0;
-    c.object(|c, key| match key {
-        "traceId" | "trace_id" => {
-            once(&mut seen, 1)?;
-            l.trace_id = opt_text(c)?;
-            Ok(())
-        }
-        "spanId" | "span_id" => {
-            once(&mut seen, 2)?;
-            l.span_id = opt_text(c)?;
-            Ok(())
-        }
-        "attributes" => {
-            once(&mut seen, 4)?;
-            l.attributes = attribute_list(c)?;
-            Ok(())
-        }
-        _ => c.skip(),
-    })?;
-    Ok(l)
 }
