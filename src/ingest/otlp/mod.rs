@@ -5,7 +5,7 @@
 //! decoders) → [`walk`] (checks each span, pushes rows; [`ids`], [`semconv`], [`anyvalue`],
 //! [`logs`] help) → [`parse`] (JSON Lines streaming and whole documents, in parallel).
 //! Lines and document elements are read first by `fast` (with `fast_span` and
-//! [`fast_values`], on the strict [`crate::ingest::cursor`]), then by `stream` (serde,
+//! `fast_values`, on the strict [`crate::ingest::cursor`]), then by `stream` (serde,
 //! streamed) and last collected whole, each only when the one before gives up.
 
 pub mod anyvalue;

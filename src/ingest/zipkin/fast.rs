@@ -1,6 +1,6 @@
 //! One Zipkin v2 span read with the [`Cursor`] instead of serde: the same [`Span`] the
 //! derived `Deserialize` fills (same keys, `null` as absent, string tags typed back), or
-//! [`Bail`] where the derive would fail or read otherwise, and the caller asks serde.
+//! gives up (`Bail`) where the derive would fail or read otherwise, and the caller asks serde.
 
 use crate::ingest::cursor::{Cursor, Res};
 use crate::ingest::jaeger::fast_tags::tag_value;
