@@ -51,6 +51,8 @@ pub struct SystemSignals {
     /// Entry requests whose trace holds an error span.
     pub errors: Vec<u64>,
     pub entry_requests: Vec<u64>,
+    /// The service most entry requests arrive at (the front door).
+    pub entry_service: Option<String>,
     /// Entry p99 in ms per bucket (`None` when too few samples).
     pub entry_p99_ms: Vec<Option<f64>>,
     pub error_rate_threshold: Option<f64>,
@@ -83,7 +85,8 @@ pub fn windows(t: &SpanTable, incident: Option<Window>, baseline: Option<Window>
     let (lo, hi) = t.time_range().unwrap_or((0, 0));
     let entries = entry_requests(t);
     let buckets = Buckets::for_traffic(lo, hi, entries.len() as u64);
-    let signals = system_signals(t, &buckets, &entries);
+    let mut signals = system_signals(t, &buckets, &entries);
+    signals.entry_service = front_door(t, &entries);
     let (incident, source) = match incident {
         Some(w) => (Some(w), WindowSource::User),
         None => match detect(&signals.departed) {
@@ -196,6 +199,18 @@ fn system_signals(t: &SpanTable, b: &Buckets, entries: &[(usize, bool)]) -> Syst
         .collect();
     flag_departures(&mut s);
     s
+}
+
+/// The service that receives the most entry requests (ties: the first by name).
+fn front_door(t: &SpanTable, entries: &[(usize, bool)]) -> Option<String> {
+    let mut counts: std::collections::BTreeMap<&str, u64> = Default::default();
+    for &(row, _) in entries {
+        *counts.entry(t.service_name(row)).or_default() += 1;
+    }
+    let top = counts
+        .iter()
+        .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))?;
+    Some(top.0.to_string())
 }
 
 /// Each trace's entry request (its first root SERVER/CONSUMER span, else its first root)

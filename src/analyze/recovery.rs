@@ -3,13 +3,19 @@
 //! per-bucket signal past that moment. `queue_growth` reports how long a backlog took to
 //! drain after the trigger ended; `metastable_overload` asks what outlived it.
 //!
-//! A service is active in a bucket while its mean self time is above its baseline median
-//! by the relative rise the onset uses; its trigger window runs from the first to the last
-//! sustained run of active buckets. The source is the service that did the most extra own
-//! work in its window (and at least [`SOURCE_SELF_RATIO`]× its baseline there — judged in
-//! the window, not the whole incident, which a metastable failure stretches far past the
-//! trigger); without one, the service charged with the most error origins, followed by
-//! its error rate.
+//! An external load surge comes first: when the entry requests per bucket rose to
+//! [`SURGE_RATIO`]× their baseline median, sustained, starting no later than the incident
+//! (a rise that follows the departure is clients retrying, a consequence), the surge is the
+//! trigger and it ends when the entry traffic is back under that bar — the classic trigger
+//! of a metastable failure (Huang et al., OSDI '22).
+//!
+//! Otherwise a service is active in a bucket while its mean self time is above its baseline
+//! median by the relative rise the onset uses; its trigger window runs from the first to
+//! the last sustained run of active buckets. The source is the service that did the most
+//! extra own work in its window (and at least [`SOURCE_SELF_RATIO`]× its baseline there —
+//! judged in the window, not the whole incident, which a metastable failure stretches far
+//! past the trigger); without one, the service charged with the most error origins,
+//! followed by its error rate.
 
 use super::errors::ErrorOrigins;
 use super::incident::{sustained_runs, Windows, MIN_LATENCY_RISE, SUSTAIN_BUCKETS};
@@ -17,6 +23,12 @@ use super::onset::LOOKBACK_BUCKETS;
 use super::services::ServiceStats;
 use super::stats::quantile;
 
+/// Entry traffic at this many times its baseline rate is a surge: well beyond the swings of
+/// a steady load, and enough to push a system sized for its usual load into overload.
+pub const SURGE_RATIO: f64 = 2.0;
+/// A baseline under this many entry requests per bucket is too thin for a ratio to mean
+/// anything (3 → 6 requests is noise).
+pub const MIN_SURGE_BASE: f64 = 5.0;
 /// A service whose own work slowed by less than this is no trigger (noise, or a mild
 /// change a system absorbs).
 pub const SOURCE_SELF_RATIO: f64 = 1.5;
@@ -33,6 +45,8 @@ pub const FOLLOW_GAP_BUCKETS: usize = 2 * SUSTAIN_BUCKETS;
 pub enum TriggerSignal {
     SelfTime,
     Errors,
+    /// Entry requests per second (as traced) at the front door.
+    Traffic,
 }
 
 /// The trigger: a service and the buckets `start..end` where its signal was raised.
@@ -43,17 +57,21 @@ pub struct Trigger {
     pub start: usize,
     /// First bucket after the last active run: the source is back at baseline from here.
     pub end: usize,
-    /// The signal's baseline median and its mean while active (ms or error rate).
+    /// The signal's baseline median and its mean while active (ms, error rate, or traced
+    /// entry requests per second).
     pub baseline: f64,
     pub active_mean: f64,
     /// Extra work while active: Σ (value − baseline) × requests (ms of self time, or
-    /// excess errors).
+    /// excess errors), or the extra entry requests of a surge.
     pub excess: f64,
 }
 
 /// The trigger of the incident, if there is an incident and a source with a clear signal.
 pub fn trigger(services: &[ServiceStats], errors: &ErrorOrigins, w: &Windows) -> Option<Trigger> {
     w.incident?;
+    if let Some(surge) = surge(w) {
+        return Some(surge);
+    }
     let slow = services
         .iter()
         .filter_map(|s| follow_source(s, TriggerSignal::SelfTime, w))
@@ -74,18 +92,69 @@ pub fn trigger(services: &[ServiceStats], errors: &ErrorOrigins, w: &Windows) ->
     follow_source(failing.1, TriggerSignal::Errors, w)
 }
 
+/// An entry-traffic surge that started by the incident's start (see the module doc).
+pub fn surge(w: &Windows) -> Option<Trigger> {
+    let incident_start = w.buckets.within(&w.incident?).start;
+    let series: Vec<f64> = w.signals.entry_requests.iter().map(|&n| n as f64).collect();
+    let mut base: Vec<f64> = series.get(w.buckets.within(&w.baseline))?.to_vec();
+    let baseline = quantile(&mut base, 0.5).filter(|&b| b >= MIN_SURGE_BASE)?;
+    let from = incident_start.saturating_sub(LOOKBACK_BUCKETS);
+    let flags: Vec<bool> = series
+        .iter()
+        .enumerate()
+        .map(|(k, &v)| k >= from && v >= SURGE_RATIO * baseline)
+        .collect();
+    let first = sustained_runs(&flags, SUSTAIN_BUCKETS).into_iter().next()?;
+    if !leads(w, incident_start, first.start) {
+        return None;
+    }
+    let end = persists_until(&flags, first.start);
+    let per_s = 1.0 / w.buckets.width_s();
+    let active = series.get(first.start..end)?;
+    Some(Trigger {
+        service: w.signals.entry_service.clone()?,
+        signal: TriggerSignal::Traffic,
+        start: first.start,
+        end,
+        baseline: baseline * per_s,
+        active_mean: active.iter().sum::<f64>() / active.len().max(1) as f64 * per_s,
+        excess: active.iter().map(|v| v - baseline).sum(),
+    })
+}
+
+/// Whether a surge starting at bucket `surge` led the incident: it began by the incident's
+/// first bucket, or a few buckets later while no errors had yet departed (thin buckets
+/// start an incident on an early latency wobble). A rise that follows the first errors is
+/// clients retrying, not the trigger.
+fn leads(w: &Windows, incident_start: usize, surge: usize) -> bool {
+    if surge <= incident_start {
+        return true;
+    }
+    let s = &w.signals;
+    let erring = |k: usize| {
+        let requests = s.entry_requests.get(k).copied().unwrap_or(0);
+        let errors = s.errors.get(k).copied().unwrap_or(0) as f64;
+        requests > 0
+            && s.error_rate_threshold
+                .is_some_and(|th| errors / requests as f64 > th)
+    };
+    surge <= incident_start + SUSTAIN_BUCKETS && !(incident_start..surge).any(erring)
+}
+
 /// The source's signal per bucket, its baseline, and the active runs.
 fn follow_source(s: &ServiceStats, signal: TriggerSignal, w: &Windows) -> Option<Trigger> {
     let series: Vec<Option<f64>> = match signal {
         TriggerSignal::SelfTime => s.series.self_ms.clone(),
         TriggerSignal::Errors => error_rates(s),
+        // The front door's traffic is a system signal: see [`surge`].
+        TriggerSignal::Traffic => return None,
     };
     let base_range = w.buckets.within(&w.baseline);
     let mut base: Vec<f64> = series.get(base_range)?.iter().flatten().copied().collect();
     let baseline = quantile(&mut base, 0.5).unwrap_or(0.0);
     let threshold = match signal {
         TriggerSignal::SelfTime => baseline * (1.0 + MIN_LATENCY_RISE),
-        TriggerSignal::Errors => baseline + SOURCE_ERROR_RISE,
+        TriggerSignal::Errors | TriggerSignal::Traffic => baseline + SOURCE_ERROR_RISE,
     };
     let from = w
         .buckets
@@ -209,5 +278,77 @@ mod tests {
         assert!((at(tr.start) - 240).abs() <= slack, "{}", at(tr.start));
         assert!((at(tr.end) - 420).abs() <= slack, "{}", at(tr.end));
         assert!(tr.active_mean > 5.0 * tr.baseline);
+    }
+
+    /// Windows over 1 s buckets with these entry requests per bucket and the incident
+    /// starting at bucket `incident_at` (baseline: the buckets before it).
+    fn windows_with(entries: &[u64], incident_at: usize) -> Windows {
+        use crate::analyze::buckets::Buckets;
+        use crate::analyze::incident::{SystemSignals, WindowSource};
+        use crate::model::window::{Window, NS_PER_S};
+        let n = entries.len();
+        let buckets = Buckets::for_range(0, n as i64 * NS_PER_S - 1);
+        assert_eq!(buckets.count, n);
+        let at = |k: usize| k as i64 * NS_PER_S;
+        Windows {
+            range: Window::new(0, at(n) - 1),
+            buckets,
+            incident: Some(Window::new(at(incident_at), at(n) - 1)),
+            baseline: Window::new(0, at(incident_at)),
+            source: WindowSource::Detected,
+            signals: SystemSignals {
+                entry_requests: entries.to_vec(),
+                entry_service: Some("frontend".into()),
+                ..Default::default()
+            },
+        }
+    }
+
+    /// 60 quiet buckets of `base` requests, then the `shape` from bucket 60 on.
+    fn traffic(base: u64, shape: &[(usize, u64)]) -> Vec<u64> {
+        let mut v = vec![base; 60];
+        for &(len, rate) in shape {
+            v.extend(std::iter::repeat_n(rate, len));
+        }
+        v
+    }
+
+    #[test]
+    fn a_surge_at_the_start_is_the_trigger_and_ends_with_the_traffic() {
+        let w = windows_with(&traffic(20, &[(30, 130), (60, 20)]), 61);
+        let tr = surge(&w).expect("a surge");
+        assert_eq!(
+            (tr.service.as_str(), tr.signal),
+            ("frontend", TriggerSignal::Traffic)
+        );
+        assert_eq!((tr.start, tr.end), (60, 90));
+        assert!((tr.baseline - 20.0).abs() < 1e-9 && (tr.active_mean - 130.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn no_surge_from_steady_thin_or_late_traffic() {
+        // Steady load with the usual swings.
+        let steady: Vec<u64> = (0..150).map(|k| 20 + (k * 7 % 11)).collect();
+        assert!(surge(&windows_with(&steady, 61)).is_none());
+        // Below the bar: 1.8×.
+        assert!(surge(&windows_with(&traffic(20, &[(30, 36), (60, 20)]), 61)).is_none());
+        // Too thin a baseline for a ratio to mean anything.
+        assert!(surge(&windows_with(&traffic(2, &[(30, 20), (60, 2)]), 61)).is_none());
+        // Clients retrying after the incident began: a consequence, not the trigger.
+        let late = traffic(20, &[(10, 20), (30, 90), (50, 20)]);
+        assert!(surge(&windows_with(&late, 61)).is_none());
+    }
+
+    #[test]
+    fn a_surge_just_after_an_early_start_leads_unless_errors_came_first() {
+        // The incident starts two buckets before the surge (an early latency wobble).
+        let entries = traffic(20, &[(2, 20), (30, 130), (60, 20)]);
+        let mut w = windows_with(&entries, 60);
+        w.signals.errors = vec![0; entries.len()];
+        w.signals.error_rate_threshold = Some(0.05);
+        assert_eq!(surge(&w).map(|t| t.start), Some(62));
+        // The same rise after the entry requests had started failing.
+        w.signals.errors[60] = 10;
+        assert!(surge(&w).is_none());
     }
 }

@@ -9,6 +9,7 @@ use petgraph::Direction;
 
 use super::detectors::latency_contagion;
 use super::incident::K_SIGMA;
+use super::recovery;
 use super::rootcause::Role;
 use super::Analysis;
 use crate::model::window::{Window, NS_PER_S};
@@ -96,6 +97,22 @@ fn header(a: &Analysis, out: &mut String) {
     );
 }
 
+/// The entry-traffic surge that triggered the incident, when there was one.
+fn surge_line(a: &Analysis) -> Option<String> {
+    let tr = recovery::surge(&a.windows)?;
+    let b = &a.windows.buckets;
+    let rel = |k: usize| (b.start_of(k) - a.windows.range.start_ns) as f64 / 1e9;
+    Some(format!(
+        "entry traffic at {} rose {:.1}× ({:.1} → {:.1} traced requests/s) from +{:.0} s to +{:.0} s",
+        tr.service,
+        tr.active_mean / tr.baseline.max(f64::MIN_POSITIVE),
+        tr.baseline,
+        tr.active_mean,
+        rel(tr.start),
+        rel(tr.end)
+    ))
+}
+
 fn incident(a: &Analysis, inc: &Window, out: &mut String) {
     let how = if a.windows.detected() {
         "detected"
@@ -104,6 +121,9 @@ fn incident(a: &Analysis, inc: &Window, out: &mut String) {
     };
     let _ = writeln!(out, "\nIncident   {} [{how}]", span_text(a, inc));
     let _ = writeln!(out, "Baseline   {}", span_text(a, &a.windows.baseline));
+    if let Some(line) = surge_line(a) {
+        let _ = writeln!(out, "Trigger    {line}");
+    }
     match a.root_causes.first() {
         Some(top) => {
             let _ = writeln!(out, "Source     {}", top.reason);

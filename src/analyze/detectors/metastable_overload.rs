@@ -13,7 +13,7 @@ use super::queue_growth::{baseline_level, floor, GROWTH_FACTOR};
 use super::{worst_traces, Context, Detector, EVIDENCE_TRACES};
 use crate::analyze::backlog::QueueKind;
 use crate::analyze::incident::MIN_BUCKET_SAMPLES;
-use crate::analyze::recovery::{forward_fill, persists_until, trigger, Trigger};
+use crate::analyze::recovery::{forward_fill, persists_until, trigger, Trigger, TriggerSignal};
 use crate::model::finding::{EdgeRef, Evidence, Finding, Severity};
 
 /// How long the overload must outlive its trigger (s): the simulator's
@@ -113,10 +113,17 @@ fn title(ctx: &Context, tr: &Trigger, loops: &[Loop], until: usize, at_end: bool
     } else {
         format!("for {:.0} s", (until - tr.end) as f64 * b.width_s())
     };
+    let ended = match tr.signal {
+        TriggerSignal::Traffic => format!(
+            "the entry traffic surge at {} ({:.1}× its baseline rate) ended at +{:.0} s",
+            tr.service,
+            tr.active_mean / tr.baseline.max(f64::MIN_POSITIVE),
+            rel(tr.end)
+        ),
+        _ => format!("{} recovered at +{:.0} s", tr.service, rel(tr.end)),
+    };
     format!(
-        "{} recovered at +{:.0} s but {} stayed high {how_long}: the overload outlived its trigger — {CITATION}",
-        tr.service,
-        rel(tr.end),
+        "{ended} but {} stayed high {how_long}: the overload outlived its trigger — {CITATION}",
         names.join(", "),
     )
 }

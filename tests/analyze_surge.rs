@@ -1,0 +1,70 @@
+//! An external load surge as the trigger (fixtures/load-surge: entry traffic 60 → 400 →
+//! 60 req/s from 60 s to 90 s, no fault anywhere; retries keep the overload going after
+//! the surge): the surge is named as the trigger, and the overload that outlived it is a
+//! metastable failure. The simulator's truth has no fault to name, so this test pins it.
+
+mod common;
+
+use std::process::Command;
+
+use serde_json::Value;
+
+const FIXTURE: &str = "load-surge";
+
+fn metastable(doc: &Value) -> &Value {
+    doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["kind"] == "metastable_overload")
+        .expect("a metastable_overload finding")
+}
+
+#[test]
+fn the_surge_is_the_trigger_and_the_overload_outlived_it() {
+    let doc = common::analyze_json(FIXTURE, true, &[]);
+    let f = metastable(&doc);
+    let title = f["title"].as_str().unwrap();
+    assert!(
+        title.starts_with("the entry traffic surge at frontend"),
+        "{title}"
+    );
+    let m = &f["metrics"];
+    let at = |k: &str| m[k].as_f64().unwrap();
+    // The surge ran 60–90 s (buckets are 5 s here).
+    assert!((at("trigger_start_s") - 60.0).abs() <= 5.0, "{m}");
+    assert!((at("trigger_end_s") - 90.0).abs() <= 5.0, "{m}");
+    let ratio = at("source_active_mean") / at("source_baseline");
+    assert!((5.0..8.0).contains(&ratio), "6.7× expected, got {ratio}");
+    assert_eq!(at("still_active_at_end"), 1.0, "{m}");
+    assert!(at("outlived_s") >= 50.0, "{m}");
+}
+
+#[test]
+fn the_summary_names_the_trigger() {
+    let dir = common::fixture_dir(FIXTURE);
+    let out = Command::new(env!("CARGO_BIN_EXE_cascade"))
+        .arg("analyze")
+        .arg(dir.join("traces.jsonl.gz"))
+        .arg("--logs")
+        .arg(dir.join("logs.jsonl.gz"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("Trigger "))
+        .unwrap_or_else(|| panic!("no Trigger line:\n{text}"));
+    assert!(line.contains("entry traffic at frontend rose"), "{line}");
+}
+
+#[test]
+fn a_fault_driven_incident_has_no_traffic_trigger() {
+    for fixture in ["metastable", "retry-storm", "control"] {
+        let doc = common::analyze_json(fixture, true, &[]);
+        for f in doc["findings"].as_array().unwrap() {
+            let title = f["title"].as_str().unwrap();
+            assert!(!title.contains("traffic surge"), "{fixture}: {title}");
+        }
+    }
+}
