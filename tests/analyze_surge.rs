@@ -1,7 +1,8 @@
 //! An external load surge as the trigger (fixtures/load-surge: entry traffic 60 → 400 →
 //! 60 req/s from 60 s to 90 s, no fault anywhere; retries keep the overload going after
 //! the surge): the surge is named as the trigger, and the overload that outlived it is a
-//! metastable failure. The simulator's truth has no fault to name, so this test pins it.
+//! metastable failure; the postmortem tells it. The simulator's truth has no fault to name,
+//! so this test pins it.
 
 mod common;
 
@@ -67,4 +68,25 @@ fn a_fault_driven_incident_has_no_traffic_trigger() {
             assert!(!title.contains("traffic surge"), "{fixture}: {title}");
         }
     }
+}
+
+#[test]
+fn the_postmortem_tells_the_surge_as_the_trigger() {
+    let dir = common::fixture_dir(FIXTURE);
+    let out = tempfile::tempdir().unwrap();
+    let status = Command::new(env!("CARGO_BIN_EXE_cascade"))
+        .arg("report")
+        .arg(dir.join("traces.jsonl.gz"))
+        .arg("--logs")
+        .arg(dir.join("logs.jsonl.gz"))
+        .arg("-o")
+        .arg(out.path().join("r"))
+        .output()
+        .unwrap();
+    assert!(status.status.success());
+    let md = std::fs::read_to_string(out.path().join("r/postmortem.md")).unwrap();
+    assert!(
+        md.contains("Entry traffic at frontend rose") && md.contains("an external load surge"),
+        "{md}"
+    );
 }

@@ -264,8 +264,24 @@ pub fn trigger(f: &Facts) -> String {
             ));
         }
     }
+    if let Some(surge) = surge_text(f) {
+        out = format!("{surge} {out}");
+    }
     out.push_str(" The traces show what moved, not what changed.");
     out
+}
+
+/// An external load surge that led the incident, in a sentence.
+fn surge_text(f: &Facts) -> Option<String> {
+    let w = &f.a.windows;
+    let tr = crate::analyze::recovery::surge(w)?;
+    Some(format!(
+        "Entry traffic at {} rose {:.1}× above its baseline at {} UTC and was back at {} UTC: an external load surge, the trigger.",
+        tr.service,
+        tr.active_mean / tr.baseline.max(f64::MIN_POSITIVE),
+        clock(w.buckets.start_of(tr.start)),
+        clock(w.buckets.start_of(tr.end))
+    ))
 }
 
 /// Detection: when the signals crossed their thresholds.
