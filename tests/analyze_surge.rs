@@ -90,3 +90,32 @@ fn the_postmortem_tells_the_surge_as_the_trigger() {
         "{md}"
     );
 }
+
+#[test]
+fn replay_compares_policies_under_the_same_surge() {
+    let dir = common::fixture_dir(FIXTURE);
+    let out = Command::new(env!("CARGO_BIN_EXE_cascade"))
+        .arg("replay")
+        .arg(dir.join("traces.jsonl.gz"))
+        .args([
+            "--sample-rate",
+            "0.05",
+            "--seeds",
+            "2",
+            "--no-sweep",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let text = doc["recommendation"].as_str().unwrap();
+    // No fault in the model, yet the surge is something to fix, not "nothing to fix".
+    assert!(!text.contains("nothing to fix"), "{text}");
+    assert!(text.contains("under the same load surge"), "{text}");
+    assert_eq!(doc["sensitivity"]["band"], "capacity ±15 %");
+}

@@ -12,7 +12,7 @@ use super::calibrate::calibrate_entry;
 use super::derive::{derive, DeriveOptions, Derived};
 use super::fidelity::{fidelity, observed_runs, Fidelity};
 use super::policies::{catalogue, metrics, outcome, run_map, topology, Candidate};
-use super::recommend::{rank, recommendation};
+use super::recommend::{rank, recommendation, Cause};
 pub use super::render::{document, text};
 use super::sensitivity::{
     self, BandCell, CAPACITY_BAND, DURATION_BAND, SIZE_BAND, SWEEP_CANDIDATES, SWEEP_SEEDS,
@@ -103,11 +103,11 @@ pub fn replay(a: &Analysis, o: &ReplayOptions) -> Result<Replay> {
         &bar,
     )?;
     bar.finish_and_clear();
-    let band_words = o.sweep.then(band_text);
+    let band_words = o.sweep.then(|| band_text(&derived.json));
     let view = ReplayView {
         verdict: fid.verdict,
         fidelity: fid.checks.clone(),
-        recommendation: recommendation(&outcomes, derived.fault.is_some(), band_words.as_deref()),
+        recommendation: recommendation(&outcomes, cause(a, &derived), band_words.as_deref()),
         policies: outcomes,
         seeds: seeds.len() as u32,
     };
@@ -148,6 +148,17 @@ fn run_policies(
     (fid, outcomes)
 }
 
+/// A fault in the model, else a load surge the analysis found, else nothing.
+fn cause(a: &Analysis, d: &Derived) -> Cause {
+    if d.fault.is_some() {
+        Cause::Fault
+    } else if crate::analyze::recovery::surge(&a.windows).is_some() {
+        Cause::Surge
+    } else {
+        Cause::Nothing
+    }
+}
+
 /// From the fault's first bucket (else the incident's, else 0) to the end.
 fn eval_window(d: &Derived) -> Range<usize> {
     let w = d.frame.width_s();
@@ -185,13 +196,18 @@ fn sweep_band(
 }
 
 /// The sensitivity band in words.
-pub fn band_text() -> String {
-    format!(
-        "fault size ±{:.0} %, fault duration ±{:.0} %, capacity ±{:.0} %",
-        SIZE_BAND * 100.0,
-        DURATION_BAND * 100.0,
-        CAPACITY_BAND * 100.0
-    )
+/// What the sweep varied: the fault (when the model has one) and the capacity.
+pub fn band_text(model: &serde_json::Value) -> String {
+    let capacity = format!("capacity ±{:.0} %", CAPACITY_BAND * 100.0);
+    if model["faults"].as_array().is_some_and(|f| !f.is_empty()) {
+        format!(
+            "fault size ±{:.0} %, fault duration ±{:.0} %, {capacity}",
+            SIZE_BAND * 100.0,
+            DURATION_BAND * 100.0,
+        )
+    } else {
+        capacity
+    }
 }
 
 fn progress_bar(show: bool, runs: u64) -> ProgressBar {

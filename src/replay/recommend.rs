@@ -56,31 +56,44 @@ pub fn clearly_better(alt: &PolicyOutcome, observed: &PolicyOutcome) -> bool {
     rescued || goodput || errors
 }
 
-fn figures(o: &PolicyOutcome) -> String {
-    let ttr = o
-        .time_to_recover_s
-        .map_or("did not recover in most seeds".to_string(), |t| {
-            format!("recovered {:.0} s after the fault ended", t.mean)
-        });
+/// What set the incident off, as far as the replay can tell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cause {
+    /// A fault at a source service (the model's fault window).
+    Fault,
+    /// An external load surge (the model's arrival schedule), no fault: recovery is not
+    /// measured, since it counts from a fault's end.
+    Surge,
+    /// Neither: nothing to fix.
+    Nothing,
+}
+
+fn figures(o: &PolicyOutcome, cause: Cause) -> String {
+    let ttr = match (cause, o.time_to_recover_s) {
+        (Cause::Surge, _) => String::new(),
+        (_, Some(t)) => format!(", recovered {:.0} s after the fault ended", t.mean),
+        (_, None) => ", did not recover in most seeds".to_string(),
+    };
     format!(
-        "goodput {:.1} req/s, error rate {:.1} %, p99 {:.0} ms, {ttr}",
+        "goodput {:.1} req/s, error rate {:.1} %, p99 {:.0} ms{ttr}",
         o.goodput_rps.mean,
         100.0 * o.error_rate.mean,
         o.p99_ms.mean
     )
 }
 
-/// The recommendation for ranked outcomes (observed first); `fault` says whether the
-/// model has a fault at all, `band` describes the sensitivity band (`None`: not swept).
-pub fn recommendation(outcomes: &[PolicyOutcome], fault: bool, band: Option<&str>) -> String {
+/// The recommendation for ranked outcomes (observed first); `cause` says what set the
+/// incident off, `band` describes the sensitivity band (`None`: not swept).
+pub fn recommendation(outcomes: &[PolicyOutcome], cause: Cause, band: Option<&str>) -> String {
     let (Some(observed), Some(best)) = (outcomes.first(), outcomes.get(1)) else {
         return "No alternative policy was replayed.".into();
     };
-    if !fault {
-        return "The traces show no fault at a source service, so there is nothing to fix: the \
-                observed policy stands."
+    if cause == Cause::Nothing {
+        return "The traces show no fault at a source service and no load surge, so there is \
+                nothing to fix: the observed policy stands."
             .into();
     }
+    let figures = |o: &PolicyOutcome| figures(o, cause);
     let next: Vec<&str> = outcomes
         .iter()
         .skip(2)
@@ -97,6 +110,15 @@ pub fn recommendation(outcomes: &[PolicyOutcome], fault: bool, band: Option<&str
         return format!(
             "No alternative clearly beat the observed policy ({obs}). The best ranked, {}, had {}; \
              the difference is within the seeds' confidence intervals or too small to matter, so nothing here justifies a change.{then}",
+            best.name,
+            figures(best)
+        );
+    }
+    if cause == Cause::Surge {
+        return format!(
+            "{} would have done better under the same load surge: {}; {obs}. The replay measures \
+             recovery from a fault's end, so with a surge as the trigger this compares goodput, \
+             errors and latency only, not whether the overload would have outlived the surge.{then}",
             best.name,
             figures(best)
         );
@@ -166,13 +188,19 @@ mod tests {
         ];
         rank(&mut v);
         assert_eq!(v[1].name, "budget");
-        let r = recommendation(&v, true, Some("band"));
+        let r = recommendation(&v, Cause::Fault, Some("band"));
         assert!(
             r.starts_with("budget would have prevented the collapse"),
             "{r}"
         );
-        assert!(recommendation(&v, false, Some("band")).contains("nothing to fix"));
-        assert!(recommendation(&v, true, None).contains("no sensitivity sweep"));
+        assert!(recommendation(&v, Cause::Nothing, Some("band")).contains("nothing to fix"));
+        assert!(recommendation(&v, Cause::Fault, None).contains("no sensitivity sweep"));
+        let surge = recommendation(&v, Cause::Surge, Some("band"));
+        assert!(
+            surge.starts_with("budget would have done better under the same load surge"),
+            "{surge}"
+        );
+        assert!(!surge.contains("recovered "), "{surge}");
     }
 
     #[test]
@@ -181,6 +209,7 @@ mod tests {
             outcome("observed", 10.0, 0.0, true),
             outcome("x", 10.2, 0.0, true),
         ];
-        assert!(recommendation(&v, true, Some("band")).starts_with("No alternative clearly beat"));
+        assert!(recommendation(&v, Cause::Fault, Some("band"))
+            .starts_with("No alternative clearly beat"));
     }
 }

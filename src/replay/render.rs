@@ -29,7 +29,7 @@ pub fn document(r: &Replay) -> Value {
             "per_bucket": r.fidelity.per_bucket, "buckets": r.fidelity.buckets},
         "evaluation_window_s": [r.window_s.0, r.window_s.1],
         "policies": r.view.policies,
-        "sensitivity": {"band": band_text(), "cells": r.band},
+        "sensitivity": {"band": band_text(&r.derived.json), "cells": r.band},
         "recommendation": r.view.recommendation,
         "seeds": r.view.seeds,
     })
