@@ -6,8 +6,6 @@
 
 mod common;
 
-use std::process::Command;
-
 use serde_json::Value;
 
 const FIXTURE: &str = "load-surge";
@@ -44,13 +42,12 @@ fn the_surge_is_the_trigger_and_the_overload_outlived_it() {
 #[test]
 fn the_summary_names_the_trigger() {
     let dir = common::fixture_dir(FIXTURE);
-    let out = Command::new(env!("CARGO_BIN_EXE_cascade"))
-        .arg("analyze")
-        .arg(dir.join("traces.jsonl.gz"))
-        .arg("--logs")
-        .arg(dir.join("logs.jsonl.gz"))
-        .output()
-        .unwrap();
+    let out = common::run_cascade([
+        "analyze".as_ref(),
+        dir.join("traces.jsonl.gz").as_os_str(),
+        "--logs".as_ref(),
+        dir.join("logs.jsonl.gz").as_os_str(),
+    ]);
     let text = String::from_utf8(out.stdout).unwrap();
     let line = text
         .lines()
@@ -74,17 +71,16 @@ fn a_fault_driven_incident_has_no_traffic_trigger() {
 fn the_postmortem_tells_the_surge_as_the_trigger() {
     let dir = common::fixture_dir(FIXTURE);
     let out = tempfile::tempdir().unwrap();
-    let status = Command::new(env!("CARGO_BIN_EXE_cascade"))
-        .arg("report")
-        .arg(dir.join("traces.jsonl.gz"))
-        .arg("--logs")
-        .arg(dir.join("logs.jsonl.gz"))
-        .arg("-o")
-        .arg(out.path().join("r"))
-        .output()
-        .unwrap();
-    assert!(status.status.success());
-    let md = std::fs::read_to_string(out.path().join("r/postmortem.md")).unwrap();
+    let report = out.path().join("r");
+    common::run_cascade([
+        "report".as_ref(),
+        dir.join("traces.jsonl.gz").as_os_str(),
+        "--logs".as_ref(),
+        dir.join("logs.jsonl.gz").as_os_str(),
+        "-o".as_ref(),
+        report.as_os_str(),
+    ]);
+    let md = std::fs::read_to_string(report.join("postmortem.md")).unwrap();
     assert!(
         md.contains("Entry traffic at frontend rose") && md.contains("an external load surge"),
         "{md}"
@@ -93,25 +89,17 @@ fn the_postmortem_tells_the_surge_as_the_trigger() {
 
 #[test]
 fn replay_compares_policies_under_the_same_surge() {
-    let dir = common::fixture_dir(FIXTURE);
-    let out = Command::new(env!("CARGO_BIN_EXE_cascade"))
-        .arg("replay")
-        .arg(dir.join("traces.jsonl.gz"))
-        .args([
-            "--sample-rate",
-            "0.05",
-            "--seeds",
-            "2",
-            "--no-sweep",
-            "--json",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let traces = common::fixture_dir(FIXTURE).join("traces.jsonl.gz");
+    let out = common::run_cascade([
+        "replay".as_ref(),
+        traces.as_os_str(),
+        "--sample-rate".as_ref(),
+        "0.05".as_ref(),
+        "--seeds".as_ref(),
+        "2".as_ref(),
+        "--no-sweep".as_ref(),
+        "--json".as_ref(),
+    ]);
     let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
     let text = doc["recommendation"].as_str().unwrap();
     // No fault in the model, yet the surge is something to fix, not "nothing to fix".

@@ -18,6 +18,24 @@ pub const SIMULATED: [&str; 7] = [
     "control",
 ];
 
+/// Runs the built `cascade` with `args`; panics with its stderr when it fails.
+pub fn run_cascade<I, S>(args: I) -> std::process::Output
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    let out = Command::new(env!("CARGO_BIN_EXE_cascade"))
+        .args(args)
+        .output()
+        .expect("running cascade");
+    assert!(
+        out.status.success(),
+        "cascade failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
 /// `fixtures/<name>` in this repository.
 pub fn fixture_dir(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
