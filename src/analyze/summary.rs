@@ -87,10 +87,13 @@ fn header(a: &Analysis, out: &mut String) {
     let r = &a.windows.range;
     let _ = writeln!(
         out,
-        "cascade analyze: {} spans, {} traces, {} services, {} → {} ({} s buckets)",
+        "cascade analyze: {} span{}, {} trace{}, {} service{}, {} → {} ({} s buckets)",
         a.table.len(),
+        plural(a.table.len()),
         a.table.trace_rows.len(),
+        plural(a.table.trace_rows.len()),
         a.services.len(),
+        plural(a.services.len()),
         crate::model::window::rfc3339(r.start_ns),
         crate::model::window::rfc3339(r.end_ns),
         a.windows.buckets.width_s()
