@@ -13,6 +13,8 @@ pub mod otlp;
 pub mod record;
 pub mod source;
 pub mod summary;
+#[cfg(test)]
+pub mod test_support;
 pub mod zipkin;
 
 use std::path::PathBuf;

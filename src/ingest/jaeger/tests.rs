@@ -1,31 +1,10 @@
 //! End-to-end tests of the Jaeger reader through [`crate::ingest::ingest`] on hand-written
 //! input: ids, parents and links, kinds, status, processes, logs, and bad input.
 
-use polars::prelude::*;
-
 use crate::ingest::diag::Level;
-use crate::ingest::{ingest, Dataset, Format, IngestOptions};
+use crate::ingest::test_support::{i32s, load, strs};
+use crate::ingest::Format;
 use crate::model::columns as col;
-
-fn load(text: &str) -> Dataset {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("jaeger.json");
-    std::fs::write(&path, text).unwrap();
-    ingest(&IngestOptions {
-        traces: vec![path],
-        ..Default::default()
-    })
-    .unwrap()
-}
-
-fn strs(df: &DataFrame, name: &str) -> Vec<Option<String>> {
-    let c = df.column(name).unwrap().str().unwrap();
-    c.iter().map(|v| v.map(String::from)).collect()
-}
-
-fn i32s(df: &DataFrame, name: &str) -> Vec<Option<i32>> {
-    df.column(name).unwrap().i32().unwrap().iter().collect()
-}
 
 fn some(v: &[&str]) -> Vec<Option<String>> {
     v.iter().map(|s| Some(s.to_string())).collect()

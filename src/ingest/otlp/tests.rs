@@ -1,28 +1,13 @@
 //! End-to-end tests of the OTLP reader through [`crate::ingest::ingest`] on hand-written input.
 
-use polars::prelude::*;
-
 use crate::ingest::diag::Level;
+use crate::ingest::test_support::{i32s, i64s, ingest_bytes, load, strs};
 use crate::ingest::{ingest, Dataset, IngestOptions};
 use crate::model::columns as col;
 
 const TRACE: &str = "5b8efff798038103d269b633813fc60c";
 const SPAN: &str = "eee19b7ec3c1b174";
 const PARENT: &str = "eee19b7ec3c1b173";
-
-fn ingest_bytes(bytes: &[u8]) -> anyhow::Result<Dataset> {
-    let dir = tempfile::tempdir()?;
-    let path = dir.path().join("input.json");
-    std::fs::write(&path, bytes)?;
-    ingest(&IngestOptions {
-        traces: vec![path],
-        ..Default::default()
-    })
-}
-
-fn load(text: &str) -> Dataset {
-    ingest_bytes(text.as_bytes()).unwrap()
-}
 
 /// One ExportTraceServiceRequest line holding `spans` under service `svc`.
 fn request(svc: &str, spans: &[String]) -> String {
@@ -36,19 +21,6 @@ fn span(trace: &str, id: &str, parent: &str, extra: &str) -> String {
     format!(
         r#"{{"traceId":"{trace}","spanId":"{id}","parentSpanId":"{parent}","name":"GET","kind":2,"startTimeUnixNano":"1000","endTimeUnixNano":"3000"{extra}}}"#
     )
-}
-
-fn strs(df: &DataFrame, name: &str) -> Vec<Option<String>> {
-    let c = df.column(name).unwrap().str().unwrap();
-    c.iter().map(|v| v.map(String::from)).collect()
-}
-
-fn i64s(df: &DataFrame, name: &str) -> Vec<Option<i64>> {
-    df.column(name).unwrap().i64().unwrap().iter().collect()
-}
-
-fn i32s(df: &DataFrame, name: &str) -> Vec<Option<i32>> {
-    df.column(name).unwrap().i32().unwrap().iter().collect()
 }
 
 #[test]

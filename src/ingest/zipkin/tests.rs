@@ -1,31 +1,10 @@
 //! End-to-end tests of the Zipkin reader through [`crate::ingest::ingest`] on hand-written
 //! input: ids, kinds, shared ids, skew, endpoints, typed-back tags, annotations.
 
-use polars::prelude::*;
-
 use crate::ingest::diag::Level;
-use crate::ingest::{ingest, Dataset, Format, IngestOptions};
+use crate::ingest::test_support::{i32s, load, strs};
+use crate::ingest::Format;
 use crate::model::columns as col;
-
-fn load(text: &str) -> Dataset {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("zipkin.json");
-    std::fs::write(&path, text).unwrap();
-    ingest(&IngestOptions {
-        traces: vec![path],
-        ..Default::default()
-    })
-    .unwrap()
-}
-
-fn strs(df: &DataFrame, name: &str) -> Vec<Option<String>> {
-    let c = df.column(name).unwrap().str().unwrap();
-    c.iter().map(|v| v.map(String::from)).collect()
-}
-
-fn i32s(df: &DataFrame, name: &str) -> Vec<Option<i32>> {
-    df.column(name).unwrap().i32().unwrap().iter().collect()
-}
 
 /// zipkin__skew.json: the server half `post` shares the client's id, starts before it, and
 /// `async` (in the server's service) is a child of the shared id.
