@@ -5,10 +5,9 @@ use std::path::Path;
 use anyhow::Result;
 use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
-use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::spec::Bars;
-use super::{clip, nice_max, plot_err, rgb, FONT};
+use super::{clip, draw_row_texts, nice_max, plot_err, rgb, Area, RowTexts, FONT};
 
 /// Width of everything but the row labels (plot, notes, margins).
 const BODY_W: u32 = 780;
@@ -100,33 +99,20 @@ fn draw_rows(spec: &Bars, chart: &mut Chart2d, n: usize) -> Result<()> {
     Ok(())
 }
 
-fn draw_labels(
-    spec: &Bars,
-    chart: &Chart2d,
-    root: &DrawingArea<BitMapBackend, plotters::coord::Shift>,
-    n: usize,
-) -> Result<()> {
+fn draw_labels(spec: &Bars, chart: &Chart2d, root: &Area, n: usize) -> Result<()> {
     let x_max = chart.x_range().end;
     for (i, row) in spec.rows.iter().enumerate() {
         let y = (n - i) as f64 - 0.5;
-        let (px, py) = chart.backend_coord(&(0.0, y));
-        let color = rgb(row.label_color);
-        let style = TextStyle::from((FONT, 14).into_font())
-            .color(&color)
-            .pos(Pos::new(HPos::Right, VPos::Center));
-        root.draw(&Text::new(
-            clip(&row.label, MAX_LABEL_CHARS),
-            (px - 8, py),
-            style,
-        ))
-        .map_err(plot_err(&spec.title))?;
-        if !row.note.is_empty() {
-            let (qx, qy) = chart.backend_coord(&(x_max, y));
-            let note =
-                TextStyle::from((FONT, 13).into_font()).pos(Pos::new(HPos::Left, VPos::Center));
-            root.draw(&Text::new(clip(&row.note, 18), (qx + 8, qy), note))
-                .map_err(plot_err(&spec.title))?;
-        }
+        let texts = RowTexts {
+            label: &row.label,
+            label_chars: MAX_LABEL_CHARS,
+            color: row.label_color,
+            note: &row.note,
+            note_chars: 18,
+        };
+        let before = chart.backend_coord(&(0.0, y));
+        let after = chart.backend_coord(&(x_max, y));
+        draw_row_texts(root, &spec.title, &texts, before, after)?;
     }
     Ok(())
 }

@@ -5,12 +5,11 @@
 use std::path::Path;
 
 use anyhow::Result;
-use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::spec::Graph;
-use super::{clip, plot_err, rgb, FONT};
+use super::{clip, plot_err, rgb, Area, FONT};
 
 const LAYER_W: i32 = 330;
 const ROW_H: i32 = 70;
@@ -18,8 +17,6 @@ const NODE_W: i32 = 170;
 const NODE_H: i32 = 38;
 const MARGIN: i32 = 40;
 const TOP: i32 = 90;
-
-type Area<'a> = DrawingArea<BitMapBackend<'a>, Shift>;
 
 pub(super) fn draw(spec: &Graph, path: &Path) -> Result<()> {
     let pos = layout(spec);

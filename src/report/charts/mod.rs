@@ -15,7 +15,7 @@ use std::sync::Once;
 
 use anyhow::{anyhow, Result};
 use plotters::prelude::*;
-use plotters::style::FontStyle;
+use plotters::style::{text_anchor, FontStyle};
 
 use spec::{Chart, Rgb};
 
@@ -48,6 +48,50 @@ pub fn draw(chart: &Chart, path: &Path) -> Result<()> {
 
 pub(crate) fn rgb(c: Rgb) -> RGBColor {
     RGBColor(c.0, c.1, c.2)
+}
+
+/// A drawing area of the bitmap backend, not yet split into a chart.
+pub(crate) type Area<'a> = DrawingArea<BitMapBackend<'a>, plotters::coord::Shift>;
+
+/// One row's texts in a row chart (bars, spans): its label right-aligned before the plot,
+/// in the row's colour, and an optional note left-aligned after it; each cut to its width.
+pub(crate) struct RowTexts<'s> {
+    pub label: &'s str,
+    pub label_chars: usize,
+    pub color: Rgb,
+    pub note: &'s str,
+    pub note_chars: usize,
+}
+
+/// Draws `t` with the label ending 8 px before `before` and the note starting 8 px after
+/// `after` (backend pixels of the row's centre line).
+pub(crate) fn draw_row_texts(
+    root: &Area,
+    title: &str,
+    t: &RowTexts,
+    before: (i32, i32),
+    after: (i32, i32),
+) -> Result<()> {
+    let color = rgb(t.color);
+    let style = TextStyle::from((FONT, 14).into_font())
+        .color(&color)
+        .pos(text_anchor::Pos::new(
+            text_anchor::HPos::Right,
+            text_anchor::VPos::Center,
+        ));
+    let at = (before.0 - 8, before.1);
+    root.draw(&Text::new(clip(t.label, t.label_chars), at, style))
+        .map_err(plot_err(title))?;
+    if !t.note.is_empty() {
+        let note = TextStyle::from((FONT, 13).into_font()).pos(text_anchor::Pos::new(
+            text_anchor::HPos::Left,
+            text_anchor::VPos::Center,
+        ));
+        let at = (after.0 + 8, after.1);
+        root.draw(&Text::new(clip(t.note, t.note_chars), at, note))
+            .map_err(plot_err(title))?;
+    }
+    Ok(())
 }
 
 /// Turns a plotters error into an anyhow error naming the chart.

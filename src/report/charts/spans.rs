@@ -5,12 +5,10 @@ use std::path::Path;
 
 use anyhow::Result;
 use plotters::coord::types::RangedCoordf64;
-use plotters::coord::Shift;
 use plotters::prelude::*;
-use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::spec::Spans;
-use super::{clip, plot_err, rgb, FONT};
+use super::{clip, draw_row_texts, plot_err, rgb, Area, RowTexts, FONT};
 
 const WIDTH: u32 = 1100;
 const ROW_H: u32 = 40;
@@ -19,7 +17,6 @@ const LABEL_W: u32 = 200;
 const NOTE_W: u32 = 190;
 const HEADER_H: u32 = 76;
 
-type Area<'a> = DrawingArea<BitMapBackend<'a>, Shift>;
 type Chart2d<'a> = ChartContext<'a, BitMapBackend<'a>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
 
 pub(super) fn draw(spec: &Spans, path: &Path) -> Result<()> {
@@ -88,20 +85,16 @@ fn draw_labels(spec: &Spans, chart: &Chart2d, root: &Area, n: usize) -> Result<(
     let x_max = chart.x_range().end;
     for (i, row) in spec.rows.iter().enumerate() {
         let y = (n - i) as f64 - 0.5;
-        let (px, py) = chart.backend_coord(&(chart.x_range().start, y));
-        let color = rgb(row.label_color);
-        let style = TextStyle::from((FONT, 14).into_font())
-            .color(&color)
-            .pos(Pos::new(HPos::Right, VPos::Center));
-        root.draw(&Text::new(clip(&row.label, 24), (px - 8, py), style))
-            .map_err(plot_err(&spec.title))?;
-        if !row.note.is_empty() {
-            let (qx, qy) = chart.backend_coord(&(x_max, y));
-            let note =
-                TextStyle::from((FONT, 13).into_font()).pos(Pos::new(HPos::Left, VPos::Center));
-            root.draw(&Text::new(clip(&row.note, 24), (qx + 8, qy), note))
-                .map_err(plot_err(&spec.title))?;
-        }
+        let texts = RowTexts {
+            label: &row.label,
+            label_chars: 24,
+            color: row.label_color,
+            note: &row.note,
+            note_chars: 24,
+        };
+        let before = chart.backend_coord(&(chart.x_range().start, y));
+        let after = chart.backend_coord(&(x_max, y));
+        draw_row_texts(root, &spec.title, &texts, before, after)?;
     }
     Ok(())
 }
