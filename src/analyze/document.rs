@@ -22,6 +22,9 @@ struct Doc<'a> {
     input: Input,
     windows: Windows,
     services: Vec<Service>,
+    /// Uninstrumented dependencies (virtual nodes) and their roles.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    virtual_nodes: Vec<VirtualNode>,
     edges: Vec<Edge>,
     root_causes: Vec<RootCause<'a>>,
     findings: Vec<FindingOut<'a>>,
@@ -151,6 +154,15 @@ struct RootCause<'a> {
     service: &'a str,
     score: f64,
     reason: &'a str,
+    /// Share of the user-facing change this cause explains.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    explained: Option<f64>,
+    /// The evidence that carried the verdict.
+    #[serde(skip_serializing_if = "str::is_empty")]
+    evidence: &'a str,
+    /// What the cause's bad requests share (an instance, an operation).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    below: Option<&'a crate::analyze::localize::below::Concentration>,
 }
 
 #[derive(Serialize)]
@@ -202,6 +214,7 @@ pub fn findings_document(a: &Analysis, data: &Dataset) -> serde_json::Value {
         input: input(a, data),
         windows: windows(a),
         services: services(a),
+        virtual_nodes: virtual_nodes(a),
         edges: edges(a),
         root_causes: a
             .root_causes
@@ -210,6 +223,9 @@ pub fn findings_document(a: &Analysis, data: &Dataset) -> serde_json::Value {
                 service: &r.service,
                 score: r.score,
                 reason: &r.reason,
+                explained: r.explained.map(|v| (v * 1000.0).round() / 1000.0),
+                evidence: &r.evidence,
+                below: r.below.as_ref(),
             })
             .collect(),
         findings: a.findings.iter().map(finding).collect(),
@@ -270,6 +286,23 @@ fn services(a: &Analysis) -> Vec<Service> {
             onset: s.onset_ns.map(rfc3339),
         })
         .collect()
+}
+
+/// Uninstrumented dependencies, seen through their callers: name and role.
+fn virtual_nodes(a: &Analysis) -> Vec<VirtualNode> {
+    a.virtual_roles
+        .iter()
+        .map(|&(node, role)| VirtualNode {
+            name: a.graph.name(node).to_string(),
+            role: role.as_str(),
+        })
+        .collect()
+}
+
+#[derive(Serialize)]
+struct VirtualNode {
+    name: String,
+    role: &'static str,
 }
 
 fn edges(a: &Analysis) -> Vec<Edge> {

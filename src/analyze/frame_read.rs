@@ -31,10 +31,13 @@ pub struct RawSpans {
     pub resend: Vec<i32>,
     /// Virtual callee name (peer.service, server.address, db.system, messaging destination).
     pub peer: Vec<u32>,
+    /// Instance (pod, host) of the span's service; [`Interner::NONE`] when not recorded.
+    pub instance: Vec<u32>,
     pub timeout: Vec<bool>,
     pub services: Interner,
     pub names: Interner,
     pub peers: Interner,
+    pub instances: Interner,
     /// Rows whose ids were not hex (kept, id read as 0).
     pub bad_ids: u64,
 }
@@ -62,6 +65,7 @@ pub fn read_spans(df: &DataFrame) -> Result<RawSpans> {
     raw.grpc_status = int_column(df, col::GRPC_STATUS_CODE, false)?;
     raw.resend = int_column(df, col::RESEND_COUNT, false)?;
     raw.peer = read_peers(df, &mut raw.peers)?;
+    raw.instance = read_optional_strings(df, col::INSTANCE, &mut raw.instances)?;
     raw.timeout = read_timeouts(df, &raw)?;
     Ok(raw)
 }
@@ -157,6 +161,19 @@ fn i64_column(df: &DataFrame, name: &str) -> Result<Vec<i64>> {
         .with_context(|| format!("column {name}: expected integers"))?;
     let ca = c.i64().with_context(|| format!("column {name}"))?;
     Ok(ca.iter().map(|v| v.unwrap_or(0)).collect())
+}
+
+/// An optional string column interned (absent or empty → [`Interner::NONE`]).
+fn read_optional_strings(df: &DataFrame, name: &str, into: &mut Interner) -> Result<Vec<u32>> {
+    let Some(c) = str_column(df, name)? else {
+        return Ok(vec![Interner::NONE; df.height()]);
+    };
+    Ok(c.iter()
+        .map(|v| match v {
+            Some(v) if !v.is_empty() => into.intern(v),
+            _ => Interner::NONE,
+        })
+        .collect())
 }
 
 /// Virtual callee names: the first of peer.service, server.address, db.system,

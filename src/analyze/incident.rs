@@ -89,7 +89,9 @@ pub fn windows(t: &SpanTable, incident: Option<Window>, baseline: Option<Window>
     signals.entry_service = front_door(t, &entries);
     let (incident, source) = match incident {
         Some(w) => (Some(w), WindowSource::User),
-        None => match detect(&signals.departed) {
+        None => match detect(&signals.departed)
+            .or_else(|| detect(&service_departures(t, &buckets, &entries)))
+        {
             Some(r) => (Some(buckets.window(r)), WindowSource::Detected),
             None => (None, WindowSource::None),
         },
@@ -173,15 +175,21 @@ pub fn sustained_runs(flags: &[bool], min_len: usize) -> Vec<std::ops::Range<usi
 }
 
 fn system_signals(t: &SpanTable, b: &Buckets, entries: &[(usize, bool)]) -> SystemSignals {
+    let mut s = request_signals(t, b, entries);
+    s.spans = vec![0; b.count];
+    for &st in &t.start {
+        s.spans[b.index(st)] += 1;
+    }
+    s
+}
+
+/// Per bucket: requests, failed requests, p99, and which buckets departed.
+fn request_signals(t: &SpanTable, b: &Buckets, entries: &[(usize, bool)]) -> SystemSignals {
     let mut s = SystemSignals {
-        spans: vec![0; b.count],
         errors: vec![0; b.count],
         entry_requests: vec![0; b.count],
         ..Default::default()
     };
-    for &st in &t.start {
-        s.spans[b.index(st)] += 1;
-    }
     let mut entry: Vec<Vec<f64>> = vec![Vec::new(); b.count];
     for &(row, failed) in entries {
         let k = b.index(t.start[row]);
@@ -201,11 +209,43 @@ fn system_signals(t: &SpanTable, b: &Buckets, entries: &[(usize, bool)]) -> Syst
     s
 }
 
-/// The service that receives the most entry requests (ties: the first by name).
+/// Buckets where some service departed on its own signals (its requests' error rate or
+/// p99, judged like the entry signals), keeping only each service's sustained runs: users
+/// may see nothing while a consumer falls behind or a back-end fails into retries.
+fn service_departures(t: &SpanTable, b: &Buckets, entries: &[(usize, bool)]) -> Vec<bool> {
+    let is_entry: std::collections::HashSet<usize> = entries.iter().map(|e| e.0).collect();
+    let mut rows: Vec<Vec<(usize, bool)>> = vec![Vec::new(); t.services.len()];
+    for i in (0..t.len()).filter(|&i| t.is_server(i) && !is_entry.contains(&i)) {
+        rows[t.service[i] as usize].push((i, t.is_error(i)));
+    }
+    let mut out = vec![false; b.count];
+    // A service needs judged buckets for a sustained run to be possible at all; thinner
+    // ones are skipped (which also keeps this linear when services are many).
+    let enough = (SUSTAIN_BUCKETS as u64 * MIN_BUCKET_SAMPLES) as usize;
+    for r in rows.iter().filter(|r| r.len() >= enough) {
+        let s = request_signals(t, b, r);
+        for run in sustained_runs(&s.departed, SUSTAIN_BUCKETS) {
+            out[run].iter_mut().for_each(|x| *x = true);
+        }
+    }
+    out
+}
+
+/// The service that receives the most entry requests (ties: the first by name). A root
+/// CLIENT span (a load generator, a browser) enters the system at its server child.
 fn front_door(t: &SpanTable, entries: &[(usize, bool)]) -> Option<String> {
     let mut counts: std::collections::BTreeMap<&str, u64> = Default::default();
     for &(row, _) in entries {
-        *counts.entry(t.service_name(row)).or_default() += 1;
+        let door = if t.is_client(row) {
+            t.children(row)
+                .iter()
+                .map(|&c| c as usize)
+                .find(|&c| t.is_server(c) && t.service[c] != t.service[row])
+                .unwrap_or(row)
+        } else {
+            row
+        };
+        *counts.entry(t.service_name(door)).or_default() += 1;
     }
     let top = counts
         .iter()

@@ -51,6 +51,8 @@ pub struct SpanTable {
     pub grpc_status: Vec<i32>,
     pub resend: Vec<i32>,
     pub peer: Vec<u32>,
+    /// Instance of the span's service (pod, host; [`Interner::NONE`] when not recorded).
+    pub instance: Vec<u32>,
     pub timeout: Vec<bool>,
     pub trace_ids: Vec<u128>,
     /// Row range of each trace.
@@ -60,6 +62,7 @@ pub struct SpanTable {
     pub services: Interner,
     pub names: Interner,
     pub peers: Interner,
+    pub instances: Interner,
     pub structure: StructureCounts,
 }
 
@@ -152,6 +155,7 @@ fn build(raw: RawSpans) -> SpanTable {
     t.services = raw.services;
     t.names = raw.names;
     t.peers = raw.peers;
+    t.instances = raw.instances;
     structure.end_before_start = clamp_ends(&mut t.start, &mut t.end);
     t.trace_rows = trace_ranges(&t.trace);
     let parent_ids: Vec<u64> = order.iter().map(|&r| raw.parent_id[r as usize]).collect();
@@ -215,6 +219,7 @@ fn permute(raw: &RawSpans, trace: &[u32], order: &[u32]) -> SpanTable {
         grpc_status: take(&raw.grpc_status, order),
         resend: take(&raw.resend, order),
         peer: take(&raw.peer, order),
+        instance: take(&raw.instance, order),
         timeout: take(&raw.timeout, order),
         ..Default::default()
     }

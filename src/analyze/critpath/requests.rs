@@ -85,7 +85,7 @@ impl RequestPaths {
 type Acc = FastMap<(u32, u32), (EndpointPaths, FastMap<u32, [i64; 2]>)>;
 
 /// Splits the critical path of every SERVER/CONSUMER span in the two windows.
-pub fn request_paths(t: &SpanTable, g: &CallGraph, w: &Windows) -> RequestPaths {
+pub fn request_paths(t: &SpanTable, g: &CallGraph, w: &Windows, starts: &[i64]) -> RequestPaths {
     let acc = (0..t.trace_rows.len())
         .into_par_iter()
         .fold(
@@ -93,7 +93,7 @@ pub fn request_paths(t: &SpanTable, g: &CallGraph, w: &Windows) -> RequestPaths 
             |(mut acc, mut s), tr| {
                 let r = &t.trace_rows[tr];
                 for i in (r.start as usize..r.end as usize).filter(|&i| t.is_server(i)) {
-                    add_request(t, g, w, i, &mut acc, &mut s);
+                    add_request(t, g, w, starts, i, &mut acc, &mut s);
                 }
                 (acc, s)
             },
@@ -142,6 +142,7 @@ fn add_request(
     t: &SpanTable,
     g: &CallGraph,
     w: &Windows,
+    starts: &[i64],
     i: usize,
     acc: &mut Acc,
     s: &mut Scratch,
@@ -161,7 +162,7 @@ fn add_request(
         OWN if t.is_client(c) => node_of(t, g, c),
         tag => tag,
     };
-    walk_tagged(t, i, s, (OWN, tag_of), |_, tag, ns| match tag {
+    walk_tagged(t, starts, i, s, (OWN, tag_of), |_, tag, ns| match tag {
         OWN => e.own_ns[win] += ns,
         node => waits.entry(node).or_default()[win] += ns,
     });
@@ -186,7 +187,7 @@ mod tests {
         f.spans[4].peer = Some("redis".into());
         let t = SpanTable::from_frame(&f.spans()).unwrap();
         let g = build_graph(&t, &f.links());
-        let rp = request_paths(&t, &g, &windows(&t, None, None));
+        let rp = request_paths(&t, &g, &windows(&t, None, None), &t.start);
         let fe = rp.service(t.services.get("fe").unwrap());
         let ms = |v: [i64; 2]| v[0] / 1_000_000;
         assert_eq!(fe.requests, [1, 0]);
@@ -205,7 +206,7 @@ mod tests {
         });
         let t = SpanTable::from_frame(&f.spans()).unwrap();
         let g = build_graph(&t, &f.links());
-        let rp = request_paths(&t, &g, &windows(&t, None, None));
+        let rp = request_paths(&t, &g, &windows(&t, None, None), &t.start);
         let api = rp.service(t.services.get("api").unwrap());
         let db = g.nodes.get("db").unwrap();
         let d_dur = api.mean_ms(api.dur_ns, 1).unwrap() - api.mean_ms(api.dur_ns, 0).unwrap();
