@@ -37,6 +37,8 @@ const MIN_SAMPLES: u64 = 10;
 const RISE: f64 = 1.5;
 /// Self-time ratios within this factor either way read as "unchanged".
 const UNCHANGED_BAND: f64 = 1.2;
+/// A p99 rests on at least one sample beyond it from this many samples on.
+const P99_SAMPLES: u64 = 100;
 /// A second source must score at least this share of the top score.
 const SECOND_SOURCE_SHARE: f64 = 0.8;
 /// The corroborating evidence only orders candidates whose explained shares are within
@@ -151,11 +153,14 @@ fn weigh_by_explained(ctx: &Context, loc: &Localization, out: &mut Vec<RootCause
         r.score = ((b.share + CORROBORATION * r.score) * 1000.0).round() / 1000.0;
         r.explained = Some(b.share);
         r.evidence = explained_evidence(ctx, loc, &b);
-        if r.reason == r.service {
-            r.reason = format!("{}: {}", r.service, r.evidence);
-        } else if !r.evidence.is_empty() {
-            r.reason = format!("{}; {}", r.reason, r.evidence);
-        }
+        // The explained share leads: it is what carried the verdict.
+        let prefix = format!("{}: ", r.service);
+        let rest = r.reason.strip_prefix(&prefix).unwrap_or("").to_string();
+        r.reason = match (r.evidence.is_empty(), rest.is_empty()) {
+            (false, false) => format!("{prefix}{}; {rest}", r.evidence),
+            (false, true) => format!("{prefix}{}", r.evidence),
+            _ => r.reason.clone(),
+        };
     }
     out.retain(|r| r.score >= MIN_SCORE * CORROBORATION || r.explained.unwrap_or(0.0) >= MIN_SHARE);
 }
@@ -163,17 +168,20 @@ fn weigh_by_explained(ctx: &Context, loc: &Localization, out: &mut Vec<RootCause
 /// "explains 84 % of what users saw: own work +10.2 ms per request; gap on calls into X
 /// from 3 callers rose 2.8 → 40.1 ms (n=…)".
 fn explained_evidence(ctx: &Context, loc: &Localization, b: &NodeBlame) -> String {
-    if b.share <= 0.0 {
+    // Under half a percent is rounding, not an explanation.
+    if b.share < 0.005 {
         return String::new();
     }
     let mut parts = Vec::new();
-    if b.work_ms > 0.0 && b.latency_share > 0.0 {
+    // A component under a tenth of the node's latency explanation is not worth a clause.
+    let worth = |x: f64| b.latency_share > 0.0 && x > 0.1 * (b.work_ms + b.gap_ms);
+    if worth(b.work_ms) {
         parts.push(format!(
             "its own work adds {:.1} ms per user request",
             b.work_ms
         ));
     }
-    if b.gap_ms > 0.0 && b.latency_share > 0.0 {
+    if worth(b.gap_ms) {
         parts.push(gap_words(ctx, loc, b));
     }
     if b.error_share > 0.0 {
@@ -259,7 +267,13 @@ fn surge_first(ctx: &Context, out: &mut Vec<RootCause>) {
     match out.iter_mut().find(|r| r.service == s.service) {
         Some(r) => {
             r.score = top + CORROBORATION;
-            r.reason = format!("{}: {words}; {}", r.service, r.reason);
+            let prefix = format!("{}: ", r.service);
+            let rest = r
+                .reason
+                .strip_prefix(&prefix)
+                .unwrap_or(&r.reason)
+                .to_string();
+            r.reason = format!("{prefix}{words}; {rest}");
             r.evidence = words;
         }
         None => out.push(RootCause {
@@ -519,7 +533,7 @@ pub fn roles(ctx: &Context, ranking: &[RootCause], loc: &Localization) -> Vec<Ro
         .iter()
         .map(|s| match sends_only(s) {
             true => sender_role(ctx, s, ranking, loc),
-            false => role(ctx, s, ranking, &contagion),
+            false => role(ctx, s, ranking, &contagion, loc),
         })
         .collect()
 }
@@ -571,12 +585,27 @@ pub fn virtual_roles(ctx: &Context, ranking: &[RootCause], loc: &Localization) -
         .collect()
 }
 
-fn role(ctx: &Context, s: &ServiceStats, ranking: &[RootCause], c: &Contagion) -> Role {
+fn role(
+    ctx: &Context,
+    s: &ServiceStats,
+    ranking: &[RootCause],
+    c: &Contagion,
+    loc: &Localization,
+) -> Role {
     let Some(inc) = s.incident.filter(|_| ctx.incident().is_some()) else {
         return Role::Healthy;
     };
     let self_up = rise(s, |w| w.self_ms).is_some_and(|r| r >= RISE);
-    let p99_up = rise(s, |w| w.p99_ms).is_some_and(|r| r >= RISE);
+    // A p99 ratio over tens of samples is noise: it counts only from P99_SAMPLES on; the
+    // rank-based shift of the durations holds at any n.
+    let p99_up = loc
+        .duration_shift
+        .get(s.id as usize)
+        .copied()
+        .flatten()
+        .is_some_and(|d| d.rose())
+        || (rise(s, |w| w.p99_ms).is_some_and(|r| r >= RISE)
+            && s.baseline.p99_ms.n.min(inc.p99_ms.n) >= P99_SAMPLES);
     let top = ranking.first().map_or(0.0, |r| r.score);
     let rank = ranking.iter().position(|r| r.service == s.name);
     let explains = |k: usize| ranking[k].explained.unwrap_or(0.0);
