@@ -7,6 +7,7 @@
 pub mod attempts;
 pub mod backlog;
 pub mod buckets;
+pub mod confidence;
 pub mod critpath;
 pub mod detectors;
 pub mod document;

@@ -85,6 +85,8 @@ pub struct RootCause {
     pub evidence: String,
     /// What the cause's bad requests share (an instance, an operation), for the top cause.
     pub below: Option<Concentration>,
+    /// How sure (0..=1, calibrated: causes given 0.8 are right about 80 % of the time).
+    pub confidence: Option<f64>,
 }
 
 /// Ranks the services (best first); empty without an incident.
@@ -119,6 +121,17 @@ pub fn rank(ctx: &Context, loc: &Localization) -> Vec<RootCause> {
             top.reason = format!("{}; {}", top.reason, c.words());
         }
     }
+    let n = if loc.user_facing() {
+        loc.entry.incident.requests
+    } else {
+        ctx.services
+            .iter()
+            .filter_map(|s| s.incident)
+            .map(|i| i.requests)
+            .max()
+            .unwrap_or(0)
+    };
+    super::confidence::assign(&mut out, n);
     out
 }
 
@@ -142,6 +155,7 @@ fn weigh_by_explained(ctx: &Context, loc: &Localization, out: &mut Vec<RootCause
                 explained: None,
                 evidence: String::new(),
                 below: None,
+                confidence: None,
             });
         }
     }
@@ -286,6 +300,7 @@ fn surge_first(ctx: &Context, out: &mut Vec<RootCause>) {
             explained: None,
             evidence: words,
             below: None,
+            confidence: None,
         }),
     }
 }
@@ -355,6 +370,7 @@ fn score(
         explained: None,
         evidence: String::new(),
         below: None,
+        confidence: None,
     })
 }
 
@@ -406,6 +422,7 @@ fn score_virtual(ctx: &Context, node: u32, callers_hurt: bool, c: &Contagion) ->
         explained: None,
         evidence: String::new(),
         below: None,
+        confidence: None,
     })
 }
 
