@@ -167,9 +167,12 @@ fn weigh_by_explained(ctx: &Context, loc: &Localization, out: &mut Vec<RootCause
         r.score = ((b.share + CORROBORATION * r.score) * 1000.0).round() / 1000.0;
         r.explained = Some(b.share);
         r.evidence = explained_evidence(ctx, loc, &b);
-        // The explained share leads: it is what carried the verdict.
-        let prefix = format!("{}: ", r.service);
-        let rest = r.reason.strip_prefix(&prefix).unwrap_or("").to_string();
+        // The explained share leads: it is what carried the verdict. A reason reads
+        // "<who>: <clauses>"; the clauses follow the explained share.
+        let (prefix, rest) = match r.reason.split_once(": ") {
+            Some((who, rest)) => (format!("{who}: "), rest.to_string()),
+            None => (format!("{}: ", r.service), String::new()),
+        };
         r.reason = match (r.evidence.is_empty(), rest.is_empty()) {
             (false, false) => format!("{prefix}{}; {rest}", r.evidence),
             (false, true) => format!("{prefix}{}", r.evidence),

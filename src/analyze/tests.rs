@@ -213,7 +213,8 @@ fn summary_reads_in_thirty_seconds() {
     assert!(
         lines
             .iter()
-            .any(|l| l.starts_with("Source     db: own time per request rose")),
+            .any(|l| l.starts_with("Source     db: explains")
+                && l.contains("own time per request rose")),
         "{text}"
     );
     assert!(
