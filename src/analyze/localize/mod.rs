@@ -107,68 +107,77 @@ fn latency_blame(ctx: &Context, loc: &Localization) -> Vec<(f64, f64)> {
     for (k, ns) in cp.work_ns.iter().enumerate().take(n) {
         out[k].0 += per_request(*ns, roots).max(0.0);
     }
-    let mut pending = vec![0.0; n];
+    let mut pending = Pending::default();
     for (e, ns) in cp.gap_ns.iter().enumerate() {
         let d = per_request(*ns, roots);
-        if d <= EPS_MS {
-            continue;
-        }
-        let (caller, callee) = g.edges[e];
-        match loc.gaps.get(e).and_then(|x| x.side) {
-            Some(GapSide::Caller) => out[caller as usize].1 += d,
-            _ => pending[callee as usize] += d,
+        if d > EPS_MS {
+            let (caller, callee) = g.edges[e];
+            pending.add(callee, caller, d);
         }
     }
-    resolve(ctx, loc, &mut pending, &mut out);
+    resolve(ctx, loc, pending, &mut out);
     out
 }
 
-/// Passes each node's pending gap on through its slowdown (see the module docs); what
-/// reaches a node that did not slow down stays there as its gap.
-fn resolve(ctx: &Context, loc: &Localization, pending: &mut [f64], out: &mut [(f64, f64)]) {
+/// Gap time waiting to be placed: per node, the amounts and the caller each came through.
+#[derive(Default)]
+struct Pending {
+    at: std::collections::BTreeMap<u32, Vec<(u32, f64)>>,
+}
+
+impl Pending {
+    fn add(&mut self, node: u32, from: u32, ms: f64) {
+        self.at.entry(node).or_default().push((from, ms));
+    }
+}
+
+/// The most placements the walk makes per node before it stops (only call cycles get there).
+const MAX_VISITS_PER_NODE: usize = 64;
+
+/// Places pending gap time (see the module docs): at a node whose requests got slower it is
+/// passed on in proportion to what made them slower; at one that did not, it is the gap of
+/// the call it came through, charged to the caller when the caller's side is where rising
+/// gaps concentrate, else to the node.
+fn resolve(ctx: &Context, loc: &Localization, mut pending: Pending, out: &mut [(f64, f64)]) {
+    let g = ctx.graph;
     let services = ctx.table.services.len();
-    // Each pass moves mass one call deeper; a call chain is at most as deep as the node
-    // count, so this bound only matters for call cycles.
-    for _ in 0..pending.len().max(1) {
-        let mut moved = false;
-        for x in 0..pending.len() {
-            let p = std::mem::take(&mut pending[x]);
-            if p <= EPS_MS {
-                continue;
-            }
-            let slowed = x < services
-                && loc
-                    .duration_shift
-                    .get(x)
-                    .copied()
-                    .flatten()
-                    .is_some_and(|s| s.rose());
-            let parts = if slowed {
-                slowdown_parts(ctx, x as u32)
-            } else {
-                Vec::new()
-            };
-            let total: f64 = parts.iter().map(|p| p.1).sum();
-            if total <= EPS_MS {
-                out[x].1 += p;
-                continue;
-            }
-            for (to, d) in parts {
-                match to {
-                    None => out[x].0 += p * d / total,
-                    Some(y) => {
-                        pending[y as usize] += p * d / total;
-                        moved = true;
-                    }
+    let index: std::collections::HashMap<(u32, u32), usize> =
+        g.edges.iter().enumerate().map(|(k, &e)| (e, k)).collect();
+    let side = |from: u32, to: u32| loc.gaps.get(*index.get(&(from, to))?)?.side;
+    let mut visits = 0usize;
+    let budget = MAX_VISITS_PER_NODE * out.len().max(1);
+    while let Some((x, items)) = pending.at.pop_first() {
+        visits += 1;
+        let total_in: f64 = items.iter().map(|i| i.1).sum();
+        let slowed = (x as usize) < services
+            && loc
+                .duration_shift
+                .get(x as usize)
+                .copied()
+                .flatten()
+                .is_some_and(|s| s.rose());
+        let parts = if slowed && visits < budget {
+            slowdown_parts(ctx, x)
+        } else {
+            Vec::new()
+        };
+        let total: f64 = parts.iter().map(|p| p.1).sum();
+        if total <= EPS_MS {
+            for (from, ms) in items {
+                match side(from, x) {
+                    Some(GapSide::Caller) => out[from as usize].1 += ms,
+                    _ => out[x as usize].1 += ms,
                 }
             }
+            continue;
         }
-        if !moved {
-            break;
+        for (to, d) in parts {
+            let ms = total_in * d / total;
+            match to {
+                None => out[x as usize].0 += ms,
+                Some(y) => pending.add(y, x, ms),
+            }
         }
-    }
-    for (x, p) in pending.iter().enumerate() {
-        out[x].1 += p;
     }
 }
 
