@@ -285,7 +285,15 @@ fn findings(a: &Analysis, out: &mut String) {
 }
 
 fn caveats(a: &Analysis, out: &mut String) {
-    let c = a.quality.caveats();
+    let mut c = a.quality.caveats();
+    if a.graph.ambiguous_peers > 0 {
+        c.push(format!(
+            "{} peer address{} reached more than one service; unanswered calls to {} stay unattributed",
+            a.graph.ambiguous_peers,
+            if a.graph.ambiguous_peers == 1 { "" } else { "es" },
+            if a.graph.ambiguous_peers == 1 { "it" } else { "them" }
+        ));
+    }
     if c.is_empty() {
         return;
     }
