@@ -7,7 +7,7 @@
 //! (runs within [`MERGE_GAP_BUCKETS`] of each other; the largest such cluster).
 
 use super::buckets::Buckets;
-use super::stats::{quantile, upper_threshold};
+use super::stats::{quantile, shift, upper_threshold, MEDIUM_EFFECT};
 use super::table::SpanTable;
 use crate::model::window::Window;
 
@@ -206,7 +206,42 @@ fn request_signals(t: &SpanTable, b: &Buckets, entries: &[(usize, bool)]) -> Sys
         })
         .collect();
     flag_departures(&mut s);
+    for (k, shifted) in shifted_buckets(&entry).into_iter().enumerate() {
+        s.departed[k] |= shifted;
+    }
     s
+}
+
+/// Buckets whose whole latency distribution moved up against the reference: the pooled
+/// requests of the quieter half of the buckets (those whose median is at most the median
+/// bucket median), so an incident that fills a third of the range does not raise its own
+/// bar. Departure: Cliff's delta ≥ 0.33 and a Mann–Whitney z ≥ [`K_SIGMA`]. A p99 over the
+/// twenty or thirty requests of a thin bucket is its maximum, and noise; the ranks of all
+/// of them are not.
+fn shifted_buckets(entry: &[Vec<f64>]) -> Vec<bool> {
+    let judged = |v: &Vec<f64>| v.len() as u64 >= MIN_BUCKET_SAMPLES;
+    let medians: Vec<Option<f64>> = entry
+        .iter()
+        .map(|v| judged(v).then(|| quantile(&mut v.clone(), 0.5)).flatten())
+        .collect();
+    let mut all: Vec<f64> = medians.iter().flatten().copied().collect();
+    let Some(mid) = quantile(&mut all, 0.5) else {
+        return vec![false; entry.len()];
+    };
+    let mut reference: Vec<f64> = entry
+        .iter()
+        .zip(&medians)
+        .filter(|(_, m)| m.is_some_and(|m| m <= mid))
+        .flat_map(|(v, _)| v.iter().copied())
+        .collect();
+    entry
+        .iter()
+        .map(|v| {
+            judged(v)
+                && shift(&mut reference, v)
+                    .is_some_and(|s| s.delta >= MEDIUM_EFFECT && s.z >= K_SIGMA)
+        })
+        .collect()
 }
 
 /// Buckets where some service departed on its own signals (its requests' error rate or
