@@ -22,6 +22,10 @@ struct Doc<'a> {
     input: Input,
     windows: Windows,
     services: Vec<Service>,
+    /// What users saw: entry requests (each trace's root, of any kind), baseline against
+    /// incident.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    users: Option<&'a crate::analyze::localize::entry::EntryChange>,
     /// Uninstrumented dependencies (virtual nodes) and their roles.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     virtual_nodes: Vec<VirtualNode>,
@@ -217,6 +221,7 @@ pub fn findings_document(a: &Analysis, data: &Dataset) -> serde_json::Value {
         input: input(a, data),
         windows: windows(a),
         services: services(a),
+        users: a.windows.incident.map(|_| &a.localization.entry),
         virtual_nodes: virtual_nodes(a),
         edges: edges(a),
         root_causes: a

@@ -7,7 +7,7 @@
 //! an ERROR log record was written inside it. Every inference is counted, so the reader
 //! sees how much of the diagnosis rests on it; an explicit OK status is never overridden.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use polars::prelude::DataFrame;
 
@@ -48,8 +48,8 @@ impl Inferred {
 pub fn infer(t: &mut SpanTable, events: &DataFrame, logs: &DataFrame) -> Inferred {
     let mut out = Inferred::default();
     infer_kinds(t, &mut out);
-    let exceptions = span_keys(events, |df| exception_rows(df));
-    let error_logs = span_keys(logs, |df| error_log_rows(df));
+    let exceptions: HashSet<(u128, u64)> = span_keys(events, exception_rows).into_keys().collect();
+    let error_logs = span_keys(logs, error_log_rows);
     infer_errors(t, &exceptions, &error_logs, &mut out);
     out
 }
@@ -89,7 +89,7 @@ fn infer_kinds(t: &mut SpanTable, out: &mut Inferred) {
 fn infer_errors(
     t: &mut SpanTable,
     exceptions: &HashSet<(u128, u64)>,
-    error_logs: &HashSet<(u128, u64)>,
+    error_logs: &HashMap<(u128, u64), String>,
     out: &mut Inferred,
 ) {
     for i in 0..t.len() {
@@ -103,7 +103,11 @@ fn infer_errors(
             &mut out.errors_from_grpc
         } else if !exceptions.is_empty() && exceptions.contains(&key()) {
             &mut out.errors_from_exceptions
-        } else if !error_logs.is_empty() && error_logs.contains(&key()) {
+        } else if let Some(msg) = (!error_logs.is_empty())
+            .then(|| error_logs.get(&key()))
+            .flatten()
+        {
+            t.logged_errors.push((i as u32, msg.clone()));
             &mut out.errors_from_logs
         } else {
             continue;
@@ -122,25 +126,36 @@ fn grpc_failed(t: &SpanTable, i: usize) -> bool {
     t.is_client(i) || GRPC_SERVER_FAILURES.contains(&g)
 }
 
-/// (trace id, span id) of the rows `pick` selects; empty when the frame lacks ids.
-fn span_keys(df: &DataFrame, pick: impl Fn(&DataFrame) -> Vec<bool>) -> HashSet<(u128, u64)> {
+/// (trace id, span id) of the rows `pick` selects, with the row's message (the first one
+/// per span); empty when the frame lacks ids.
+fn span_keys(
+    df: &DataFrame,
+    pick: impl Fn(&DataFrame) -> Vec<bool>,
+) -> HashMap<(u128, u64), String> {
     let (Ok(tr), Ok(sp)) = (
         crate::model::frame::str_col(df, col::TRACE_ID),
         crate::model::frame::str_col(df, col::SPAN_ID),
     ) else {
-        return HashSet::new();
+        return HashMap::new();
+    };
+    let messages: Vec<Option<&str>> = match crate::model::frame::str_col(df, col::MESSAGE) {
+        Ok(m) => m.iter().collect(),
+        Err(_) => vec![None; df.height()],
     };
     let keep = pick(df);
-    tr.iter()
-        .zip(sp.iter())
-        .zip(keep)
-        .filter(|(_, k)| *k)
-        .filter_map(|((a, b), _)| {
+    let mut out = HashMap::new();
+    for (((a, b), k), m) in tr.iter().zip(sp.iter()).zip(keep).zip(messages) {
+        let key = (|| {
             let a = u128::from_str_radix(a?, 16).ok()?;
             let b = u64::from_str_radix(b?, 16).ok()?;
             Some((a, b))
-        })
-        .collect()
+        })();
+        if let (true, Some(key)) = (k, key) {
+            out.entry(key)
+                .or_insert_with(|| m.unwrap_or("").to_string());
+        }
+    }
+    out
 }
 
 /// Events named `exception` (the OpenTelemetry convention for a recorded exception).

@@ -332,7 +332,13 @@ fn score(
     let self_c = self_ratio.map_or(0.0, |r| r.log10().clamp(0.0, 1.0));
     let origins = ctx.errors.count_for(s.id);
     let origin_share = origins as f64 / ctx.errors.origins.len().max(1) as f64;
-    let onset_c = match (s.onset_ns, earliest) {
+    // Errors charged to a service count from when they began, even when its own spans
+    // never failed (a wrong answer its caller logged).
+    let onset = match (s.onset_ns, first_origin(ctx, s.id)) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    let onset_c = match (onset, earliest) {
         (Some(o), Some(e)) => (1.0 - (o - e) as f64 / inc.len_ns().max(1) as f64).clamp(0.0, 1.0),
         _ => 0.0,
     };
@@ -375,6 +381,19 @@ fn score(
         below: None,
         confidence: None,
     })
+}
+
+/// The bucket start of the earliest incident error origin charged to `node`.
+fn first_origin(ctx: &Context, node: u32) -> Option<i64> {
+    let t = ctx.table;
+    let b = &ctx.windows.buckets;
+    ctx.errors
+        .origins
+        .iter()
+        .filter(|o| o.node == node)
+        .map(|o| t.start[o.row as usize])
+        .min()
+        .map(|at| b.start_of(b.index(at)))
 }
 
 /// An uninstrumented callee (a virtual node: no server spans, so no self time): its

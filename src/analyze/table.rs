@@ -63,6 +63,9 @@ pub struct SpanTable {
     pub names: Interner,
     pub peers: Interner,
     pub instances: Interner,
+    /// Rows whose failure is known only from an ERROR log record, with its message
+    /// (sorted by row): the message may name the dependency that failed.
+    pub logged_errors: Vec<(u32, String)>,
     pub structure: StructureCounts,
 }
 
@@ -120,6 +123,15 @@ impl SpanTable {
     /// The trace id of row `i` as 32 hex digits.
     pub fn trace_hex(&self, i: usize) -> String {
         format!("{:032x}", self.trace_ids[self.trace[i] as usize])
+    }
+
+    /// The message of the ERROR log that is all that says row `i` failed, if any.
+    pub fn logged_error(&self, i: usize) -> Option<&str> {
+        let k = self
+            .logged_errors
+            .binary_search_by_key(&(i as u32), |e| e.0)
+            .ok()?;
+        Some(&self.logged_errors[k].1)
     }
 
     /// The service name of row `i`.

@@ -4,7 +4,7 @@
 
 use crate::analyze::critpath::main_root;
 use crate::analyze::incident::Windows;
-use crate::analyze::stats::{quantile, shift, Shift};
+use crate::analyze::stats::{quantile, shift, Shift, SIGNIFICANT_Z};
 use crate::analyze::table::SpanTable;
 
 /// The baseline quantile a request must exceed to count as slow: above the p99, only one
@@ -21,12 +21,6 @@ pub struct EntryWindow {
     pub mean_ms: f64,
 }
 
-impl EntryWindow {
-    fn share(&self, n: u64) -> f64 {
-        n as f64 / self.requests.max(1) as f64
-    }
-}
-
 /// The user-facing change, baseline against incident.
 #[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
 pub struct EntryChange {
@@ -38,11 +32,29 @@ pub struct EntryChange {
     pub latency_shift: Option<Shift>,
 }
 
+/// The incident's extra share of requests with some trait (`k` of `n`, against `kb` of
+/// `nb` in the baseline) when it is beyond sampling noise on both sides (a two-proportion
+/// z ≥ [`SIGNIFICANT_Z`]), else zero: a few more slow requests than a short baseline had is
+/// what a quiet system does.
+fn excess(k: u64, n: u64, kb: u64, nb: u64) -> f64 {
+    if n == 0 || nb == 0 {
+        return 0.0;
+    }
+    let (p1, p2) = (kb as f64 / nb as f64, k as f64 / n as f64);
+    let p = (k + kb) as f64 / (n + nb) as f64;
+    let se = (p * (1.0 - p) * (1.0 / n as f64 + 1.0 / nb as f64)).sqrt();
+    if se > 0.0 && (p2 - p1) / se >= SIGNIFICANT_Z {
+        p2 - p1
+    } else {
+        0.0
+    }
+}
+
 impl EntryChange {
-    /// Extra share of requests that failed in the incident (≥ 0).
+    /// Extra share of requests that failed in the incident (≥ 0, beyond noise).
     pub fn error_excess(&self) -> f64 {
         let (b, i) = (&self.baseline, &self.incident);
-        (i.share(i.failed) - b.share(b.failed)).max(0.0)
+        excess(i.failed, i.requests, b.failed, b.requests)
     }
 
     /// How much of the traffic got slower (≥ 0): the extra share of requests beyond the
@@ -51,7 +63,7 @@ impl EntryChange {
     /// probability it got faster).
     pub fn slow_excess(&self) -> f64 {
         let (b, i) = (&self.baseline, &self.incident);
-        let tail = (i.share(i.slow) - b.share(b.slow)).max(0.0);
+        let tail = excess(i.slow, i.requests, b.slow, b.requests);
         let moved = self
             .latency_shift
             .filter(|s| s.rose())
