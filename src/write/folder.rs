@@ -92,7 +92,7 @@ impl Folder {
         folder.lock = Some(Lock::take(&folder.dir, &folder.shown)?);
         folder.old = Manifest::load(&folder.dir)?;
         if folder.whole && !folder.force {
-            if let Some(entry) = first_entry(&folder.dir)? {
+            if let Some(entry) = first_entry(&folder.dir, &folder.old)? {
                 bail!(
                     "{} {} exists and is not empty (it holds {entry}); pass --force to replace \
                      what an earlier cascade run wrote there (every other file is kept)",
@@ -366,8 +366,9 @@ fn create_dirs(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(created)
 }
 
-/// The first entry of `dir` other than cascade's own bookkeeping, by name.
-fn first_entry(dir: &Path) -> Result<Option<String>> {
+/// An entry of `dir` other than cascade's own bookkeeping, by name: one no earlier run
+/// wrote when there is one (what the user would lose), else the first.
+fn first_entry(dir: &Path, old: &Manifest) -> Result<Option<String>> {
     let entries = std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))?;
     let mut names: Vec<String> = entries
         .filter_map(|e| e.ok())
@@ -375,7 +376,16 @@ fn first_entry(dir: &Path) -> Result<Option<String>> {
         .filter(|n| ![LOCK_NAME, MANIFEST_NAME, STAGING_NAME].contains(&n.as_str()))
         .collect();
     names.sort();
-    Ok(names.into_iter().next())
+    let written = |n: &String| {
+        old.entries
+            .iter()
+            .any(|e| e.path.split('/').next() == Some(n.as_str()))
+    };
+    Ok(names
+        .iter()
+        .find(|n| !written(n))
+        .or(names.first())
+        .cloned())
 }
 
 /// Removes a link or a folder tree of cascade's own (the staging folder).

@@ -46,7 +46,7 @@ fn force_replaces_only_what_cascade_wrote_and_keeps_the_rest() {
     std::fs::write(dir.join("notes.txt"), "mine").unwrap();
     let err = report(&dir, false, &[], "new").unwrap_err().to_string();
     assert!(
-        err.contains("--force") && err.contains("not empty"),
+        err.contains("--force") && err.contains("holds notes.txt"),
         "{err}"
     );
     report(&dir, true, &[], "new").unwrap();
