@@ -58,6 +58,9 @@ pub struct InspectArgs {
     /// With --export: write only the two CSV tables, no Parquet frames.
     #[arg(long, requires = "export")]
     pub tables_only: bool,
+    /// Replace outputs an earlier cascade run wrote (other files are never replaced).
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]
@@ -78,6 +81,9 @@ pub struct AnalyzeArgs {
     /// Exit with status 1 when a finding at this severity or above exists.
     #[arg(long, value_name = "SEVERITY", value_parser = ["info", "warning", "error"])]
     pub fail_on: Option<String>,
+    /// Replace outputs an earlier cascade run wrote (other files are never replaced).
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]
@@ -113,6 +119,9 @@ pub struct SimulateArgs {
     /// Print the summary as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Replace outputs an earlier cascade run wrote (other files are never replaced).
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// Incident and baseline windows (analyze, report, replay).
@@ -160,7 +169,8 @@ pub struct ReportArgs {
     /// The report folder (default: reports/incident-<start time> under the current folder).
     #[arg(short = 'o', long = "output", value_name = "DIR")]
     pub output: Option<PathBuf>,
-    /// Replace the folder when it exists and is not empty.
+    /// Write into a folder that is not empty: replace what an earlier cascade run wrote
+    /// there, keep every other file.
     #[arg(long)]
     pub force: bool,
     /// Also replay the incident under alternative policies and add the comparison.
@@ -184,4 +194,7 @@ pub struct ReplayArgs {
     /// Write the derived model (incident-model/v1) to this file.
     #[arg(long, value_name = "FILE")]
     pub model_out: Option<PathBuf>,
+    /// Replace outputs an earlier cascade run wrote (other files are never replaced).
+    #[arg(long)]
+    pub force: bool,
 }

@@ -9,7 +9,8 @@
 //!    incident through a simulation model under other policies.
 //!
 //! [`model`] holds the vocabulary every stage shares; [`app`] is the one place that chains
-//! the stages; [`cli`] is the only module that knows clap.
+//! the stages; [`cli`] is the only module that knows clap; [`write`] is the one place that
+//! writes output files, and [`output`] sanitises what reaches the terminal.
 
 pub mod analyze;
 pub mod app;
@@ -20,3 +21,4 @@ pub mod model;
 pub mod output;
 pub mod replay;
 pub mod report;
+pub mod write;

@@ -111,7 +111,7 @@ pub fn ingest(opts: &IngestOptions) -> Result<Dataset> {
             "file {}/{}: {}",
             i + 1,
             inputs.len(),
-            input.label()
+            crate::output::safe(&input.label())
         ));
         files.push(load_input(input, &mut loaded, &bar)?);
     }
