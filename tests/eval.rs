@@ -190,3 +190,30 @@ fn a_corpus_without_cases_or_with_a_bad_truth_is_an_error() {
         "{err}"
     );
 }
+
+#[test]
+fn a_load_surge_recognised_at_the_true_entry_is_a_hit() {
+    // The load-surge fixture's telemetry with a truth that names the entry service, as the
+    // generated corpus does: the surge at frontend is the answer, whatever the ranking.
+    let tmp = tempfile::tempdir().unwrap();
+    let case = tmp.path().join("surge");
+    std::fs::create_dir_all(&case).unwrap();
+    let src = common::fixture_dir("load-surge");
+    for f in ["traces.jsonl.gz", "logs.jsonl.gz"] {
+        std::fs::copy(src.join(f), case.join(f)).unwrap();
+    }
+    std::fs::write(
+        case.join("truth.json"),
+        r#"{"format":"cascade.truth/v1","root_cause":"frontend","fault_kind":"load_surge",
+            "time_base_unix_ns":"1717243200000000000","incident":{"start_s":60,"end_s":150}}"#,
+    )
+    .unwrap();
+    let doc = eval_json(tmp.path());
+    let row = &doc["ranking"][0];
+    assert_eq!(
+        (row["kind"].as_str(), row["n"].as_u64()),
+        (Some("load_surge"), Some(1))
+    );
+    assert_eq!(row["as1"], 1.0, "{row}");
+    assert_eq!(doc["per_case"][0]["surge_hit"], true);
+}
