@@ -207,7 +207,8 @@ fn roles(t: &Truth, o: &Observed) -> Vec<RoleCheck> {
 fn window_error(t: &Truth, o: &Observed) -> Option<WindowError> {
     let (start, end) = t.incident.filter(|_| !t.is_control())?;
     let base = t.time_base_ns.unwrap_or(o.first_span_ns);
-    let offset = |ns: i64| (ns - base) as f64 / 1e9;
+    // Whole milliseconds: finer than any bucket, and no float noise in the document.
+    let offset = |ns: i64| ((ns - base) as f64 / 1e6).round() / 1e3;
     Some(match o.incident_ns {
         Some((s, e)) => WindowError {
             start_s: Some(offset(s) - start),
