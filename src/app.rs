@@ -359,7 +359,10 @@ fn eval_command(args: &EvalArgs) -> Result<u8> {
         let text = serde_json::to_string_pretty(&doc).context("encoding the eval")?;
         println!("{text}");
     } else {
-        print!("{}", table::render(&scores, &corpora, args.cases));
+        print!(
+            "{}",
+            safe_text(&table::render(&scores, &corpora, args.cases))
+        );
     }
     let broken = score::check_floors(&scores, &floors);
     for b in &broken {

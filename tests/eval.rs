@@ -154,12 +154,15 @@ fn wrong_truth_corpus() -> tempfile::TempDir {
 fn a_metric_under_its_floor_exits_1_and_says_which() {
     let tmp = wrong_truth_corpus();
     let run = |floor: &str| {
-        common::cascade_output(None, [
-            "eval".as_ref(),
-            tmp.path().as_os_str(),
-            "--fail-under".as_ref(),
-            floor.as_ref(),
-        ])
+        common::cascade_output(
+            None,
+            [
+                "eval".as_ref(),
+                tmp.path().as_os_str(),
+                "--fail-under".as_ref(),
+                floor.as_ref(),
+            ],
+        )
     };
     let out = run("as5=0.5");
     assert_eq!(out.status.code(), Some(1));

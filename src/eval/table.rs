@@ -5,6 +5,7 @@
 use std::fmt::Write;
 
 use super::score::{CaseScore, Scores, Spread, NO_DETECTOR};
+use crate::output::safe;
 
 /// Longest untrusted name printed as is (service and case names come from the data).
 const MAX_NAME: usize = 60;
@@ -26,14 +27,11 @@ pub fn render(s: &Scores, corpora: &[String], cases: bool) -> String {
     out
 }
 
-/// Untrusted text for the terminal: control characters (escape sequences) replaced, long
-/// names cut.
+/// Untrusted text for the terminal: long names cut (a table row stays a row), then what a
+/// terminal would act on escaped.
 fn clean(s: &str) -> String {
-    let mut out: String = s
-        .chars()
-        .take(MAX_NAME)
-        .map(|c| if c.is_control() { '\u{FFFD}' } else { c })
-        .collect();
+    let cut: String = s.chars().take(MAX_NAME).collect();
+    let mut out = safe(&cut).into_owned();
     if s.chars().count() > MAX_NAME {
         out.push('…');
     }
@@ -409,6 +407,7 @@ mod tests {
             !text.contains('\u{1b}'),
             "escape sequences reach the terminal"
         );
+        assert!(text.contains("truth db\\x1b[31m"), "{text}");
         let line = text.lines().find(|l| l.contains("corpus/cpu-1")).unwrap();
         assert!(line.contains("[cpu]") && line.contains("rank 1"), "{line}");
         assert!(
