@@ -6,8 +6,8 @@ use anyhow::{Context, Result};
 
 use crate::analyze::{self, AnalyzeOptions};
 use crate::cli::{
-    AnalyzeArgs, Cli, Command, InputArgs, InspectArgs, ReplayArgs, ReplayTuning, ReportArgs,
-    SimulateArgs, WindowArgs,
+    AnalyzeArgs, Cli, Command, EvalArgs, InputArgs, InspectArgs, ReplayArgs, ReplayTuning,
+    ReportArgs, SimulateArgs, WindowArgs,
 };
 use crate::ingest::{self, Dataset, IngestOptions};
 use crate::model::columns as col;
@@ -26,6 +26,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Simulate(args) => crate::replay::simulate::run(&simulate_options(&args)),
         Command::Report(args) => report_command(&args),
         Command::Replay(args) => replay_command(&args),
+        Command::Eval(args) => eval_command(&args),
     }
 }
 
@@ -145,7 +146,10 @@ fn analyze_command(args: &AnalyzeArgs) -> Result<u8> {
 /// Loads the inputs for a command that diagnoses spans: no span at all is an error that
 /// says why (what was skipped), not an empty report.
 fn load_spans(input: &InputArgs) -> Result<Dataset> {
-    let data = ingest::ingest(&ingest_options(input))?;
+    spans_or_why(ingest::ingest(&ingest_options(input))?)
+}
+
+fn spans_or_why(data: Dataset) -> Result<Dataset> {
     if data.spans.height() > 0 {
         return Ok(data);
     }
@@ -316,4 +320,79 @@ fn parse_capacity(specs: &[String]) -> Result<Vec<(String, u32)>> {
             Ok((svc.trim().to_string(), n))
         })
         .collect()
+}
+
+/// `cascade eval`: every case of the corpora analysed in parallel (ingest → analyze, with
+/// the windows detected as `analyze` does by default), scored against its truth.
+fn eval_command(args: &EvalArgs) -> Result<u8> {
+    use rayon::prelude::*;
+
+    use crate::eval::{corpus, document, score, table};
+    // Floors first: a typo fails before minutes of analysis.
+    let floors: Vec<score::Floor> = args
+        .fail_under
+        .iter()
+        .map(|s| score::parse_floor(s))
+        .collect::<Result<_>>()?;
+    let cases = corpus::find_cases(&args.corpora)?;
+    if cases.is_empty() {
+        anyhow::bail!(
+            "no case in the corpus: a case is a folder with traces and a truth file ({})",
+            corpus::TRUTH_FILES.join(" or ")
+        );
+    }
+    let started = std::time::Instant::now();
+    let results: Vec<score::CaseResult> = cases.par_iter().map(eval_case).collect::<Result<_>>()?;
+    let scores = score::score(&results);
+    eprintln!(
+        "cascade: {} case(s) analysed in {:.1} s",
+        cases.len(),
+        started.elapsed().as_secs_f64()
+    );
+    let corpora: Vec<String> = args
+        .corpora
+        .iter()
+        .map(|c| c.display().to_string())
+        .collect();
+    if args.json {
+        let doc = document::document(&scores, &corpora, args.cases);
+        let text = serde_json::to_string_pretty(&doc).context("encoding the eval")?;
+        println!("{text}");
+    } else {
+        print!(
+            "{}",
+            safe_text(&table::render(&scores, &corpora, args.cases))
+        );
+    }
+    let broken = score::check_floors(&scores, &floors);
+    for b in &broken {
+        eprintln!("cascade: --fail-under: {b}");
+    }
+    Ok(u8::from(!broken.is_empty()))
+}
+
+/// One case: its truth (a bad truth file stops the run: the corpus is wrong) and what the
+/// analysis said (an analysis that fails is that case's outcome, not the run's).
+fn eval_case(case: &crate::eval::corpus::Case) -> Result<crate::eval::score::CaseResult> {
+    let truth = crate::eval::truth::read_truth(&case.truth)?;
+    let observed = analyze_case(case).map_err(|e| format!("{e:#}"));
+    Ok(crate::eval::score::CaseResult {
+        name: case.name.clone(),
+        truth,
+        observed,
+    })
+}
+
+fn analyze_case(case: &crate::eval::corpus::Case) -> Result<crate::eval::observe::Observed> {
+    if case.traces.is_empty() {
+        anyhow::bail!("no traces.* file in {}", case.dir.display());
+    }
+    let opts = IngestOptions {
+        traces: case.traces.clone(),
+        logs: case.logs.clone(),
+        progress: false,
+    };
+    let data = spans_or_why(ingest::ingest(&opts)?)?;
+    let analysis = analyze::analyze(&data, &AnalyzeOptions::default())?;
+    Ok(crate::eval::observe::observe(&analysis))
 }

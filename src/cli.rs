@@ -30,6 +30,9 @@ pub enum Command {
     /// Derive the incident model from the traces, check its fidelity, and replay the
     /// incident under the observed policy and the alternatives.
     Replay(ReplayArgs),
+    /// Score the analysis against the truth of every case of one or more corpus folders:
+    /// root-cause AS@1/3/5 per fault kind, mechanisms, roles, controls, windows, calibration.
+    Eval(EvalArgs),
 }
 
 /// Inputs shared by every command that reads telemetry.
@@ -197,4 +200,29 @@ pub struct ReplayArgs {
     /// Replace outputs an earlier cascade run wrote (other files are never replaced).
     #[arg(long)]
     pub force: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Seeds kept apart: tune on the development range of the generated \
+corpus (seeds 0-299) and read its cases with --cases; the held-out range (seeds \
+100000-100299) is only ever scored, never read case by case."
+)]
+pub struct EvalArgs {
+    /// Corpus folders, searched recursively for cases: folders holding traces, optional
+    /// logs and a truth file (`truth.json` or `traces.truth.json`, `cascade.truth/v1`).
+    #[arg(required = true, value_name = "CORPUS")]
+    pub corpora: Vec<PathBuf>,
+    /// Print the scores as a JSON document (`cascade.eval/v1`) instead of the table.
+    #[arg(long)]
+    pub json: bool,
+    /// Exit with status 1 when a metric is below its floor (repeatable), e.g. `as1=0.8`,
+    /// `control_quiet=95%`. Metrics: as1, as3, as5, instance, mechanism_recall,
+    /// mechanism_precision, role_accuracy, control_quiet, incident_detected.
+    #[arg(long = "fail-under", value_name = "METRIC=VALUE")]
+    pub fail_under: Vec<String>,
+    /// Also list every case: its truth, the top three and what was missed. For development
+    /// seeds only: a held-out range is scored, never read case by case.
+    #[arg(long)]
+    pub cases: bool,
 }
