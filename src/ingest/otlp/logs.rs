@@ -53,7 +53,7 @@ pub fn to_record(
 fn record_time(rec: &WireLog<'_>) -> Result<Option<i64>, ()> {
     let pick = |f: Field<i64>| match f {
         Field::Valid(t) if t > 0 => Ok(Some(t)),
-        Field::Invalid => Err(()),
+        Field::Invalid | Field::OutOfRange => Err(()),
         _ => Ok(None),
     };
     Ok(pick(rec.time)?.or(pick(rec.observed_time)?))
