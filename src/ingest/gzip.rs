@@ -97,8 +97,9 @@ impl<R: Read> BufRead for Counted<R> {
 }
 
 enum State<R: Read> {
-    /// Inside a member that has produced output (`true`) or not yet, and its offset.
-    Member(GzDecoder<Counted<R>>, bool, u64),
+    /// Inside a member that has produced output (`true`) or not yet, and its offset (boxed:
+    /// the decoder's state is large, and moved at every step).
+    Member(Box<GzDecoder<Counted<R>>>, bool, u64),
     /// Between members: the next bytes are a member header or the end.
     Between(Counted<R>),
     /// After damage: looking for the next member header after the failed member's start.
@@ -156,7 +157,7 @@ impl<R: Read> SalvageGz<R> {
             State::Member(mut dec, produced, start) => match dec.read(out) {
                 Ok(0) => {
                     self.false_start = None;
-                    State::Between(dec.into_inner())
+                    State::Between((*dec).into_inner())
                 }
                 Ok(n) => {
                     self.last = out[n - 1];
@@ -168,7 +169,7 @@ impl<R: Read> SalvageGz<R> {
                     State::Member(dec, produced, start)
                 }
                 Err(e) => {
-                    let mut src = dec.into_inner();
+                    let mut src = (*dec).into_inner();
                     if src.io_error.is_some() {
                         return Err(e);
                     }
@@ -196,7 +197,7 @@ impl<R: Read> SalvageGz<R> {
                     State::Done
                 } else if head.starts_with(&MEMBER_MAGIC) {
                     let start = src.consumed;
-                    State::Member(GzDecoder::new(src), false, start)
+                    State::Member(Box::new(GzDecoder::new(src)), false, start)
                 } else if head.len() < MEMBER_MAGIC.len() && MEMBER_MAGIC.starts_with(head) {
                     let at = src.consumed;
                     self.log.push(Damage {
@@ -215,7 +216,7 @@ impl<R: Read> SalvageGz<R> {
                 Some(at) => {
                     self.log.amend_last(|d| d.resumed_at = Some(at));
                     self.false_start = Some(at);
-                    State::Member(GzDecoder::new(src), false, at)
+                    State::Member(Box::new(GzDecoder::new(src)), false, at)
                 }
                 None => State::Done,
             },

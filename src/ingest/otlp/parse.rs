@@ -496,7 +496,11 @@ fn parse_items_serde(items: &[Item<'_>], label: &str) -> Result<Done> {
                         &mut part,
                         place,
                     ),
-                    Err(_) => salvage_resource_spans(raw.get(), &mut part, place),
+                    Err(e) => {
+                        if !salvage_resource_spans(raw.get(), &mut part, place) {
+                            bad_element(&mut part, &e, place);
+                        }
+                    }
                 }
             }
             Item::Logs(raw, line) => {
