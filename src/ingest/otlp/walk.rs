@@ -488,6 +488,7 @@ fn walk_link(
     let (Some(trace), Some(span)) = (trace, span) else {
         return;
     };
+    count_bad_ints(&link.attributes, part, place);
     scratch.clear();
     write_object(scratch, &link.attributes);
     let [from_trace, from_span] = ids;
