@@ -99,3 +99,36 @@ fn damaged_records_say_what_was_wrong_and_where() {
     let cut = skip("malformed JSON record (truncated)");
     assert!(cut[0].ends_with("input.json:5 (byte 7)"), "{cut:?}");
 }
+
+#[test]
+fn cut_gzip_of_otlp_lines_keeps_the_spans_before_the_cut_and_says_where() {
+    use std::io::Write;
+    let line = |i: usize| LINE.replace("b7ad6b7169203331", &format!("{i:016x}"));
+    let text: String = (1..=400).map(|i| line(i) + "\n").collect();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(text.as_bytes()).unwrap();
+    let gz = gz.finish().unwrap();
+    let cut = gz.len() * 2 / 3;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cut.jsonl.gz");
+    std::fs::write(&path, &gz[..cut]).unwrap();
+    let d = ingest(&IngestOptions {
+        traces: vec![path],
+        ..Default::default()
+    })
+    .unwrap();
+    // What a plain decoder hands out before it fails: every complete line in it is kept.
+    let mut plain = flate2::read::GzDecoder::new(&gz[..cut]);
+    let mut readable = Vec::new();
+    let _ = std::io::Read::read_to_end(&mut plain, &mut readable);
+    let complete = readable.iter().filter(|&&b| b == b'\n').count();
+    assert!(complete > 100);
+    assert!(
+        d.spans.height() >= complete,
+        "{} < {complete}",
+        d.spans.height()
+    );
+    let reason = "compressed input cut off inside a gzip member: read up to the cut";
+    let (_, _, e) = d.diagnostics.iter().find(|(_, r, _)| *r == reason).unwrap();
+    assert!(e.examples[0].ends_with(&format!("cut.jsonl.gz: compressed byte {cut}")));
+}
