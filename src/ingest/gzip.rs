@@ -149,6 +149,21 @@ impl<R: Read> SalvageGz<R> {
         State::Scan(src, start)
     }
 
+    /// The input ended inside a member at compressed offset `at`: log the cut, and close
+    /// the partial line it left.
+    fn cut(&mut self, at: u64) -> State<R> {
+        if self.last != b'\n' {
+            self.close_line = true;
+        }
+        self.log.push(Damage {
+            unit: UNIT,
+            at,
+            resumed_at: None,
+            cut: true,
+        });
+        State::Done
+    }
+
     /// One step of the state machine; `Some(n)` when `out` got `n` bytes (0: the end).
     fn step(&mut self, out: &mut [u8]) -> io::Result<Option<usize>> {
         let state = std::mem::replace(&mut self.state, State::Done);
@@ -176,16 +191,7 @@ impl<R: Read> SalvageGz<R> {
                     let at = src.consumed;
                     let at_end = src.fill_at_least(1)?.is_empty();
                     if at_end && self.false_start.is_none() {
-                        if self.last != b'\n' {
-                            self.close_line = true;
-                        }
-                        self.log.push(Damage {
-                            unit: UNIT,
-                            at,
-                            resumed_at: None,
-                            cut: true,
-                        });
-                        State::Done
+                        self.cut(at)
                     } else {
                         self.damaged(src, at, produced, start)
                     }
@@ -200,13 +206,7 @@ impl<R: Read> SalvageGz<R> {
                     State::Member(Box::new(GzDecoder::new(src)), false, start)
                 } else if head.len() < MEMBER_MAGIC.len() && MEMBER_MAGIC.starts_with(head) {
                     let at = src.consumed;
-                    self.log.push(Damage {
-                        unit: UNIT,
-                        at,
-                        resumed_at: None,
-                        cut: true,
-                    });
-                    State::Done
+                    self.cut(at)
                 } else {
                     let at = src.consumed;
                     self.damaged(src, at, true, u64::MAX)

@@ -281,22 +281,20 @@ fn parse_group_damaged(group: &[u8], first_line: usize, label: &str) -> Result<D
 
 /// One part from the parts of a group, in order, each frame in one chunk again.
 fn merge(parts: Vec<Done>) -> Result<Done> {
-    let mut parts = parts.into_iter();
-    let Some(mut all) = parts.next() else {
-        return finish(Part::with_capacity(0));
+    let mut all = Loaded::default();
+    all.absorb_all(parts.into_iter().map(Ok).collect())?;
+    let mut done = Done {
+        spans: all.spans,
+        events: all.events,
+        links: all.links,
+        logs: all.logs,
+        diag: all.diag,
+        other_signals: all.other_signals,
     };
-    for p in parts {
-        append(&mut all.spans, p.spans)?;
-        append(&mut all.events, p.events)?;
-        append(&mut all.links, p.links)?;
-        all.logs.extend(p.logs);
-        all.diag.merge(p.diag);
-        all.other_signals += p.other_signals;
-    }
-    for df in [&mut all.spans, &mut all.events, &mut all.links] {
+    for df in [&mut done.spans, &mut done.events, &mut done.links] {
         df.rechunk_mut();
     }
-    Ok(all)
+    Ok(done)
 }
 
 /// Parses one JSON document (a line) fully and walks it; one serde refuses is salvaged.

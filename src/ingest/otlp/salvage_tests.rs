@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use crate::ingest::diag::{Diagnostics, Level};
-use crate::ingest::test_support::{ingest_bytes, strs};
+use crate::ingest::test_support::{ingest_bytes, strs, Lcg};
 use crate::ingest::Dataset;
 
 const SERVICES: usize = 3;
@@ -174,19 +174,6 @@ fn damage_at_a_scope_boundary_keeps_spans_under_their_own_scope() {
         }
         let kept = data.spans.height() as u64;
         assert_eq!(kept + lost(&data.diagnostics), 2 * TOTAL as u64, "{needle}");
-    }
-}
-
-/// A tiny seeded generator, so the damage is the same on every run.
-struct Lcg(u64);
-
-impl Lcg {
-    fn below(&mut self, n: usize) -> usize {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        ((self.0 >> 33) as usize) % n
     }
 }
 
