@@ -11,7 +11,8 @@ use super::diag::{Diagnostics, Level};
 pub struct Damage {
     /// The unit the format is made of: "gzip member", "zstd frame", "zstd record".
     pub unit: &'static str,
-    /// Compressed byte offset where the damage was found.
+    /// Compressed byte offset where the damage was found (for a corrupt gzip member: where
+    /// the member starts).
     pub at: u64,
     /// Where reading went on (the next member or frame); `None` when nothing readable
     /// followed.

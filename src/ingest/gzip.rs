@@ -131,8 +131,9 @@ impl<R: Read> SalvageGz<R> {
         }
     }
 
-    /// A member failed at compressed offset `at`: log it (or extend the damage a false
-    /// start belongs to) and look for the next member.
+    /// A member starting at `start` failed at compressed offset `at`: log it from its start
+    /// (a checksum failure is only found at its end; the whole member is suspect), or
+    /// extend the damage a false start belongs to, and look for the next member.
     fn damaged(&mut self, src: Counted<R>, at: u64, produced: bool, start: u64) -> State<R> {
         if self.last != b'\n' {
             self.close_line = true;
@@ -141,7 +142,7 @@ impl<R: Read> SalvageGz<R> {
             Some(_) if !produced => self.log.amend_last(|d| d.resumed_at = None),
             _ => self.log.push(Damage {
                 unit: UNIT,
-                at,
+                at: at.min(start),
                 resumed_at: None,
                 cut: false,
             }),
