@@ -157,6 +157,9 @@ impl EdgeWindow {
 struct RootCause<'a> {
     service: &'a str,
     score: f64,
+    /// Calibrated confidence (causes given 0.8 are right about 80 % of the time).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    confidence: Option<f64>,
     reason: &'a str,
     /// Share of the user-facing change this cause explains.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -167,9 +170,6 @@ struct RootCause<'a> {
     /// What the cause's bad requests share (an instance, an operation).
     #[serde(skip_serializing_if = "Option::is_none")]
     below: Option<&'a crate::analyze::localize::below::Concentration>,
-    /// Calibrated confidence (causes given 0.8 are right about 80 % of the time).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    confidence: Option<f64>,
 }
 
 #[derive(Serialize)]
@@ -230,11 +230,11 @@ pub fn findings_document(a: &Analysis, data: &Dataset) -> serde_json::Value {
             .map(|r| RootCause {
                 service: &r.service,
                 score: r.score,
+                confidence: r.confidence,
                 reason: &r.reason,
                 explained: r.explained.map(|v| (v * 1000.0).round() / 1000.0),
                 evidence: &r.evidence,
                 below: r.below.as_ref(),
-                confidence: r.confidence,
             })
             .collect(),
         findings: a.findings.iter().map(finding).collect(),

@@ -190,7 +190,7 @@ impl TelemetryRecorder {
         if let Some(p) = &self.opts.traces {
             let path = truth::truth_path(p);
             let doc = truth::truth(topo, stats, self.opts.sample, &self.tally);
-            let text = serde_json::to_string_pretty(&doc)? + "\n";
+            let text = crate::report::escape::json_pretty(&doc)? + "\n";
             std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
         }
         Ok(())
