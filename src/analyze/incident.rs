@@ -91,8 +91,10 @@ pub fn windows(t: &SpanTable, incident: Option<Window>, baseline: Option<Window>
         Some(w) => (Some(w), WindowSource::User),
         None => match detect(&signals.departed)
             .or_else(|| detect(&service_departures(t, &buckets, &entries)))
+            .map(|r| buckets.window(r))
+            .or_else(|| super::scan::burst(t, &entries))
         {
-            Some(r) => (Some(buckets.window(r)), WindowSource::Detected),
+            Some(w) => (Some(w), WindowSource::Detected),
             None => (None, WindowSource::None),
         },
     };

@@ -25,6 +25,7 @@ pub mod onset;
 pub mod quality;
 pub mod recovery;
 pub mod rootcause;
+pub mod scan;
 pub mod selftime;
 pub mod services;
 pub mod skew;
