@@ -76,14 +76,20 @@ def own_ms(sp):
     return (sp.end - sp.start - covered) / 1e6
 
 
+# Who listens on each lab port (the recorder's fixed ports; a proxy counts as its service).
+PORTS = {"3000": "frontend", "8000": "orders", "8081": "inventory", "8082": "inventory",
+         "8090": "payments", "8091": "payments", "7000": "kvstore", "7001": "kvstore"}
+
+
 def callee(sp):
     """The service a CLIENT/PRODUCER span called: its child in another service, else the
-    uninstrumented peer it names (peer.service, then server.address)."""
+    uninstrumented peer it names (peer.service), else the service on the port it called
+    (a server span lost when the processes stopped, or a request that never arrived)."""
     for c in sp.children:
         if c.service != sp.service:
             return c.service, c
     if sp.kind == 3:
-        return sp.attrs.get("peer.service") or sp.attrs.get("server.address") or "?", None
+        return sp.attrs.get("peer.service") or PORTS.get(str(sp.attrs.get("server.port")), "?"), None
     if sp.kind == 4:
         return None, None
     return None, None

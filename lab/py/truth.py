@@ -14,8 +14,9 @@ data shows is measured here, per service, comparing the fault window with the ba
 Roles: the injected service is the source; a service whose latency or errors rose is
 infected when the recorded call graph has a path from it to the source (it waits on it),
 affected otherwise; the rest are healthy. The incident window opens at the injection and ends when
-every latency signal (each service, and the queue wait) is back under its baseline 95th
-percentile for the rest of the recording (or at its end); roles are measured over it.
+every latency signal that departed during the fault (each service's, and the queue wait)
+is back under its baseline 95th percentile for the rest of the recording (or at its end);
+roles are measured over it.
 """
 import json
 import os
@@ -54,6 +55,15 @@ def p(values, q):
         return 0.0
     v = sorted(values)
     return v[min(len(v) - 1, int(q * len(v)))]
+
+
+def operation(sp):
+    """A span's operation: its name and route (or path), so `GET /buy` and `GET /catalog`
+    of a plain HTTP server stay apart."""
+    path = sp.attrs.get("http.route") or sp.attrs.get("url.path")
+    if not path and sp.attrs.get("url.full"):
+        path = "/" + str(sp.attrs["url.full"]).split("/", 3)[-1].split("?")[0]
+    return f"{sp.name} {path}" if path else sp.name
 
 
 def source_of(target):
@@ -100,7 +110,7 @@ def main():
     load_end = inj["base_s"] + inj["fault_s"] + inj["after_s"]
     end = min(load_end, rel(inj["end_ns"]))
     case = inj["case"]
-    src, src_inst = source_of(inj["target"])
+    src, src_inst = (None, None) if KINDS[case] == "none" else source_of(inj["target"])
 
     # Per-service samples (time s, latency ms, own ms, error) and the call graph.
     samples = defaultdict(list)
@@ -108,6 +118,7 @@ def main():
     calls = set()
     attempts = defaultdict(lambda: defaultdict(int))  # (caller, callee) -> parent span -> n
     timeouts = []
+    op_samples = defaultdict(list)
     attempt_start = {}
     queue_wait = []
     for sp in spans.values():
@@ -117,13 +128,15 @@ def main():
             # a consumer's latency is the delivery's: from the publish to the end of processing
             sent = spans[(sp.trace, sp.parent)].end
             samples[sp.service].append((t, (sp.end - sent) / 1e6, S.own_ms(sp)))
+            op_samples[(sp.service, sp.name)].append((t, (sp.end - sent) / 1e6))
         elif sp.kind in (2, 5) or (sp.kind == 3 and not sp.parent):
             samples[sp.service].append((t, sp.dur_ms, S.own_ms(sp)))
+            op_samples[(sp.service, operation(sp))].append((t, sp.dur_ms))
         if sp.kind in (3, 4):
             target, child = S.callee(sp)
             if target and target != sp.service:
                 calls.add((sp.service, target))
-                if child is None and sp.kind == 3:
+                if child is None and sp.kind == 3 and sp.attrs.get("peer.service"):
                     samples[target].append((t, sp.dur_ms, sp.dur_ms))
                 if sp.parent:
                     first = attempt_start.setdefault((sp.service, target, sp.parent), t)
@@ -153,6 +166,15 @@ def main():
             out["latency_rose"] = out["cliff_delta"] >= DELTA and out["median_fault_ms"] >= RATIO * out["median_base_ms"]
         else:
             out["latency_rose"] = False
+        # An operation of its own can rise while the mix hides it (a fast route beside a
+        # slow one): each operation with >= 10 samples on both sides is compared too.
+        for (s, op), pts in sorted(op_samples.items()):
+            b = [d for t, d in pts if s == svc and base(t)]
+            f = [d for t, d in pts if s == svc and window(t)]
+            if len(b) >= 10 and len(f) >= 10 and cliff(f, b) >= DELTA and \
+                    statistics.median(f) >= RATIO * statistics.median(b):
+                out.setdefault("rose_operations", []).append(op)
+                out["latency_rose"] = True
         eb = [e for t, e in errors[svc] if base(t)]
         ef = [e for t, e in errors[svc] if window(t)]
         rb = sum(eb) / len(eb) if eb else 0.0
@@ -187,7 +209,8 @@ def main():
     series["queue_wait"] = queue_wait
     def window_end(pts):
         """The last sample over the baseline p95 in a still-bad 5 s window after the fault:
-        >= 5 samples, more than a quarter over (by chance alone: p < 0.002 per window)."""
+        >= 5 samples, more than a quarter over (for independent samples, by chance alone:
+        p < 0.002 per window)."""
         thr = p([d for t, d in pts if base(t)], 0.95)
         after = sorted((t, d) for t, d in pts if fe <= t < load_end - 1)
         last, s = fe, fe
@@ -199,7 +222,14 @@ def main():
             s += 1.0
         return last
 
-    recovered = max([fe] + [window_end(pts) for pts in series.values()])
+    def departed(pts):
+        b = [d for t, d in pts if base(t)]
+        f = [d for t, d in pts if in_fault(t)]
+        return bool(b and f) and cliff(f, b) >= DELTA and statistics.median(f) >= RATIO * statistics.median(b)
+
+    # Only signals that departed during the fault can hold the window open: a queue wait
+    # is autocorrelated, and its ordinary bursts would otherwise stretch every window.
+    recovered = max([fe] + [window_end(pts) for pts in series.values() if departed(pts)])
     recovered = min(recovered, end)
 
     in_incident = lambda t: fs <= t < recovered
