@@ -6,7 +6,7 @@
 set -euo pipefail
 LAB="$(cd "$(dirname "$0")" && pwd)"
 DEPS="$LAB/.deps"
-BASE_S="${LAB_BASE_S:-30}"; FAULT_S="${LAB_FAULT_S:-30}"; AFTER_S="${LAB_AFTER_S:-25}"
+BASE_S="${LAB_BASE_S:-50}"; FAULT_S="${LAB_FAULT_S:-30}"; AFTER_S="${LAB_AFTER_S:-15}"
 PORTS="4318 7000 7001 8081 8082 8090 8091 8000 3000"
 ALL_CASES="control cpu-leaf cpu-mid network-delay network-delay-kv errors silent-errors pool-exhaustion lock-contention slow-consumer load-surge retry-storm instance-cpu"
 CASES="${*:-$ALL_CASES}"
