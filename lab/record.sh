@@ -15,7 +15,7 @@ PIDS=()
 # The whole recording is bounded: the script re-runs itself under `timeout`.
 if [ -z "${LAB_UNDER_TIMEOUT:-}" ]; then
   export LAB_UNDER_TIMEOUT=1
-  exec timeout --signal=TERM --kill-after=20 1800 "$0" "$@"
+  exec timeout --signal=TERM --kill-after=20 2100 "$0" "$@"
 fi
 
 stop_all() {
