@@ -119,6 +119,7 @@ fn run_with_telemetry(
         logs: o.logs_out.clone(),
         sample: o.sample,
         seed,
+        producers: Vec::new(),
     };
     let rec = TelemetryRecorder::create(topo, &topts)?;
     let t0 = std::time::Instant::now();
