@@ -53,19 +53,21 @@ pub fn write_plan(plan: &Plan, root: &Path) -> Result<CaseSummary> {
     let topo = Topology::compile(&m, &PolicySpec::default());
     let dir = root.join(&name);
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-    let producers = producers(plan);
+    let order = topo_order(plan, &topo);
+    let drawn = producers(plan);
+    let producers: Vec<_> = order.iter().map(|&i| drawn[i].clone()).collect();
     let opts = TelemetryOptions {
         traces: Some(dir.join("traces.jsonl.gz")),
         logs: Some(dir.join("logs.jsonl.gz")),
         sample: plan.sample,
         seed,
-        producers: producers.clone(),
+        producers,
     };
     let rec = TelemetryRecorder::create(&topo, &opts)?;
     let (stats, rec) = sim::run(&topo, seed, rec);
     let spans = rec.spans;
     let tally = rec.close().with_context(|| format!("case {name}"))?;
-    let doc = case_truth(plan, &topo, &stats, &tally, &producers);
+    let doc = case_truth(plan, &topo, &stats, &tally, &drawn);
     let path = dir.join("truth.json");
     let text = serde_json::to_string_pretty(&doc)? + "\n";
     std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
@@ -80,6 +82,18 @@ pub fn write_plan(plan: &Plan, root: &Path) -> Result<CaseSummary> {
         spans,
         dir,
     })
+}
+
+/// For each service of the compiled topology, its node in the plan's graph (the model's
+/// JSON orders services by name).
+fn topo_order(p: &Plan, topo: &Topology) -> Vec<usize> {
+    topo.services
+        .iter()
+        .map(|s| {
+            let at = p.graph.nodes.iter().position(|n| n.name == s.name);
+            at.unwrap_or(0)
+        })
+        .collect()
 }
 
 /// The trigger of the case: the fault's window, or the surge's; `None` for a control.
@@ -109,7 +123,12 @@ pub fn case_truth(
             start,
             end,
             role_end: users.max(drained).min(topo.duration),
-            sources: vec![source],
+            sources: topo
+                .services
+                .iter()
+                .position(|s| s.name == p.graph.nodes[source].name)
+                .into_iter()
+                .collect(),
         }
     });
     let mut doc = truth_with(topo, st, p.sample, tally, trigger.as_ref());
@@ -124,7 +143,8 @@ pub fn case_truth(
             doc["mechanisms"] = json!([]);
         }
         Some(t) => {
-            doc["root_cause"] = json!(g.nodes[t.sources[0]].name);
+            let source = trigger_window(p).map_or(0, |w| w.2);
+            doc["root_cause"] = json!(g.nodes[source].name);
             doc["incident"] = json!({"start_s": t.start, "end_s": t.role_end});
         }
     }

@@ -126,7 +126,7 @@ pub struct Plan {
 
 /// Exported spans a case aims to stay under: the head sampling is lowered to fit, so a
 /// busy 60-service case stays as quick to write and to analyse as a small one.
-pub const SPAN_BUDGET: f64 = 60_000.0;
+pub const SPAN_BUDGET: f64 = 30_000.0;
 
 /// Draws the case of `seed`.
 pub fn draw(seed: u64) -> Plan {

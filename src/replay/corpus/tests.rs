@@ -21,7 +21,7 @@ fn quick(seed: u64) -> Plan {
     if let Some(s) = p.surge.as_mut() {
         (s.start, s.end) = (20.0, 40.0);
     }
-    p.rate = p.rate.min(20.0);
+    p.rate = p.rate.min(10.0);
     p.sample = 1.0;
     p
 }
@@ -134,6 +134,9 @@ fn nanos(s: &Value, k: &str) -> i128 {
     s[k].as_str().unwrap().parse().unwrap()
 }
 
+/// The quirks every corpus shows somewhere (besides a skewed clock).
+const WANT: [&str; 4] = ["kind_unset", "not_exported", "old_semconv", "status_unset"];
+
 #[test]
 fn the_quirks_a_truth_lists_are_in_the_telemetry() {
     // Every service quirky, on seeds whose topologies hide a dependency and run a queue.
@@ -202,12 +205,12 @@ fn the_quirks_a_truth_lists_are_in_the_telemetry() {
                 }
             }
         }
-        if seen.len() >= 6 {
+        let skewed = seen.contains("skew_early") || seen.contains("skew_late");
+        if skewed && WANT.iter().all(|w| seen.contains(w)) {
             break;
         }
     }
-    let want = ["kind_unset", "not_exported", "old_semconv", "status_unset"];
-    for w in want {
+    for w in WANT {
         assert!(seen.contains(w), "{w} never seen: {seen:?}");
     }
     assert!(

@@ -149,16 +149,8 @@ impl TelemetryRecorder {
         }
         let mut batch = std::mem::take(&mut self.batch);
         batch.sort_by_key(|(r, _)| *r);
-        let mut groups: Vec<Value> = Vec::new();
-        for chunk in batch.chunk_by(|a, b| a.0 == b.0) {
-            let spans: Vec<Value> = chunk.iter().map(|(_, s)| s.clone()).collect();
-            let scope = json!({"name": "opentelemetry.instrumentation.http", "version": "0.48.0"});
-            groups.push(json!({"resource": self.resources[chunk[0].0],
-                "scopeSpans": [{"scope": scope, "spans": spans}], "schemaUrl": SCHEMA_URL}));
-        }
-        let line = json!({ "resourceSpans": groups });
         if let Some(w) = self.traces.as_mut() {
-            if let Err(e) = write_line(w, &line) {
+            if let Err(e) = write_request(w, &self.resources, &batch) {
                 self.error.get_or_insert(e);
             }
         }
@@ -192,6 +184,32 @@ impl TelemetryRecorder {
         }
         Ok(())
     }
+}
+
+/// One ExportTraceServiceRequest line, grouped by resource (`batch` sorted by it), written
+/// piece by piece (keys in the order a JSON object map sorts them) rather than built as
+/// one document.
+fn write_request(w: &mut Sink, resources: &[Value], batch: &[(usize, Value)]) -> std::io::Result<()> {
+    let scope = json!({"name": "opentelemetry.instrumentation.http", "version": "0.48.0"});
+    w.write_all(b"{\"resourceSpans\":[")?;
+    for (i, chunk) in batch.chunk_by(|a, b| a.0 == b.0).enumerate() {
+        if i > 0 {
+            w.write_all(b",")?;
+        }
+        w.write_all(b"{\"resource\":")?;
+        serde_json::to_writer(&mut *w, &resources[chunk[0].0])?;
+        write!(w, ",\"schemaUrl\":\"{SCHEMA_URL}\",\"scopeSpans\":[{{\"scope\":")?;
+        serde_json::to_writer(&mut *w, &scope)?;
+        w.write_all(b",\"spans\":[")?;
+        for (k, (_, span)) in chunk.iter().enumerate() {
+            if k > 0 {
+                w.write_all(b",")?;
+            }
+            serde_json::to_writer(&mut *w, span)?;
+        }
+        w.write_all(b"]}]}")?;
+    }
+    w.write_all(b"]}\n")
 }
 
 fn write_line(w: &mut Sink, v: &Value) -> std::io::Result<()> {
