@@ -12,12 +12,12 @@ use serde_json::{json, Map, Value};
 
 use crate::replay::model::parse_model;
 use crate::replay::model::policy::PolicySpec;
-use crate::replay::recovery::recovery_between;
 use crate::replay::sim::{self, RunStats, Topology};
 use crate::replay::telemetry::{TelemetryOptions, TelemetryRecorder};
 use crate::replay::truth::{truth_with, Trigger};
 
 use super::draw::round;
+use super::outcome;
 use super::model::{case_name, model, producers, quirk_names};
 use super::plan::{self, Plan, Variant};
 
@@ -116,8 +116,7 @@ pub fn case_truth(
     producers: &[crate::replay::telemetry::Producer],
 ) -> Value {
     let trigger = trigger_window(p).map(|(start, end, source)| {
-        let rec = recovery_between(topo, st, start, end);
-        let users = rec.recovered_at_s.unwrap_or(topo.duration).max(end);
+        let users = outcome::users_recovered(topo, st, start, end);
         let drained = drained_at(topo, st, start, end);
         Trigger {
             start,
@@ -143,6 +142,18 @@ pub fn case_truth(
             doc["mechanisms"] = json!([]);
         }
         Some(t) => {
+            // Metastability as the pooled windows judge it (see `outcome`).
+            let mut mech: Vec<Value> = doc["mechanisms"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|m| m != "metastable_failure")
+                .collect();
+            if outcome::metastable(topo, st, t.start, t.end) {
+                mech.push(json!("metastable_failure"));
+            }
+            doc["mechanisms"] = json!(mech);
             let source = trigger_window(p).map_or(0, |w| w.2);
             doc["root_cause"] = json!(g.nodes[source].name);
             doc["incident"] = json!({"start_s": t.start, "end_s": t.role_end});

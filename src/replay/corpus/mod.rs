@@ -6,6 +6,7 @@
 mod case;
 mod draw;
 mod model;
+mod outcome;
 pub mod plan;
 mod shape;
 mod sizing;

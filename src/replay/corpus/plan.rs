@@ -272,7 +272,8 @@ fn pools(rng: &mut Rng, p: &Plan, _window: (f64, f64)) -> Vec<Option<PoolPlan>> 
             match p.variant {
                 Variant::PoolExhaustion if is_target => Some(pool_plan(rng, lam, false)),
                 Variant::LockContention if is_target => Some(pool_plan(rng, lam, true)),
-                _ if p.graph.nodes[i].role == Role::App && chance(rng, 0.15) => {
+                // Harmless pools elsewhere; never on the target, whose utilisation is set.
+                _ if !is_target && p.graph.nodes[i].role == Role::App && chance(rng, 0.15) => {
                     Some(pool_plan(rng, lam / 3.0, false))
                 }
                 _ => None,

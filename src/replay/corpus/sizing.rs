@@ -123,9 +123,12 @@ pub fn size(rng: &mut Rng, p: &mut Plan, _window: (f64, f64)) -> Sizing {
             Some((t, rho)) if t == i => workers_for(load, rho),
             _ => workers_for(load * peak_factor, uniform(rng, 0.15, 0.45)),
         };
-        let w = match &p.pools[i] {
-            Some(pl) => w.max(2 * pl.permits + 2),
-            None => w,
+        // A pool's waits should happen at the pool, not in front of the workers; a node
+        // sized for a utilisation keeps its workers (its pool, if any, then never binds).
+        let w = match (&p.pools[i], special) {
+            (_, Some((t, _))) if t == i => w,
+            (Some(pl), _) => w.max(2 * pl.permits + 2),
+            (None, _) => w,
         };
         workers.push(w);
         utilisation.push(load / w as f64);
