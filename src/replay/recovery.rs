@@ -37,7 +37,8 @@ pub fn recovery(topo: &Topology, st: &RunStats) -> Option<Recovery> {
 }
 
 /// Recovery of a run after a trigger (a fault, or a load surge) active over `start..end`.
-pub fn recovery_between(topo: &Topology, st: &RunStats, start: f64, end: f64) -> Recovery {    let first_fault = ((start / topo.interval) as usize).min(topo.buckets);
+pub fn recovery_between(topo: &Topology, st: &RunStats, start: f64, end: f64) -> Recovery {
+    let first_fault = ((start / topo.interval) as usize).min(topo.buckets);
     let (ratio, base_p99) = baseline(st, first_fault);
     let healthy: Vec<bool> = (0..topo.buckets)
         .map(|b| bucket_healthy(st, b, ratio, base_p99))

@@ -17,8 +17,8 @@ use crate::replay::telemetry::{TelemetryOptions, TelemetryRecorder};
 use crate::replay::truth::{truth_with, Trigger};
 
 use super::draw::round;
-use super::outcome;
 use super::model::{case_name, model, producers, quirk_names};
+use super::outcome;
 use super::plan::{self, Plan, Variant};
 
 /// A queue drained once it is back under this many times its pre-trigger peak (plus one
@@ -230,8 +230,11 @@ fn generator(p: &Plan, producers: &[crate::replay::telemetry::Producer]) -> Valu
         .enumerate()
         .filter_map(|(i, pl)| pl.as_ref().map(|pl| (name(i), pl)))
         .map(|(n, pl)| {
-            (n, json!({"kind": if pl.lock { "lock" } else { "pool" }, "permits": pl.permits,
-                "hold_median_ms": round(pl.median_ms, 3)}))
+            (
+                n,
+                json!({"kind": if pl.lock { "lock" } else { "pool" }, "permits": pl.permits,
+                "hold_median_ms": round(pl.median_ms, 3)}),
+            )
         })
         .collect();
     json!({

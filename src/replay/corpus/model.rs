@@ -30,10 +30,13 @@ pub fn model(p: &Plan) -> Value {
     }
     let entry = &g.nodes[0].name;
     let arrivals = match p.surge {
-        Some(s) => json!({"entry": entry, "schedule": [[0.0, p.rate], [s.start, p.rate * s.factor], [s.end, p.rate]]}),
+        Some(s) => {
+            json!({"entry": entry, "schedule": [[0.0, p.rate], [s.start, p.rate * s.factor], [s.end, p.rate]]})
+        }
         None => json!({"entry": entry, "rate_per_s": p.rate}),
     };
-    let mut edges = vec![json!({"from": "client", "to": entry, "timeout_ms": null, "max_attempts": 1})];
+    let mut edges =
+        vec![json!({"from": "client", "to": entry, "timeout_ms": null, "max_attempts": 1})];
     for (l, pol) in g.links.iter().zip(&p.sizing.policies) {
         edges.push(json!({"from": g.nodes[l.from].name, "to": g.nodes[l.to].name,
             "timeout_ms": pol.timeout_ms, "max_attempts": pol.attempts,
@@ -123,7 +126,10 @@ pub fn producers(p: &Plan) -> Vec<Producer> {
                 let sign = if chance(rng, 0.5) { 1.0 } else { -1.0 };
                 pr.clock_skew_ns = (sign * log_uniform(rng, 1.0, 300.0) * 1e6) as i64;
             }
-            let report = *pick(rng, &[WaitReport::Silent, WaitReport::Span, WaitReport::LogField]);
+            let report = *pick(
+                rng,
+                &[WaitReport::Silent, WaitReport::Span, WaitReport::LogField],
+            );
             if p.pools[i].is_some() {
                 pr.wait_report = report;
             }

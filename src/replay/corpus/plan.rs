@@ -245,13 +245,19 @@ fn choose_target(rng: &mut Rng, g: &Graph, visits: &[f64], v: Variant) -> Option
             .copied()
             .filter(|i| g.nodes[*i].role == Role::Consumer)
             .collect(),
-        Variant::PoolExhaustion | Variant::LockContention | Variant::Instance => {
-            all.iter().copied().filter(|i| app(i) && called(i)).collect()
-        }
+        Variant::PoolExhaustion | Variant::LockContention | Variant::Instance => all
+            .iter()
+            .copied()
+            .filter(|i| app(i) && called(i))
+            .collect(),
         _ => all.iter().copied().filter(called).collect(),
     };
     // Prefer targets a trace visits often enough for the fault to show at all.
-    let busy: Vec<usize> = cands.iter().copied().filter(|&i| visits[i] >= 0.2).collect();
+    let busy: Vec<usize> = cands
+        .iter()
+        .copied()
+        .filter(|&i| visits[i] >= 0.2)
+        .collect();
     let pool = if busy.is_empty() { &cands } else { &busy };
     if pool.is_empty() {
         // No such service in this topology (a 2-service chain has no mid-tier): the

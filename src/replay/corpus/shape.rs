@@ -57,11 +57,46 @@ pub struct Graph {
 }
 
 const APP_NAMES: [&str; 40] = [
-    "api", "auth", "users", "profile", "session", "catalog", "search", "recommend", "cart",
-    "checkout", "orders", "payment", "billing", "pricing", "quote", "inventory", "stock",
-    "shipping", "delivery", "tracking", "notify", "reviews", "ratings", "media", "images",
-    "geo", "currency", "tax", "fraud", "ledger", "accounts", "loyalty", "coupons", "ads",
-    "analytics", "config", "flags", "audit", "returns", "wishlist",
+    "api",
+    "auth",
+    "users",
+    "profile",
+    "session",
+    "catalog",
+    "search",
+    "recommend",
+    "cart",
+    "checkout",
+    "orders",
+    "payment",
+    "billing",
+    "pricing",
+    "quote",
+    "inventory",
+    "stock",
+    "shipping",
+    "delivery",
+    "tracking",
+    "notify",
+    "reviews",
+    "ratings",
+    "media",
+    "images",
+    "geo",
+    "currency",
+    "tax",
+    "fraud",
+    "ledger",
+    "accounts",
+    "loyalty",
+    "coupons",
+    "ads",
+    "analytics",
+    "config",
+    "flags",
+    "audit",
+    "returns",
+    "wishlist",
 ];
 const ENTRY_NAMES: [&str; 4] = ["frontend", "gateway", "web", "edge"];
 const DB_SYSTEMS: [&str; 4] = ["postgresql", "mysql", "redis", "mongodb"];
@@ -112,7 +147,11 @@ fn node(rng: &mut Rng, name: String, role: Role, median: (f64, f64)) -> Node {
         median_ms,
         p99_ms: median_ms * tail,
         net_ms,
-        instances: if chance(rng, 0.4) { int(rng, 2, 4) as u32 } else { 1 },
+        instances: if chance(rng, 0.4) {
+            int(rng, 2, 4) as u32
+        } else {
+            1
+        },
         db_system: None,
         hidden: false,
     }
@@ -130,7 +169,10 @@ fn apps(rng: &mut Rng, g: &mut Graph, n_app: usize, sender: bool) {
     e.instances = e.instances.max(1);
     g.nodes.push(e);
     for i in 1..n_app {
-        let name = names.get(i - 1).cloned().unwrap_or_else(|| format!("svc-{i:02}"));
+        let name = names
+            .get(i - 1)
+            .cloned()
+            .unwrap_or_else(|| format!("svc-{i:02}"));
         let nd = node(rng, name, Role::App, (0.5, 15.0));
         g.nodes.push(nd);
         let parent = if chance(rng, g.chain_bias) {

@@ -19,6 +19,9 @@ pub const MAX_BUMP: f64 = 1.6;
 /// it otherwise.
 const MAX_OWN_MS: f64 = 2000.0;
 
+/// Backoff jitters of ordinary links.
+const JITTERS: [&str; 3] = ["full", "equal", "none"];
+
 /// A call policy of one link.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Policy {
@@ -90,7 +93,11 @@ pub fn size(rng: &mut Rng, p: &mut Plan, _window: (f64, f64)) -> Sizing {
     let n = p.graph.nodes.len();
     let parallel: Vec<bool> = (0..n)
         .map(|i| {
-            let sync = p.graph.links.iter().filter(|l| l.from == i && !l.asynchronous);
+            let sync = p
+                .graph
+                .links
+                .iter()
+                .filter(|l| l.from == i && !l.asynchronous);
             sync.count() >= 2 && chance(rng, 0.4)
         })
         .collect();
@@ -208,7 +215,7 @@ fn policies(rng: &mut Rng, p: &Plan, tail: &[f64]) -> Vec<Policy> {
                 timeout_ms: Some((callee * uniform(rng, 3.0, 10.0)).max(5.0)),
                 attempts,
                 base_ms: log_uniform(rng, 5.0, 50.0),
-                jitter: *pick(rng, &["full", "equal", "none"]),
+                jitter: JITTERS[int(rng, 0, JITTERS.len() - 1)],
             }
         })
         .collect()

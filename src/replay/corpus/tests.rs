@@ -68,7 +68,10 @@ fn same_seed_same_bytes_on_any_thread_count() {
     assert_eq!(one.len(), 9, "{:?}", one.keys().collect::<Vec<_>>());
     assert_eq!(one, two);
     // The plan itself is a function of the seed alone.
-    assert_eq!(format!("{:?}", plan::draw(8)), format!("{:?}", plan::draw(8)));
+    assert_eq!(
+        format!("{:?}", plan::draw(8)),
+        format!("{:?}", plan::draw(8))
+    );
 }
 
 #[test]
@@ -164,11 +167,12 @@ fn the_quirks_a_truth_lists_are_in_the_telemetry() {
                 match q.as_str() {
                     Some("not_exported") => {
                         assert!(mine.is_empty(), "{svc} exported spans");
-                        let named = all.iter().any(|x| {
-                            x.1["attributes"].as_array().unwrap().iter().any(|a| {
-                                a["value"]["stringValue"].as_str() == Some(svc.as_str())
-                            })
-                        });
+                        let named =
+                            all.iter().any(|x| {
+                                x.1["attributes"].as_array().unwrap().iter().any(|a| {
+                                    a["value"]["stringValue"].as_str() == Some(svc.as_str())
+                                })
+                            });
                         assert!(named, "no caller names the hidden {svc}");
                         seen.insert("not_exported");
                     }
@@ -189,16 +193,25 @@ fn the_quirks_a_truth_lists_are_in_the_telemetry() {
                     None if q.get("clock_skew_ms").is_some() => {
                         let skew = q["clock_skew_ms"].as_f64().unwrap();
                         // A skewed server span shifts against its caller's client span.
-                        let shifted = mine.iter().filter(|s| s.get("parentSpanId").is_some()).any(|s| {
-                            let parent = by_id.get(s["parentSpanId"].as_str().unwrap());
-                            parent.is_some_and(|p| {
-                                p.0 != *svc
-                                    && (nanos(s, "startTimeUnixNano") < nanos(&p.1, "startTimeUnixNano")
-                                        || nanos(s, "endTimeUnixNano") > nanos(&p.1, "endTimeUnixNano"))
-                            })
-                        });
+                        let shifted =
+                            mine.iter()
+                                .filter(|s| s.get("parentSpanId").is_some())
+                                .any(|s| {
+                                    let parent = by_id.get(s["parentSpanId"].as_str().unwrap());
+                                    parent.is_some_and(|p| {
+                                        p.0 != *svc
+                                            && (nanos(s, "startTimeUnixNano")
+                                                < nanos(&p.1, "startTimeUnixNano")
+                                                || nanos(s, "endTimeUnixNano")
+                                                    > nanos(&p.1, "endTimeUnixNano"))
+                                    })
+                                });
                         if shifted {
-                            seen.insert(if skew < 0.0 { "skew_early" } else { "skew_late" });
+                            seen.insert(if skew < 0.0 {
+                                "skew_early"
+                            } else {
+                                "skew_late"
+                            });
                         }
                     }
                     _ => {}
@@ -237,7 +250,10 @@ fn a_case_truth_names_kind_root_instance_and_window() {
     assert_eq!(t["roles"][root], "source");
     let id = t["root_cause_instance"].as_str().unwrap();
     let traces = gunzip(&sum.dir.join("traces.jsonl.gz"));
-    assert!(traces.contains(id), "the instance id is a real service.instance.id");
+    assert!(
+        traces.contains(id),
+        "the instance id is a real service.instance.id"
+    );
     assert_eq!(t["incident"]["start_s"], 20.0);
     assert!(t["incident"]["end_s"].as_f64().unwrap() >= 40.0);
     assert_eq!(t["generator"]["variant"], "instance");

@@ -61,7 +61,10 @@ fn network_delay_grows_client_spans_and_leaves_the_callee_spans_alone() {
     assert!((s_in / s_out - 1.0).abs() < 0.2, "callee {s_in} vs {s_out}");
     let client = k.attempts.iter().filter(|a| a.edge == 1);
     let (c_in, c_out) = split(client.map(|a| (a.start, a.end)));
-    assert!((c_in - c_out - 80.0).abs() < 5.0, "client {c_in} vs {c_out}");
+    assert!(
+        (c_in - c_out - 80.0).abs() < 5.0,
+        "client {c_in} vs {c_out}"
+    );
 }
 
 #[test]
@@ -81,7 +84,12 @@ fn a_slow_pool_holder_makes_visits_wait_inside_the_service() {
                 .collect(),
         )
     };
-    assert!(waits(true) > 50.0 && waits(false) < 1.0, "{} {}", waits(true), waits(false));
+    assert!(
+        waits(true) > 50.0 && waits(false) < 1.0,
+        "{} {}",
+        waits(true),
+        waits(false)
+    );
     // The wait sits inside the server span: queueing for a worker did not change.
     assert!(db.iter().all(|v| v.start <= v.wait.0 && v.wait.1 <= v.end));
 }
@@ -99,9 +107,19 @@ fn a_queue_edge_lets_the_producer_go_on() {
         .filter(|a| a.edge == 1)
         .map(|a| a.end - a.start)
         .collect();
-    assert!(produce.iter().all(|&d| d == 0.0), "publishing waits for nobody");
-    assert!(k.attempts.iter().filter(|a| a.edge == 1).all(|a| a.outcome == Outcome::Ok));
-    let slow = k.visits.iter().filter(|v| v.service == 1 && v.end - v.start > 0.1);
+    assert!(
+        produce.iter().all(|&d| d == 0.0),
+        "publishing waits for nobody"
+    );
+    assert!(k
+        .attempts
+        .iter()
+        .filter(|a| a.edge == 1)
+        .all(|a| a.outcome == Outcome::Ok));
+    let slow = k
+        .visits
+        .iter()
+        .filter(|v| v.service == 1 && v.end - v.start > 0.1);
     assert!(slow.count() > 10, "the consumer itself slowed");
 }
 
@@ -113,7 +131,10 @@ fn a_fault_in_one_instance_slows_only_that_instance() {
         r#"{"service":"db","start_s":15,"end_s":30,"latency_multiplier":20,"instance":1}"#,
     );
     let by = |i: u32| {
-        let v = k.visits.iter().filter(|v| v.service == 1 && v.instance == i);
+        let v = k
+            .visits
+            .iter()
+            .filter(|v| v.service == 1 && v.instance == i);
         split(v.map(|v| (v.start, v.end)))
     };
     let ((a_in, a_out), (b_in, b_out)) = (by(0), by(1));
@@ -129,9 +150,15 @@ fn silent_errors_reach_the_caller_as_ok() {
         r#"{"service":"db","start_s":15,"end_s":30,"silent_error_rate":0.5}"#,
     );
     let calls: Vec<&AttemptRecord> = k.attempts.iter().filter(|a| a.edge == 1).collect();
-    assert!(calls.iter().all(|a| a.outcome == Outcome::Ok && a.status == 200));
+    assert!(calls
+        .iter()
+        .all(|a| a.outcome == Outcome::Ok && a.status == 200));
     let silent = calls.iter().filter(|a| a.silent);
     assert!(silent.clone().all(|a| (15.0..30.5).contains(&a.start)));
-    let n = silent.count() as f64 / calls.iter().filter(|a| (15.0..30.0).contains(&a.start)).count() as f64;
+    let n = silent.count() as f64
+        / calls
+            .iter()
+            .filter(|a| (15.0..30.0).contains(&a.start))
+            .count() as f64;
     assert!((0.4..0.6).contains(&n), "{n}");
 }

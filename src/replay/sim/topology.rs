@@ -157,7 +157,11 @@ impl Topology {
                     error_rate: f.error_rate,
                     instance: f.instance,
                     network_delay: f.network_delay_ms / 1000.0,
-                    from: f.from.as_deref().and_then(|n| m.service_index(n)).map(|i| i as u32),
+                    from: f
+                        .from
+                        .as_deref()
+                        .and_then(|n| m.service_index(n))
+                        .map(|i| i as u32),
                     silent_error_rate: f.silent_error_rate,
                     hold_share: f.hold_share,
                     hold_multiplier: f.hold_multiplier,
@@ -173,7 +177,9 @@ impl Topology {
             ) else {
                 continue;
             };
-            let hit = edges.iter_mut().filter(|e| e.from == a as u32 && e.to == b as u32);
+            let hit = edges
+                .iter_mut()
+                .filter(|e| e.from == a as u32 && e.to == b as u32);
             hit.for_each(|e| e.asynchronous = true);
         }
         Topology {

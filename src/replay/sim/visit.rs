@@ -307,7 +307,12 @@ impl<R: Recorder> Engine<'_, R> {
             let hit = |f: &&super::topology::Fault| {
                 f.start <= now && now < f.end && f.from.is_none_or(|a| a == e.from)
             };
-            d += s.faults.iter().filter(hit).map(|f| f.network_delay).sum::<f64>();
+            d += s
+                .faults
+                .iter()
+                .filter(hit)
+                .map(|f| f.network_delay)
+                .sum::<f64>();
         }
         d
     }

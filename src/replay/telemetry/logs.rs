@@ -94,7 +94,14 @@ impl TelemetryRecorder {
     }
 
     /// The caller's ERROR line for an answer that was OK on the wire but wrong.
-    pub(super) fn silent_log(&mut self, r: &AttemptRecord, caller: &str, callee: &str, ids: Ids, skew: i64) {
+    pub(super) fn silent_log(
+        &mut self,
+        r: &AttemptRecord,
+        caller: &str,
+        callee: &str,
+        ids: Ids,
+        skew: i64,
+    ) {
         let extra = json!({"peer": callee, "status": 200});
         let msg = format!("invalid response from {callee}: unexpected payload");
         self.log(r.end, skew, "ERROR", caller, msg, ids, extra);

@@ -189,7 +189,11 @@ impl TelemetryRecorder {
 /// One ExportTraceServiceRequest line, grouped by resource (`batch` sorted by it), written
 /// piece by piece (keys in the order a JSON object map sorts them) rather than built as
 /// one document.
-fn write_request(w: &mut Sink, resources: &[Value], batch: &[(usize, Value)]) -> std::io::Result<()> {
+fn write_request(
+    w: &mut Sink,
+    resources: &[Value],
+    batch: &[(usize, Value)],
+) -> std::io::Result<()> {
     let scope = json!({"name": "opentelemetry.instrumentation.http", "version": "0.48.0"});
     w.write_all(b"{\"resourceSpans\":[")?;
     for (i, chunk) in batch.chunk_by(|a, b| a.0 == b.0).enumerate() {
@@ -198,7 +202,10 @@ fn write_request(w: &mut Sink, resources: &[Value], batch: &[(usize, Value)]) ->
         }
         w.write_all(b"{\"resource\":")?;
         serde_json::to_writer(&mut *w, &resources[chunk[0].0])?;
-        write!(w, ",\"schemaUrl\":\"{SCHEMA_URL}\",\"scopeSpans\":[{{\"scope\":")?;
+        write!(
+            w,
+            ",\"schemaUrl\":\"{SCHEMA_URL}\",\"scopeSpans\":[{{\"scope\":"
+        )?;
         serde_json::to_writer(&mut *w, &scope)?;
         w.write_all(b",\"spans\":[")?;
         for (k, (_, span)) in chunk.iter().enumerate() {

@@ -73,7 +73,7 @@ impl Producer {
 /// An output file: plain, or gzip when its name ends in `.gz`.
 pub enum Sink {
     Plain(BufWriter<File>),
-    Gzip(GzEncoder<BufWriter<File>>),
+    Gzip(Box<GzEncoder<BufWriter<File>>>),
 }
 
 impl Sink {
@@ -83,7 +83,7 @@ impl Sink {
         let gz = p.extension().is_some_and(|e| e == "gz");
         // Fast compression: a corpus is written often and read a few times.
         Ok(if gz {
-            Sink::Gzip(GzEncoder::new(w, Compression::fast()))
+            Sink::Gzip(Box::new(GzEncoder::new(w, Compression::fast())))
         } else {
             Sink::Plain(w)
         })

@@ -96,7 +96,10 @@ impl Recorder for TelemetryRecorder {
         }
         let callee_name = topo.services[edge.to as usize].name.as_str();
         let caller = topo.services[edge.from as usize].name.as_str();
-        let callee = match (&self.producers[edge.to as usize].db_system, edge.asynchronous) {
+        let callee = match (
+            &self.producers[edge.to as usize].db_system,
+            edge.asynchronous,
+        ) {
             (_, true) => Callee::Queue(callee_name),
             (Some(db), false) => Callee::Db(callee_name, db),
             (None, false) => Callee::Http(callee_name),
@@ -113,7 +116,15 @@ impl Recorder for TelemetryRecorder {
         let res = self.resource_of(edge.from, inst);
         self.emit(res, s);
         let ids = (trace.as_str(), span.as_str());
-        self.client_logs(r, caller, callee_name, timeout_ms, ids, edge.policy.max_attempts, skew);
+        self.client_logs(
+            r,
+            caller,
+            callee_name,
+            timeout_ms,
+            ids,
+            edge.policy.max_attempts,
+            skew,
+        );
         if r.silent {
             self.silent_log(r, caller, callee_name, ids, skew);
         }
@@ -142,7 +153,15 @@ impl Recorder for TelemetryRecorder {
         let wait = wait_span(r, (&trace, &span), self.wait_span_id(r.serial), topo, p);
         let pool = topo.services[r.service as usize].pool.as_ref();
         let wait_field = (p.wait_report == WaitReport::LogField)
-            .then(|| pool.map(|p| if p.lock { "lock_wait_ms" } else { "pool_wait_ms" }))
+            .then(|| {
+                pool.map(|p| {
+                    if p.lock {
+                        "lock_wait_ms"
+                    } else {
+                        "pool_wait_ms"
+                    }
+                })
+            })
             .flatten();
         let skew = p.clock_skew_ns;
         self.emit(res, s);
@@ -278,7 +297,13 @@ enum Shape {
     Sender,
 }
 
-fn server_span(r: &VisitRecord, (trace, span): (&str, &str), svc: &str, shape: Shape, p: &Producer) -> Value {
+fn server_span(
+    r: &VisitRecord,
+    (trace, span): (&str, &str),
+    svc: &str,
+    shape: Shape,
+    p: &Producer,
+) -> Value {
     let code = r.status as i64;
     let k = |key| p.key(key, true);
     let (name, kind, mut attrs) = match shape {

@@ -88,7 +88,12 @@ impl VisitTally {
 impl VisitTally {
     /// Whether service `s` failed visits (its own answers, not wrong answers it received)
     /// more often over `win` than over `base`, by `ERROR_RISE`.
-    pub fn failures_rose(&self, s: usize, base: std::ops::Range<usize>, win: std::ops::Range<usize>) -> bool {
+    pub fn failures_rose(
+        &self,
+        s: usize,
+        base: std::ops::Range<usize>,
+        win: std::ops::Range<usize>,
+    ) -> bool {
         let sum = |v: &Vec<Vec<u32>>, w: std::ops::Range<usize>| -> u64 {
             v.get(s)
                 .and_then(|x| x.get(w))
