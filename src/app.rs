@@ -23,7 +23,14 @@ pub fn run(cli: Cli) -> Result<u8> {
     match cli.command {
         Command::Inspect(args) => inspect(&args),
         Command::Analyze(args) => analyze_command(&args),
-        Command::Simulate(args) => crate::replay::simulate::run(&simulate_options(&args)),
+        Command::Simulate(args) => match args.generate {
+            Some(count) => crate::replay::corpus::run(&crate::replay::corpus::GenerateOptions {
+                count,
+                seed: args.seed.unwrap_or(0),
+                out_dir: args.out_dir.clone().unwrap_or_default(),
+            }),
+            None => crate::replay::simulate::run(&simulate_options(&args)),
+        },
         Command::Report(args) => report_command(&args),
         Command::Replay(args) => replay_command(&args),
         Command::Eval(args) => eval_command(&args),
@@ -204,7 +211,7 @@ fn fail_on_status(fail_on: Option<&str>, analysis: &analyze::Analysis) -> u8 {
 
 fn simulate_options(args: &SimulateArgs) -> SimulateOptions {
     SimulateOptions {
-        model: args.model.clone(),
+        model: args.model.clone().unwrap_or_default(),
         policies: args.policies.clone(),
         seed: args.seed,
         seeds: args.seeds,

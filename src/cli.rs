@@ -92,8 +92,12 @@ pub struct AnalyzeArgs {
 #[derive(Debug, Args)]
 pub struct SimulateArgs {
     /// The incident model (incident-model/v1 JSON).
-    #[arg(value_name = "MODEL.json")]
-    pub model: PathBuf,
+    #[arg(value_name = "MODEL.json", required_unless_present = "generate")]
+    pub model: Option<PathBuf>,
+    /// Instead of running a model, generate this many simulated incidents with their truth
+    /// into --out-dir (case i uses seed --seed + i, default 0).
+    #[arg(long, value_name = "N", conflicts_with_all = ["model", "traces_out", "logs_out", "compare"], requires = "out_dir")]
+    pub generate: Option<u32>,
     /// Replace the model's policies (repeatable), e.g. `retry:attempts=3,base=100ms`.
     #[arg(long = "policy", value_name = "SPEC")]
     pub policies: Vec<String>,

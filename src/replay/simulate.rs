@@ -177,6 +177,7 @@ fn run_with_telemetry(
         logs: stage(&t.logs)?,
         sample: o.sample,
         seed,
+        producers: Vec::new(),
     };
     let rec = TelemetryRecorder::create(topo, &topts)?;
     let t0 = std::time::Instant::now();
