@@ -119,6 +119,9 @@ fn load_spans(input: &InputArgs) -> Result<Dataset> {
 
 /// The analysis windows from `--incident` / `--baseline` (offsets count from the first span).
 fn analyze_options(args: &WindowArgs, data: &Dataset) -> Result<AnalyzeOptions> {
+    if args.incident.is_none() && args.baseline.is_none() {
+        return Ok(AnalyzeOptions::default());
+    }
     let first_ns = first_span_ns(data)?;
     let parse = |spec: &Option<String>, what: &str| {
         spec.as_deref()
@@ -131,15 +134,19 @@ fn analyze_options(args: &WindowArgs, data: &Dataset) -> Result<AnalyzeOptions> 
     })
 }
 
+/// The first span of the analysed range: stray timestamps (a span stamped 1970) are not
+/// where offsets count from.
 fn first_span_ns(data: &Dataset) -> Result<i64> {
     if data.spans.height() == 0 {
         return Ok(0);
     }
-    Ok(i64_col(&data.spans, col::START_NS)?
-        .iter()
-        .flatten()
-        .min()
-        .unwrap_or(0))
+    let read = |name| -> Result<Vec<i64>> {
+        Ok(i64_col(&data.spans, name)?
+            .iter()
+            .map(|v| v.unwrap_or(0))
+            .collect())
+    };
+    Ok(analyze::timerange::first_start(&read(col::START_NS)?, &read(col::END_NS)?).unwrap_or(0))
 }
 
 /// Exit status 1 when a finding at or above `--fail-on` exists.

@@ -219,7 +219,7 @@ fn in_flight_series(s: &ServiceStats) -> QueueSeries {
             .iter()
             .map(|&v| Some(f64::from(v)))
             .collect(),
-        samples: s.series.arrivals.clone(),
+        samples: s.series.arrivals.to_vec(),
     }
 }
 

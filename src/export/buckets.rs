@@ -2,6 +2,7 @@
 //! `service_buckets.parquet` (one row per service and bucket) and `edge_buckets.parquet`
 //! (one row per caller → callee edge and bucket), for notebooks and dashboards.
 
+use crate::analyze::series::Series;
 use std::path::Path;
 
 use anyhow::{Context, Result};
@@ -26,8 +27,8 @@ fn bucket_starts(a: &Analysis, series: usize) -> Vec<i64> {
 }
 
 /// Flattens one per-bucket vector of every item, in item order.
-fn flat<T: Clone, I>(items: &[I], get: impl Fn(&I) -> &Vec<T>) -> Vec<T> {
-    items.iter().flat_map(|i| get(i).iter().cloned()).collect()
+fn flat<T: Copy + Default + PartialEq, I>(items: &[I], get: impl Fn(&I) -> &Series<T>) -> Vec<T> {
+    items.iter().flat_map(|i| get(i).iter().copied()).collect()
 }
 
 /// Each name repeated once per bucket.
