@@ -76,15 +76,19 @@ fn analyze_command(args: &AnalyzeArgs) -> Result<u8> {
     let data = load_spans(&args.input)?;
     let opts = analyze_options(&args.windows, &data)?;
     let analysis = analyze::analyze(&data, &opts)?;
-    let doc = analyze::findings_document(&analysis, &data);
-    let text = serde_json::to_string_pretty(&doc).context("encoding the findings")?;
-    if let Some(path) = &args.output {
-        std::fs::write(path, format!("{text}\n"))
-            .with_context(|| format!("writing {}", path.display()))?;
+    // The document only when it is written or printed (with 10^5 services it is big).
+    if args.output.is_some() || args.json {
+        let doc = analyze::findings_document(&analysis, &data);
+        let text = serde_json::to_string_pretty(&doc).context("encoding the findings")?;
+        if let Some(path) = &args.output {
+            std::fs::write(path, format!("{text}\n"))
+                .with_context(|| format!("writing {}", path.display()))?;
+        }
+        if args.json {
+            println!("{text}");
+        }
     }
-    if args.json {
-        println!("{text}");
-    } else {
+    if !args.json {
         print!("{}", analyze::summary_text(&analysis));
     }
     if let Some(dir) = &args.export {

@@ -261,8 +261,13 @@ fn add_trace(t: &SpanTable, g: &CallGraph, w: &Windows, tr: usize, acc: &mut Acc
 /// (traces assigned by their main root's start). Independent of the thread count.
 pub fn critical_path(t: &SpanTable, g: &CallGraph, w: &Windows) -> CriticalPath {
     let n = g.nodes.len();
-    let acc = (0..t.trace_rows.len())
+    // Each fold keeps sums for every node: a few folds per thread, not one per stolen
+    // split (with 10^5 nodes each costs megabytes to create and to merge).
+    let traces = t.trace_rows.len();
+    let min_len = traces.div_ceil(4 * rayon::current_num_threads()).max(1);
+    let acc = (0..traces)
         .into_par_iter()
+        .with_min_len(min_len)
         .fold(
             || (Acc::new(n), Scratch::default()),
             |(mut acc, mut s), tr| {

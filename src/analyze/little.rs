@@ -152,8 +152,8 @@ mod tests {
             kind,
             source: "test".into(),
             unit: kind.unit(),
-            values: vec![Some(v); 20],
-            samples: vec![1; 20],
+            values: vec![Some(v); 20].into(),
+            samples: vec![1; 20].into(),
         };
         let (depth, wait) = (
             q(QueueKind::LogDepth, 200.0),

@@ -19,7 +19,12 @@ pub struct Series<T> {
 impl<T: Copy + Default + PartialEq> Series<T> {
     /// The series of `dense`, trimmed to its non-zero stretch.
     pub fn from_dense(dense: Vec<T>) -> Series<T> {
-        let zero = T::default();
+        Self::with_fill(dense, T::default())
+    }
+
+    /// The series of `dense`, trimmed to the stretch that is not `zero` (for a series whose
+    /// empty bucket is not the type's default, e.g. `Some(0.0)` for a level).
+    pub fn with_fill(dense: Vec<T>, zero: T) -> Series<T> {
         let len = dense.len();
         let Some(first) = dense.iter().position(|v| *v != zero) else {
             return Series {
