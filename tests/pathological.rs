@@ -242,7 +242,7 @@ fn retry_storm() -> String {
 
 fn analyze_json(input: &Path, extra: &[&str]) -> Value {
     let mut args: Vec<&std::ffi::OsStr> = vec!["analyze".as_ref(), input.as_os_str()];
-    args.extend(extra.iter().map(|a| std::ffi::OsStr::new(a)));
+    args.extend(extra.iter().map(std::ffi::OsStr::new));
     args.push("--json".as_ref());
     let out = common::run_cascade(args);
     serde_json::from_slice(&out.stdout).unwrap()
