@@ -66,6 +66,13 @@ impl<T: Copy + Default + PartialEq> Series<T> {
             .chain(repeat_n(&self.zero, tail))
     }
 
+    /// Whether `f` holds for every bucket (each stored value, and the zero once if some
+    /// bucket holds it): cost in the stored stretch, not in the buckets.
+    pub fn all(&self, f: impl Fn(&T) -> bool) -> bool {
+        let gaps = self.values.len() < self.len;
+        (!gaps || f(&self.zero)) && self.values.iter().all(f)
+    }
+
     /// Bucket `k` (`None` past the end).
     pub fn value(&self, k: usize) -> Option<T> {
         (k < self.len).then(|| self[k])
@@ -144,6 +151,8 @@ mod tests {
                 serde_json::to_string(&dense).unwrap()
             );
         }
+        let thin = Series::from_dense(vec![0u32, 3, 0]);
+        assert!(thin.all(|&v| v <= 3) && !thin.all(|&v| v > 0));
         let opt = Series::from_dense(vec![None, Some(1.5), None]);
         assert_eq!(opt.iter().flatten().copied().collect::<Vec<f64>>(), [1.5]);
     }

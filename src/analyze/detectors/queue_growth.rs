@@ -116,6 +116,11 @@ fn scan_from(ctx: &Context) -> usize {
 /// Whether and how `q` grew: sustained at or above the threshold (floor included), else
 /// sustained at or above the factor alone (`above_floor` false).
 pub fn growth(ctx: &Context, q: &QueueSeries) -> Option<Growth> {
+    // Only a positive value can be over a threshold: a series without one (no wait, nothing
+    // in flight) cannot grow, and is not expanded to check.
+    if q.values.all(|v| v.is_none_or(|v| v <= 0.0)) {
+        return None;
+    }
     let baseline = baseline_level(ctx, &q.values.to_vec());
     let by_factor = GROWTH_FACTOR * baseline;
     let threshold = by_factor.max(floor(q.kind));
