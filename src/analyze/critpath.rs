@@ -261,10 +261,14 @@ fn add_trace(t: &SpanTable, g: &CallGraph, w: &Windows, tr: usize, acc: &mut Acc
 /// (traces assigned by their main root's start). Independent of the thread count.
 pub fn critical_path(t: &SpanTable, g: &CallGraph, w: &Windows) -> CriticalPath {
     let n = g.nodes.len();
-    // Each fold keeps sums for every node: a few folds per thread, not one per stolen
-    // split (with 10^5 nodes each costs megabytes to create and to merge).
+    // Each fold keeps sums for every node, so creating and merging one costs a pass over
+    // the nodes: give each fold at least as many spans as there are nodes, so that cost
+    // stays below its work (one trace a fold for a dozen services; fewer, larger folds for
+    // 10^5 services).
     let traces = t.trace_rows.len();
-    let min_len = traces.div_ceil(4 * rayon::current_num_threads()).max(1);
+    let min_len = (n as u128 * traces as u128)
+        .div_ceil(t.len().max(1) as u128)
+        .max(1) as usize;
     let acc = (0..traces)
         .into_par_iter()
         .with_min_len(min_len)
