@@ -1,26 +1,39 @@
 //! The one place that chains the stages: ingest → analyze → report / replay.
 
+use std::path::PathBuf;
+
 use anyhow::{Context, Result};
 
 use crate::analyze::{self, AnalyzeOptions};
 use crate::cli::{
-    AnalyzeArgs, Cli, Command, InputArgs, InspectArgs, ReplayArgs, ReplayTuning, ReportArgs,
-    SimulateArgs, WindowArgs,
+    AnalyzeArgs, Cli, Command, EvalArgs, InputArgs, InspectArgs, ReplayArgs, ReplayTuning,
+    ReportArgs, SimulateArgs, WindowArgs,
 };
 use crate::ingest::{self, Dataset, IngestOptions};
 use crate::model::columns as col;
 use crate::model::finding::Severity;
 use crate::model::frame::i64_col;
+use crate::output::{safe, safe_text};
 use crate::replay::simulate::SimulateOptions;
+use crate::report::escape;
+use crate::write::{Claims, Dest, Outputs};
 
 /// Runs one command; returns the process exit status on success.
 pub fn run(cli: Cli) -> Result<u8> {
     match cli.command {
         Command::Inspect(args) => inspect(&args),
         Command::Analyze(args) => analyze_command(&args),
-        Command::Simulate(args) => crate::replay::simulate::run(&simulate_options(&args)),
+        Command::Simulate(args) => match args.generate {
+            Some(count) => crate::replay::corpus::run(&crate::replay::corpus::GenerateOptions {
+                count,
+                seed: args.seed.unwrap_or(0),
+                out_dir: args.out_dir.clone().unwrap_or_default(),
+            }),
+            None => crate::replay::simulate::run(&simulate_options(&args)),
+        },
         Command::Report(args) => report_command(&args),
         Command::Replay(args) => replay_command(&args),
+        Command::Eval(args) => eval_command(&args),
     }
 }
 
@@ -32,14 +45,37 @@ fn ingest_options(input: &InputArgs) -> IngestOptions {
     }
 }
 
+/// Every input of a command (traces and logs): never overwritten by its outputs.
+fn inputs_of(input: &InputArgs) -> impl Iterator<Item = &PathBuf> {
+    input.inputs.iter().chain(&input.logs)
+}
+
+fn export_contents(args: &InspectArgs) -> crate::export::Contents {
+    if args.tables_only {
+        crate::export::Contents::TablesOnly
+    } else {
+        crate::export::Contents::All
+    }
+}
+
 fn inspect(args: &InspectArgs) -> Result<u8> {
+    let mut claims = Claims::new(inputs_of(&args.input));
+    let export = args
+        .export
+        .as_ref()
+        .map(|dir| {
+            let files = crate::export::files(export_contents(args));
+            claims.folder("--export", dir, args.force, files)
+        })
+        .transpose()?;
+    let outputs = claims.open()?;
     let data = ingest::ingest(&ingest_options(&args.input))?;
     // The data-quality pass (span table, skew) runs beside the summary and the export.
     let ((summary, exported), assessed) = rayon::join(
         || {
             (
                 ingest::summary::summarize(&data),
-                inspect_export(args, &data),
+                inspect_export(args, &data, &outputs, export),
             )
         },
         || analyze::quality::assess(&data),
@@ -50,58 +86,81 @@ fn inspect(args: &InspectArgs) -> Result<u8> {
             summary: &summary,
             data_quality: &quality,
         };
-        let text = serde_json::to_string_pretty(&doc).context("encoding the summary")?;
+        let text = escape::json_pretty(&doc).context("encoding the summary")?;
         println!("{text}");
     } else {
-        print!("{}", crate::output::inspect_text(&summary, &quality));
+        print!(
+            "{}",
+            safe_text(&crate::output::inspect_text(&summary, &quality))
+        );
     }
     exported?;
+    outputs.commit()?;
     Ok(0)
 }
 
 /// `inspect --export DIR`: the frames and tables (or the tables only).
-fn inspect_export(args: &InspectArgs, data: &ingest::Dataset) -> Result<()> {
-    let Some(dir) = &args.export else {
+fn inspect_export(
+    args: &InspectArgs,
+    data: &ingest::Dataset,
+    outputs: &Outputs,
+    export: Option<Dest>,
+) -> Result<()> {
+    let Some(dir) = export else {
         return Ok(());
     };
-    let contents = if args.tables_only {
-        crate::export::Contents::TablesOnly
-    } else {
-        crate::export::Contents::All
-    };
-    crate::export::export(data, dir, contents)
+    crate::export::export(data, outputs.folder(dir), export_contents(args))
 }
 
 fn analyze_command(args: &AnalyzeArgs) -> Result<u8> {
+    let mut claims = Claims::new(inputs_of(&args.input));
+    let file = args
+        .output
+        .as_ref()
+        .map(|path| claims.file("-o", path, args.force))
+        .transpose()?;
+    let export = args
+        .export
+        .as_ref()
+        .map(|dir| {
+            let mut files = crate::export::files(crate::export::Contents::All).to_vec();
+            files.extend(crate::export::buckets::FILES);
+            claims.folder("--export", dir, args.force, &files)
+        })
+        .transpose()?;
+    let outputs = claims.open()?;
     let data = load_spans(&args.input)?;
     let opts = analyze_options(&args.windows, &data)?;
     let analysis = analyze::analyze(&data, &opts)?;
     // The document only when it is written or printed (with 10^5 services it is big).
-    if args.output.is_some() || args.json {
+    if file.is_some() || args.json {
         let doc = analyze::findings_document(&analysis, &data);
-        let text = serde_json::to_string_pretty(&doc).context("encoding the findings")?;
-        if let Some(path) = &args.output {
-            std::fs::write(path, format!("{text}\n"))
-                .with_context(|| format!("writing {}", path.display()))?;
+        let text = escape::json_pretty(&doc).context("encoding the findings")?;
+        if let Some(file) = &file {
+            outputs.write_file(file, format!("{text}\n").as_bytes())?;
         }
         if args.json {
             println!("{text}");
         }
     }
     if !args.json {
-        print!("{}", analyze::summary_text(&analysis));
+        print!("{}", safe_text(&analyze::summary_text(&analysis)));
     }
-    if let Some(dir) = &args.export {
-        crate::export::export(&data, dir, crate::export::Contents::All)?;
-        crate::export::buckets::export_buckets(&analysis, dir)?;
+    if let Some(dir) = export {
+        crate::export::export(&data, outputs.folder(dir), crate::export::Contents::All)?;
+        crate::export::buckets::export_buckets(&analysis, outputs.folder(dir))?;
     }
+    outputs.commit()?;
     Ok(fail_on_status(args.fail_on.as_deref(), &analysis))
 }
 
 /// Loads the inputs for a command that diagnoses spans: no span at all is an error that
 /// says why (what was skipped), not an empty report.
 fn load_spans(input: &InputArgs) -> Result<Dataset> {
-    let data = ingest::ingest(&ingest_options(input))?;
+    spans_or_why(ingest::ingest(&ingest_options(input))?)
+}
+
+fn spans_or_why(data: Dataset) -> Result<Dataset> {
     if data.spans.height() > 0 {
         return Ok(data);
     }
@@ -163,7 +222,7 @@ fn fail_on_status(fail_on: Option<&str>, analysis: &analyze::Analysis) -> u8 {
 
 fn simulate_options(args: &SimulateArgs) -> SimulateOptions {
     SimulateOptions {
-        model: args.model.clone(),
+        model: args.model.clone().unwrap_or_default(),
         policies: args.policies.clone(),
         seed: args.seed,
         seeds: args.seeds,
@@ -173,6 +232,7 @@ fn simulate_options(args: &SimulateArgs) -> SimulateOptions {
         sample: args.sample,
         json: args.json,
         compare: args.compare.clone(),
+        force: args.force,
     }
 }
 
@@ -182,6 +242,12 @@ fn report_command(args: &ReportArgs) -> Result<u8> {
     let replay_opts = args
         .replay
         .then(|| replay_options(&args.tuning))
+        .transpose()?;
+    // The folder too, when named: a refusal comes before minutes of work, not after.
+    let named = args
+        .output
+        .as_ref()
+        .map(|dir| report_claim(args, dir))
         .transpose()?;
     let data = load_spans(&args.input)?;
     let analysis = analyze::analyze(&data, &analyze_options(&args.windows, &data)?)?;
@@ -195,16 +261,24 @@ fn report_command(args: &ReportArgs) -> Result<u8> {
         replay: replay.as_ref(),
         critical_path: None,
     };
-    let report_opts = crate::report::ReportOptions {
-        out_dir: args
-            .output
-            .clone()
-            .unwrap_or_else(|| crate::report::default_dir(&analysis)),
-        force: args.force,
+    // The default folder is named after the incident, so it is known only now.
+    let (outputs, dest) = match named {
+        Some(claimed) => claimed,
+        None => report_claim(args, &crate::report::default_dir(&analysis))?,
     };
-    let dir = crate::report::write_report(&input, &report_opts)?;
-    eprintln!("cascade: report written to {}", dir.display());
+    let folder = outputs.folder(dest);
+    crate::report::write_report(&input, folder)?;
+    let shown = folder.shown().display().to_string();
+    outputs.commit()?;
+    eprintln!("cascade: report written to {}", safe(&shown));
     Ok(0)
+}
+
+/// Claims and opens the report folder.
+fn report_claim(args: &ReportArgs, dir: &std::path::Path) -> Result<(Outputs, Dest)> {
+    let mut claims = Claims::new(inputs_of(&args.input));
+    let dest = claims.folder("report -o", dir, args.force, &crate::report::FILES)?;
+    Ok((claims.open()?, dest))
 }
 
 /// The replay's options from the shared flags.
@@ -226,19 +300,26 @@ fn replay_options(t: &ReplayTuning) -> Result<crate::replay::command::ReplayOpti
 fn replay_command(args: &ReplayArgs) -> Result<u8> {
     use crate::replay::command;
     let opts = replay_options(&args.tuning)?;
+    let mut claims = Claims::new(inputs_of(&args.input));
+    let model_out = args
+        .model_out
+        .as_ref()
+        .map(|path| claims.file("--model-out", path, args.force))
+        .transpose()?;
+    let outputs = claims.open()?;
     let data = load_spans(&args.input)?;
     let analysis = analyze::analyze(&data, &analyze_options(&args.windows, &data)?)?;
     let r = command::replay(&analysis, &opts)?;
-    if let Some(path) = &args.model_out {
-        let text = serde_json::to_string_pretty(&r.derived.json).context("encoding the model")?;
-        std::fs::write(path, text + "\n").with_context(|| format!("writing {}", path.display()))?;
+    if let Some(file) = &model_out {
+        let text = escape::json_pretty(&r.derived.json).context("encoding the model")?;
+        outputs.write_file(file, (text + "\n").as_bytes())?;
     }
+    outputs.commit()?;
     if args.json {
-        let text =
-            serde_json::to_string_pretty(&command::document(&r)).context("encoding the replay")?;
+        let text = escape::json_pretty(&command::document(&r)).context("encoding the replay")?;
         println!("{text}");
     } else {
-        print!("{}", command::text(&r));
+        print!("{}", safe_text(&command::text(&r)));
     }
     Ok(0)
 }
@@ -257,4 +338,79 @@ fn parse_capacity(specs: &[String]) -> Result<Vec<(String, u32)>> {
             Ok((svc.trim().to_string(), n))
         })
         .collect()
+}
+
+/// `cascade eval`: every case of the corpora analysed in parallel (ingest → analyze, with
+/// the windows detected as `analyze` does by default), scored against its truth.
+fn eval_command(args: &EvalArgs) -> Result<u8> {
+    use rayon::prelude::*;
+
+    use crate::eval::{corpus, document, score, table};
+    // Floors first: a typo fails before minutes of analysis.
+    let floors: Vec<score::Floor> = args
+        .fail_under
+        .iter()
+        .map(|s| score::parse_floor(s))
+        .collect::<Result<_>>()?;
+    let cases = corpus::find_cases(&args.corpora)?;
+    if cases.is_empty() {
+        anyhow::bail!(
+            "no case in the corpus: a case is a folder with traces and a truth file ({})",
+            corpus::TRUTH_FILES.join(" or ")
+        );
+    }
+    let started = std::time::Instant::now();
+    let results: Vec<score::CaseResult> = cases.par_iter().map(eval_case).collect::<Result<_>>()?;
+    let scores = score::score(&results);
+    eprintln!(
+        "cascade: {} case(s) analysed in {:.1} s",
+        cases.len(),
+        started.elapsed().as_secs_f64()
+    );
+    let corpora: Vec<String> = args
+        .corpora
+        .iter()
+        .map(|c| c.display().to_string())
+        .collect();
+    if args.json {
+        let doc = document::document(&scores, &corpora, args.cases);
+        let text = serde_json::to_string_pretty(&doc).context("encoding the eval")?;
+        println!("{text}");
+    } else {
+        print!(
+            "{}",
+            safe_text(&table::render(&scores, &corpora, args.cases))
+        );
+    }
+    let broken = score::check_floors(&scores, &floors);
+    for b in &broken {
+        eprintln!("cascade: --fail-under: {b}");
+    }
+    Ok(u8::from(!broken.is_empty()))
+}
+
+/// One case: its truth (a bad truth file stops the run: the corpus is wrong) and what the
+/// analysis said (an analysis that fails is that case's outcome, not the run's).
+fn eval_case(case: &crate::eval::corpus::Case) -> Result<crate::eval::score::CaseResult> {
+    let truth = crate::eval::truth::read_truth(&case.truth)?;
+    let observed = analyze_case(case).map_err(|e| format!("{e:#}"));
+    Ok(crate::eval::score::CaseResult {
+        name: case.name.clone(),
+        truth,
+        observed,
+    })
+}
+
+fn analyze_case(case: &crate::eval::corpus::Case) -> Result<crate::eval::observe::Observed> {
+    if case.traces.is_empty() {
+        anyhow::bail!("no traces.* file in {}", case.dir.display());
+    }
+    let opts = IngestOptions {
+        traces: case.traces.clone(),
+        logs: case.logs.clone(),
+        progress: false,
+    };
+    let data = spans_or_why(ingest::ingest(&opts)?)?;
+    let analysis = analyze::analyze(&data, &AnalyzeOptions::default())?;
+    Ok(crate::eval::observe::observe(&analysis))
 }

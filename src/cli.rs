@@ -30,6 +30,9 @@ pub enum Command {
     /// Derive the incident model from the traces, check its fidelity, and replay the
     /// incident under the observed policy and the alternatives.
     Replay(ReplayArgs),
+    /// Score the analysis against the truth of every case of one or more corpus folders:
+    /// root-cause AS@1/3/5 per fault kind, mechanisms, roles, controls, windows, calibration.
+    Eval(EvalArgs),
 }
 
 /// Inputs shared by every command that reads telemetry.
@@ -58,6 +61,9 @@ pub struct InspectArgs {
     /// With --export: write only the two CSV tables, no Parquet frames.
     #[arg(long, requires = "export")]
     pub tables_only: bool,
+    /// Replace outputs an earlier cascade run wrote (other files are never replaced).
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]
@@ -78,13 +84,20 @@ pub struct AnalyzeArgs {
     /// Exit with status 1 when a finding at this severity or above exists.
     #[arg(long, value_name = "SEVERITY", value_parser = ["info", "warning", "error"])]
     pub fail_on: Option<String>,
+    /// Replace outputs an earlier cascade run wrote (other files are never replaced).
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]
 pub struct SimulateArgs {
     /// The incident model (incident-model/v1 JSON).
-    #[arg(value_name = "MODEL.json")]
-    pub model: PathBuf,
+    #[arg(value_name = "MODEL.json", required_unless_present = "generate")]
+    pub model: Option<PathBuf>,
+    /// Instead of running a model, generate this many simulated incidents with their truth
+    /// into --out-dir (case i uses seed --seed + i, default 0).
+    #[arg(long, value_name = "N", conflicts_with_all = ["model", "traces_out", "logs_out", "compare"], requires = "out_dir")]
+    pub generate: Option<u32>,
     /// Replace the model's policies (repeatable), e.g. `retry:attempts=3,base=100ms`.
     #[arg(long = "policy", value_name = "SPEC")]
     pub policies: Vec<String>,
@@ -113,6 +126,9 @@ pub struct SimulateArgs {
     /// Print the summary as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Replace outputs an earlier cascade run wrote (other files are never replaced).
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// Incident and baseline windows (analyze, report, replay).
@@ -160,7 +176,8 @@ pub struct ReportArgs {
     /// The report folder (default: reports/incident-<start time> under the current folder).
     #[arg(short = 'o', long = "output", value_name = "DIR")]
     pub output: Option<PathBuf>,
-    /// Replace the folder when it exists and is not empty.
+    /// Write into a folder that is not empty: replace what an earlier cascade run wrote
+    /// there, keep every other file.
     #[arg(long)]
     pub force: bool,
     /// Also replay the incident under alternative policies and add the comparison.
@@ -184,4 +201,32 @@ pub struct ReplayArgs {
     /// Write the derived model (incident-model/v1) to this file.
     #[arg(long, value_name = "FILE")]
     pub model_out: Option<PathBuf>,
+    /// Replace outputs an earlier cascade run wrote (other files are never replaced).
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Seeds kept apart: tune on the development range of the generated \
+corpus (seeds 0-299) and read its cases with --cases; the held-out range (seeds \
+100000-100299) is only ever scored, never read case by case."
+)]
+pub struct EvalArgs {
+    /// Corpus folders, searched recursively for cases: folders holding traces, optional
+    /// logs and a truth file (`truth.json` or `traces.truth.json`, `cascade.truth/v1`).
+    #[arg(required = true, value_name = "CORPUS")]
+    pub corpora: Vec<PathBuf>,
+    /// Print the scores as a JSON document (`cascade.eval/v1`) instead of the table.
+    #[arg(long)]
+    pub json: bool,
+    /// Exit with status 1 when a metric is below its floor (repeatable), e.g. `as1=0.8`,
+    /// `control_quiet=95%`. Metrics: as1, as3, as5, instance, mechanism_recall,
+    /// mechanism_precision, role_accuracy, control_quiet, incident_detected.
+    #[arg(long = "fail-under", value_name = "METRIC=VALUE")]
+    pub fail_under: Vec<String>,
+    /// Also list every case: its truth, the top three and what was missed. For development
+    /// seeds only: a held-out range is scored, never read case by case.
+    #[arg(long)]
+    pub cases: bool,
 }

@@ -11,7 +11,9 @@ fn main() -> ExitCode {
     match cascade::app::run(cli) {
         Ok(status) => ExitCode::from(status),
         Err(err) => {
-            eprintln!("cascade: error: {err:#}");
+            // Messages quote file names and input data: sanitised like all terminal text.
+            let message = format!("{err:#}");
+            eprintln!("cascade: error: {}", cascade::output::safe(&message));
             ExitCode::from(2)
         }
     }

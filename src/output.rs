@@ -1,6 +1,11 @@
-//! Terminal output decisions: whether stderr/stdout are terminals and whether to colour.
+//! Terminal output: whether stderr/stdout are terminals and whether to colour, the one
+//! sanitiser every string from the input passes before it meets a terminal, and the
+//! `inspect` text.
 
+use std::borrow::Cow;
 use std::io::IsTerminal;
+
+use crate::report::escape::is_bidi_control;
 
 /// True when progress bars may be drawn (stderr is a terminal and `CI` is not set).
 pub fn progress_allowed() -> bool {
@@ -10,6 +15,50 @@ pub fn progress_allowed() -> bool {
 /// True when stdout may be coloured (a terminal, and `NO_COLOR` unset or empty).
 pub fn colour_allowed() -> bool {
     std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+/// True for a character a terminal would act on instead of showing: the C0 and C1 controls
+/// (escape sequences, bells, carriage returns), DEL, the bidirectional controls and the
+/// Unicode line and paragraph separators.
+fn acts_on_terminal(c: char) -> bool {
+    c.is_control() || is_bidi_control(c) || matches!(c, '\u{2028}' | '\u{2029}')
+}
+
+/// Text from the input (a service or span name, a file name, an error quoting either) made
+/// safe for a terminal, on one line: every character a terminal would act on is shown
+/// escaped (`\x1b`, `\u{202e}`), a newline as `\n`. Everything cascade prints that holds
+/// such text goes through here (or through [`safe_text`]).
+pub fn safe(s: &str) -> Cow<'_, str> {
+    if !s.chars().any(acts_on_terminal) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if acts_on_terminal(c) && (c as u32) < 0x80 => {
+                let _ = write!(out, "\\x{:02x}", c as u32);
+            }
+            c if acts_on_terminal(c) => {
+                let _ = write!(out, "\\u{{{:x}}}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// A rendered multi-line text (a summary, a table) made safe line by line: the renderer's
+/// own line breaks stay, everything else [`safe`] escapes is escaped. Renderers still pass
+/// each input string through [`safe`], so a newline inside a name cannot forge a row.
+pub fn safe_text(s: &str) -> Cow<'_, str> {
+    if !s.chars().any(|c| c != '\n' && acts_on_terminal(c)) {
+        return Cow::Borrowed(s);
+    }
+    let lines: Vec<Cow<str>> = s.split('\n').map(safe).collect();
+    Cow::Owned(lines.join("\n"))
 }
 
 use std::fmt::Write as _;
@@ -33,7 +82,7 @@ pub fn inspect_text(s: &Summary, q: &DataQuality) -> String {
         let _ = writeln!(
             out,
             "  {}  [{}, {}]  {} spans, {} log records{}",
-            f.path,
+            safe(&f.path),
             f.format.as_str(),
             f.compression.as_str(),
             f.spans,
@@ -100,7 +149,7 @@ fn services_table(out: &mut String, s: &Summary) {
     let width = s
         .services
         .iter()
-        .map(|x| x.name.len())
+        .map(|x| safe(&x.name).chars().count())
         .max()
         .unwrap_or(7)
         .max(7);
@@ -117,7 +166,10 @@ fn services_table(out: &mut String, s: &Summary) {
         let _ = writeln!(
             out,
             "  {:<width$}  {:>9}  {:>9}  {:>7}",
-            svc.name, svc.spans, svc.requests, svc.error_spans
+            safe(&svc.name),
+            svc.spans,
+            svc.requests,
+            svc.error_spans
         );
     }
 }
@@ -129,8 +181,42 @@ fn tally_lines(out: &mut String, label: &str, t: &Tally) {
             out,
             "  {:>7}  {}  (first: {})",
             r.count,
-            r.reason,
-            r.examples.join(", ")
+            safe(&r.reason),
+            safe(&r.examples.join(", "))
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn terminal_output_escapes_control_characters_from_span_names() {
+        assert_eq!(safe("web"), "web");
+        assert!(matches!(safe("plain → ok"), Cow::Borrowed(_)));
+        assert_eq!(
+            safe("\u{1b}]0;pwned\u{7}\u{1b}[2Jx"),
+            "\\x1b]0;pwned\\x07\\x1b[2Jx"
+        );
+        assert_eq!(safe("a\nb\r\nc\td"), "a\\nb\\r\\nc\\td");
+        assert_eq!(safe("\u{9b}31m"), "\\u{9b}31m");
+        assert_eq!(safe("\u{7f}"), "\\x7f");
+    }
+
+    #[test]
+    fn terminal_output_neutralises_bidi_overrides() {
+        let out = safe("invoice\u{202E}fdp.exe\u{2066}\u{200F}\u{61C}\u{2028}");
+        assert_eq!(
+            out,
+            "invoice\\u{202e}fdp.exe\\u{2066}\\u{200f}\\u{61c}\\u{2028}"
+        );
+    }
+
+    #[test]
+    fn a_rendered_text_keeps_its_lines_and_loses_the_controls() {
+        let text = "row 1 \u{1b}[31mred\nrow 2\n";
+        assert_eq!(safe_text(text), "row 1 \\x1b[31mred\nrow 2\n");
+        assert!(matches!(safe_text("a\nb\n"), Cow::Borrowed(_)));
     }
 }

@@ -114,7 +114,10 @@ fn a_non_empty_folder_is_refused_without_force() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(dir.join("index.html").exists() && !dir.join("notes.txt").exists());
+    assert!(
+        dir.join("index.html").exists() && dir.join("notes.txt").exists(),
+        "--force adds the report and keeps the files cascade did not write"
+    );
 }
 
 /// One OTLP/JSON line: a root SERVER span in `service` calling `backend`.

@@ -73,3 +73,42 @@ fn bad_model_exits_2_naming_the_field() {
         .unwrap();
     assert_eq!(st.status.code(), Some(2));
 }
+
+#[test]
+fn generate_writes_named_cases_with_truth() {
+    let dir = tempfile::tempdir().unwrap();
+    let st = cascade()
+        .args(["simulate", "--generate", "2", "--seed", "14", "--out-dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        st.status.success(),
+        "{}",
+        String::from_utf8_lossy(&st.stderr)
+    );
+    let mut names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names.len(), 2, "{names:?}");
+    for n in &names {
+        let case = dir.path().join(n);
+        let truth: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(case.join("truth.json")).unwrap())
+                .unwrap();
+        let seed = n.split('-').next().unwrap();
+        assert_eq!(truth["seed"].to_string(), seed);
+        assert_eq!(
+            format!("{seed}-{}", truth["fault_kind"].as_str().unwrap()),
+            *n
+        );
+        assert!(case.join("traces.jsonl.gz").exists() && case.join("logs.jsonl.gz").exists());
+    }
+    let bad = cascade()
+        .args(["simulate", "--generate", "2"])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success(), "--generate needs --out-dir");
+}

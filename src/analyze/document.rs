@@ -150,6 +150,9 @@ impl EdgeWindow {
 struct RootCause<'a> {
     service: &'a str,
     score: f64,
+    /// Omitted while the ranking gives no calibrated confidence.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    confidence: Option<f64>,
     reason: &'a str,
 }
 
@@ -209,6 +212,7 @@ pub fn findings_document(a: &Analysis, data: &Dataset) -> serde_json::Value {
             .map(|r| RootCause {
                 service: &r.service,
                 score: r.score,
+                confidence: r.confidence,
                 reason: &r.reason,
             })
             .collect(),

@@ -64,6 +64,9 @@ pub struct RootCause {
     pub self_time_ratio: Option<f64>,
     pub origin_share: f64,
     pub onset_ns: Option<i64>,
+    /// The probability that this candidate is the root cause; `None` until the ranking is
+    /// calibrated (a score orders candidates, it is not a probability).
+    pub confidence: Option<f64>,
 }
 
 /// Ranks the services (best first); empty without an incident.
@@ -151,6 +154,7 @@ fn score(
         self_time_ratio: self_ratio,
         origin_share,
         onset_ns: s.onset_ns,
+        confidence: None,
     })
 }
 
@@ -199,6 +203,7 @@ fn score_virtual(ctx: &Context, node: u32, callers_hurt: bool, c: &Contagion) ->
         self_time_ratio: ratio,
         origin_share,
         onset_ns: None,
+        confidence: None,
     })
 }
 

@@ -13,6 +13,7 @@ use super::recovery;
 use super::rootcause::Role;
 use super::Analysis;
 use crate::model::window::{Window, NS_PER_S};
+use crate::output::safe;
 
 /// How many root causes and findings the summary lists.
 const TOP_ROOT_CAUSES: usize = 3;
@@ -107,7 +108,7 @@ fn surge_line(a: &Analysis) -> Option<String> {
     let rel = |k: usize| (b.start_of(k) - a.windows.range.start_ns) as f64 / 1e9;
     Some(format!(
         "entry traffic at {} rose {:.1}× ({:.1} → {:.1} traced requests/s) from +{:.0} s to +{:.0} s",
-        tr.service,
+        safe(&tr.service),
         tr.active_mean / tr.baseline.max(f64::MIN_POSITIVE),
         tr.baseline,
         tr.active_mean,
@@ -129,7 +130,7 @@ fn incident(a: &Analysis, inc: &Window, out: &mut String) {
     }
     match a.root_causes.first() {
         Some(top) => {
-            let _ = writeln!(out, "Source     {}", top.reason);
+            let _ = writeln!(out, "Source     {}", safe(&top.reason));
         }
         None => {
             let _ = writeln!(
@@ -140,10 +141,10 @@ fn incident(a: &Analysis, inc: &Window, out: &mut String) {
     }
     let path = spread_path(a);
     if path.len() > 1 {
-        let _ = writeln!(out, "Spread     {}", path.join(" → "));
+        let _ = writeln!(out, "Spread     {}", safe(&path.join(" → ")));
     }
     for line in contagion_paths(a) {
-        let _ = writeln!(out, "Contagion  {line}");
+        let _ = writeln!(out, "Contagion  {}", safe(&line));
     }
     if a.root_causes.len() > 1 {
         let _ = writeln!(out, "\nRoot-cause ranking");
@@ -152,9 +153,9 @@ fn incident(a: &Analysis, inc: &Window, out: &mut String) {
                 out,
                 "  {}. {:<16} {:.2}  {}",
                 k + 1,
-                r.service,
+                safe(&r.service),
                 r.score,
-                r.reason
+                safe(&r.reason)
             );
         }
     }
@@ -244,10 +245,10 @@ fn findings(a: &Analysis, out: &mut String) {
             "  [{:<7}] {:<20} {}",
             f.severity.as_str(),
             f.kind,
-            f.title
+            safe(&f.title)
         );
         if let Some(t) = f.evidence.trace_ids.first() {
-            let _ = writeln!(out, "            e.g. trace {t}");
+            let _ = writeln!(out, "            e.g. trace {}", safe(t));
         }
     }
     if a.findings.len() > TOP_FINDINGS {

@@ -2,20 +2,22 @@
 //! `service_buckets.parquet` (one row per service and bucket) and `edge_buckets.parquet`
 //! (one row per caller → callee edge and bucket), for notebooks and dashboards.
 
-use crate::analyze::series::Series;
-use std::path::Path;
-
 use anyhow::{Context, Result};
 use polars::prelude::{Column, DataFrame};
 
+use crate::analyze::series::Series;
 use crate::analyze::Analysis;
+use crate::write::Folder;
 
-/// Writes `service_buckets.parquet` and `edge_buckets.parquet` into `dir` (which exists).
-pub fn export_buckets(a: &Analysis, dir: &Path) -> Result<()> {
+/// The files of [`export_buckets`].
+pub const FILES: [&str; 2] = ["service_buckets.parquet", "edge_buckets.parquet"];
+
+/// Writes `service_buckets.parquet` and `edge_buckets.parquet` into the output folder.
+pub fn export_buckets(a: &Analysis, dir: &Folder) -> Result<()> {
     let services = service_buckets(a).context("building service_buckets")?;
-    super::write_parquet(&services, &dir.join("service_buckets.parquet"))?;
+    super::write_parquet(&services, &dir.stage(FILES[0])?)?;
     let edges = edge_buckets(a).context("building edge_buckets")?;
-    super::write_parquet(&edges, &dir.join("edge_buckets.parquet"))
+    super::write_parquet(&edges, &dir.stage(FILES[1])?)
 }
 
 /// Bucket start times (Unix ns) repeated once per series.
@@ -118,7 +120,13 @@ mod tests {
         let df = edge_buckets(&a).unwrap();
         assert_eq!(df.height(), a.edges.len() * a.windows.buckets.count);
         let dir = tempfile::tempdir().unwrap();
-        export_buckets(&a, dir.path()).unwrap();
+        let mut claims = crate::write::Claims::new(&[]);
+        let d = claims
+            .folder("--export", dir.path(), false, &FILES)
+            .unwrap();
+        let out = claims.open().unwrap();
+        export_buckets(&a, out.folder(d)).unwrap();
+        out.commit().unwrap();
         assert!(dir.path().join("edge_buckets.parquet").exists());
         assert!(dir.path().join("service_buckets.parquet").exists());
     }

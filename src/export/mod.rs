@@ -20,6 +20,8 @@ use polars::prelude::{DataFrame, ParquetCompression, ParquetWriter, PlHashMap};
 use crate::ingest::Dataset;
 use crate::model::columns as col;
 use crate::model::frame::{i32_col, i64_col, quantile_sorted, str_col};
+use crate::report::escape;
+use crate::write::Folder;
 
 const NS_PER_MS: f64 = 1e6;
 const NS_PER_S: i64 = 1_000_000_000;
@@ -33,10 +35,23 @@ pub enum Contents {
     TablesOnly,
 }
 
-/// Writes the frames (unless `TablesOnly`) and the two CSV tables into `dir` (created if
-/// missing).
-pub fn export(data: &Dataset, dir: &Path, contents: Contents) -> Result<()> {
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+/// The files `--export` writes with `contents` (checked before the work starts).
+pub fn files(contents: Contents) -> &'static [&'static str] {
+    match contents {
+        Contents::All => &[
+            "edges.csv",
+            "service_rates.csv",
+            "spans.parquet",
+            "events.parquet",
+            "links.parquet",
+            "logs.parquet",
+        ],
+        Contents::TablesOnly => &["edges.csv", "service_rates.csv"],
+    }
+}
+
+/// Writes the frames (unless `TablesOnly`) and the two CSV tables into the output folder.
+pub fn export(data: &Dataset, dir: &Folder, contents: Contents) -> Result<()> {
     let frames = [
         ("spans.parquet", &data.spans),
         ("events.parquet", &data.events),
@@ -49,15 +64,15 @@ pub fn export(data: &Dataset, dir: &Path, contents: Contents) -> Result<()> {
         || -> Result<()> {
             let (edges, rates) =
                 rayon::join(|| edges_csv(&data.spans), || service_rates_csv(&data.spans));
-            write_file(&dir.join("edges.csv"), &edges?)?;
-            write_file(&dir.join("service_rates.csv"), &rates?)
+            dir.write("edges.csv", edges?.as_bytes())?;
+            dir.write("service_rates.csv", rates?.as_bytes())
         },
         || -> Result<()> {
             if contents == Contents::TablesOnly {
                 return Ok(());
             }
             for (name, df) in frames {
-                write_parquet(df, &dir.join(name))?;
+                write_parquet(df, &dir.stage(name)?)?;
             }
             Ok(())
         },
@@ -85,10 +100,6 @@ pub(crate) fn write_parquet(df: &DataFrame, path: &Path) -> Result<()> {
     }
     writer.finish().with_context(context)?;
     Ok(())
-}
-
-fn write_file(path: &Path, text: &str) -> Result<()> {
-    std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))
 }
 
 /// Per-edge tallies while pairing.
@@ -189,13 +200,9 @@ pub fn service_rates_csv(spans: &DataFrame) -> Result<String> {
     Ok(out)
 }
 
-/// Quotes a CSV field when it holds a comma, quote or line break (names come from input).
+/// A CSV cell from the input: quoted when needed, never a live spreadsheet formula.
 fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
+    escape::csv(s)
 }
 
 #[cfg(test)]
@@ -248,6 +255,26 @@ mod tests {
             .finish()
             .unwrap();
         assert_eq!((back.height(), back.width()), (0, df.width()));
+    }
+
+    #[test]
+    fn csv_cells_cannot_start_a_formula() {
+        let mut df = spans();
+        let hostile = Column::new(
+            col::SERVICE.into(),
+            ["=HYPERLINK(\"x\")", "web", "@cmd", "web", "@cmd"],
+        );
+        df.with_column(hostile).unwrap();
+        for csv in [edges_csv(&df).unwrap(), service_rates_csv(&df).unwrap()] {
+            for cell in csv.lines().flat_map(|l| l.split(',')) {
+                let bare = cell.trim_start_matches('"');
+                assert!(
+                    !bare.starts_with(['=', '+', '@', '\t', '\r']),
+                    "{cell} in\n{csv}"
+                );
+            }
+            assert!(csv.contains("\"'@cmd\""), "{csv}");
+        }
     }
 
     #[test]

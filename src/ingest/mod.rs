@@ -5,8 +5,10 @@
 //! that is not telemetry at all (or cannot be read) is an error.
 
 pub mod cursor;
+pub mod damage;
 pub mod diag;
 pub mod frames;
+mod gzip;
 pub mod jaeger;
 pub mod logs;
 pub mod otlp;
@@ -15,7 +17,10 @@ pub mod source;
 pub mod summary;
 #[cfg(test)]
 pub mod test_support;
+#[cfg(test)]
+mod tests;
 pub mod zipkin;
+mod zstd;
 
 use std::path::PathBuf;
 
@@ -99,24 +104,83 @@ pub struct Dataset {
     pub log_join: LogJoin,
 }
 
-/// Loads every input into frames: trace inputs then log inputs, each file in order.
+/// Loads every input into frames: trace inputs then log inputs, each file in order. Every
+/// input is read as what its content is, whichever list it came in; one in the wrong list,
+/// or given twice, is noticed with a warning (and a file given twice is read once).
 pub fn ingest(opts: &IngestOptions) -> Result<Dataset> {
-    let mut inputs = source::expand(&opts.traces)?;
-    inputs.extend(source::expand(&opts.logs)?);
+    let traces = source::expand(&opts.traces)?;
+    let logs = source::expand(&opts.logs)?;
     let mut loaded = Loaded::default();
+    let roles = traces
+        .into_iter()
+        .map(|i| (i, Role::Traces))
+        .chain(logs.into_iter().map(|i| (i, Role::Logs)));
+    let inputs = once_each(roles.collect(), &mut loaded.diag);
     let mut files = Vec::with_capacity(inputs.len());
-    let bar = progress_bar(opts.progress, source::total_bytes(&inputs));
-    for (i, input) in inputs.iter().enumerate() {
+    let all: Vec<Input> = inputs.iter().map(|(i, _)| i.clone()).collect();
+    let bar = progress_bar(opts.progress, source::total_bytes(&all));
+    for (i, (input, role)) in inputs.iter().enumerate() {
         bar.set_message(format!(
             "file {}/{}: {}",
             i + 1,
             inputs.len(),
-            input.label()
+            crate::output::safe(&input.label())
         ));
-        files.push(load_input(input, &mut loaded, &bar)?);
+        let report = load_input(input, &mut loaded, &bar)?;
+        role.check(&report, &mut loaded.diag);
+        files.push(report);
     }
     bar.finish_and_clear();
     finish_dataset(loaded, files)
+}
+
+/// The list an input was given in.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Role {
+    Traces,
+    Logs,
+}
+
+impl Role {
+    /// Warns when what a file held is not what its list says (it is still read as it is).
+    fn check(self, report: &FileReport, diag: &mut Diagnostics) {
+        let place = || report.path.clone();
+        match self {
+            Role::Logs if report.spans > 0 => {
+                diag.add(Level::Warn, "spans given as --logs (read as traces)", place)
+            }
+            Role::Traces if report.spans == 0 && report.log_records > 0 => diag.add(
+                Level::Warn,
+                "log records given as traces (read as logs)",
+                place,
+            ),
+            _ => {}
+        }
+    }
+}
+
+/// The inputs with each file kept once (the first time it is named, compared by its
+/// canonical path): reading a file twice would count every span twice.
+fn once_each(inputs: Vec<(Input, Role)>, diag: &mut Diagnostics) -> Vec<(Input, Role)> {
+    let mut seen = std::collections::BTreeSet::new();
+    inputs
+        .into_iter()
+        .filter(|(input, _)| {
+            let Input::File(path) = input else {
+                return true;
+            };
+            let key = std::fs::canonicalize(path).unwrap_or_else(|_| path.clone());
+            let first = seen.insert(key);
+            if !first {
+                diag.add(
+                    Level::Warn,
+                    "input given more than once (read once)",
+                    || input.label(),
+                );
+            }
+            first
+        })
+        .collect()
 }
 
 /// Inputs smaller than this load too fast for a bar to help.
@@ -144,6 +208,7 @@ const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 fn load_input(input: &Input, acc: &mut Loaded, bar: &indicatif::ProgressBar) -> Result<FileReport> {
     let label = input.label();
     let opened = source::open_with_progress(input, bar)?;
+    let damage = opened.damage;
     let mut reader = opened.reader;
     let mut head = Vec::new();
     std::io::Read::read_to_end(
@@ -196,6 +261,7 @@ fn load_input(input: &Input, acc: &mut Loaded, bar: &indicatif::ProgressBar) -> 
              binaryAnnotations is not read), or one JSON log object per line"
         ),
     };
+    damage.report(&label, &mut acc.diag);
     Ok(Counts::of(acc).report(before, label, format, opened.compression))
 }
 

@@ -3,7 +3,9 @@
 //! Compression is detected from the first bytes, never from the file name:
 //! gzip (`1f 8b`, multi-member), a plain zstd stream (`28 b5 2f fd`, one or more frames), and
 //! the OpenTelemetry Collector file exporter's zstd framing (a 4-byte big-endian length, then a
-//! zstd frame, per record; each record becomes one line).
+//! zstd frame, per record; each record becomes one line). A compressed input that is cut off
+//! or corrupt is read up to the damage and past it where the format allows; the damage is
+//! logged in [`Opened::damage`], never an error.
 
 use std::fs::File;
 use std::io::{BufReader, Read};
@@ -11,10 +13,11 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 
+use super::damage::DamageLog;
+use super::gzip::SalvageGz;
+use super::zstd::{self, MAGIC as ZSTD_MAGIC};
+
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
-const ZSTD_MAGIC: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
-/// The largest single zstd record the framed reader accepts (the Collector writes one batch).
-const MAX_FRAMED_RECORD: usize = 1 << 30;
 
 /// How an input was compressed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -98,6 +101,8 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
 pub struct Opened {
     pub reader: Box<dyn Read + Send>,
     pub compression: Compression,
+    /// Where the compressed input was cut off or corrupt (filled while `reader` is read).
+    pub damage: DamageLog,
 }
 
 /// Opens an input and undoes its compression.
@@ -120,19 +125,29 @@ pub fn open_with_progress(input: &Input, bar: &indicatif::ProgressBar) -> Result
     let head = &head[..n];
     let rest: Box<dyn Read + Send> = Box::new(std::io::Cursor::new(head.to_vec()).chain(raw));
     let compression = sniff(head);
+    let damage = DamageLog::default();
+    let whole = |mut r: Box<dyn Read + Send>| -> Result<Vec<u8>> {
+        let mut compressed = Vec::new();
+        r.read_to_end(&mut compressed)
+            .with_context(|| format!("{label}: cannot read"))?;
+        Ok(compressed)
+    };
     let reader: Box<dyn Read + Send> = match compression {
         Compression::None => rest,
-        Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(rest)),
-        Compression::Zstd => Box::new(std::io::Cursor::new(
-            decode_zstd_stream(rest).with_context(|| format!("{label}: bad zstd stream"))?,
-        )),
-        Compression::ZstdFramed => Box::new(std::io::Cursor::new(
-            decode_zstd_framed(rest).with_context(|| format!("{label}: bad zstd record"))?,
-        )),
+        Compression::Gzip => Box::new(SalvageGz::new(rest, damage.clone())),
+        Compression::Zstd => Box::new(std::io::Cursor::new(zstd::decode_stream(
+            &whole(rest)?,
+            &damage,
+        ))),
+        Compression::ZstdFramed => Box::new(std::io::Cursor::new(zstd::decode_framed(
+            &whole(rest)?,
+            &damage,
+        ))),
     };
     Ok(Opened {
         reader,
         compression,
+        damage,
     })
 }
 
@@ -182,49 +197,6 @@ fn read_up_to(r: &mut dyn Read, buf: &mut [u8]) -> std::io::Result<usize> {
     Ok(filled)
 }
 
-/// A plain zstd stream: frames one after another until the end.
-fn decode_zstd_stream(mut r: impl Read) -> Result<Vec<u8>> {
-    let mut compressed = Vec::new();
-    r.read_to_end(&mut compressed)?;
-    let mut cursor = compressed.as_slice();
-    let mut out = Vec::new();
-    while !cursor.is_empty() {
-        let mut dec = ruzstd::decoding::StreamingDecoder::new(&mut cursor)
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
-        dec.read_to_end(&mut out)?;
-    }
-    Ok(out)
-}
-
-/// The Collector file exporter's framing: `u32 BE length` + zstd frame, per record; each
-/// decompressed record is ended with a newline so the result reads as JSON Lines.
-fn decode_zstd_framed(mut r: impl Read) -> Result<Vec<u8>> {
-    let mut out = Vec::new();
-    let mut record = 0usize;
-    loop {
-        let mut len = [0u8; 4];
-        if read_up_to(&mut r, &mut len)? < 4 {
-            break;
-        }
-        record += 1;
-        let len = u32::from_be_bytes(len) as usize;
-        if len > MAX_FRAMED_RECORD {
-            bail!("record {record}: length {len} is implausible");
-        }
-        let mut frame = vec![0u8; len];
-        r.read_exact(&mut frame)
-            .with_context(|| format!("record {record}: truncated"))?;
-        let mut dec = ruzstd::decoding::StreamingDecoder::new(frame.as_slice())
-            .map_err(|e| anyhow::anyhow!("record {record}: {e}"))?;
-        dec.read_to_end(&mut out)
-            .with_context(|| format!("record {record}"))?;
-        if out.last() != Some(&b'\n') {
-            out.push(b'\n');
-        }
-    }
-    Ok(out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -268,15 +240,21 @@ mod tests {
     }
 
     #[test]
-    fn truncated_gzip_is_an_error_not_a_panic() {
+    fn truncated_gzip_is_read_up_to_the_cut_not_an_error() {
+        let text = b"{\"a\":1}\n".repeat(2000);
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-        gz.write_all(&[b'x'; 10_000]).unwrap();
+        gz.write_all(&text).unwrap();
         let mut bytes = gz.finish().unwrap();
         bytes.truncate(bytes.len() / 2);
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("in.gz");
         std::fs::write(&path, bytes).unwrap();
-        assert!(read_all(&Input::File(path)).is_err());
+        let opened = open(&Input::File(path)).unwrap();
+        let mut out = Vec::new();
+        let mut reader = opened.reader;
+        reader.read_to_end(&mut out).unwrap();
+        assert!(out.len() > 100 && text.starts_with(out.strip_suffix(b"\n").unwrap()));
+        assert_eq!(opened.damage.entries().len(), 1);
     }
 
     #[test]

@@ -5,6 +5,19 @@ use polars::prelude::*;
 
 use crate::ingest::{ingest, Dataset, IngestOptions};
 
+/// A small deterministic generator (no RNG crate in tests), so damage is the same on every run.
+pub struct Lcg(pub u64);
+
+impl Lcg {
+    pub fn below(&mut self, n: usize) -> usize {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (self.0 >> 33) as usize % n
+    }
+}
+
 /// Ingests `bytes` as one input file.
 pub fn ingest_bytes(bytes: &[u8]) -> anyhow::Result<Dataset> {
     let dir = tempfile::tempdir()?;

@@ -2,11 +2,13 @@
 //! policies. `model` reads and validates `incident-model/v1` files, `spec` parses
 //! `--policy` specs, `sim` is the engine, `summary`/`recovery` compute the outputs,
 //! `telemetry`/`truth` write the traces, logs and ground truth a run would have produced,
-//! and `simulate` is the entry point of `cascade simulate`.
+//! `simulate` is the entry point of `cascade simulate`, and `corpus` generates many
+//! simulated incidents with their truth (`cascade simulate --generate`).
 
 pub mod calibrate;
 pub mod command;
 pub mod compare;
+pub mod corpus;
 pub mod derive;
 pub mod entry_trace;
 pub mod fidelity;

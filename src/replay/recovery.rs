@@ -33,6 +33,11 @@ pub struct Recovery {
 /// Recovery of a run, or `None` when the model has no fault.
 pub fn recovery(topo: &Topology, st: &RunStats) -> Option<Recovery> {
     let (start, end) = topo.fault_window()?;
+    Some(recovery_between(topo, st, start, end))
+}
+
+/// Recovery of a run after a trigger (a fault, or a load surge) active over `start..end`.
+pub fn recovery_between(topo: &Topology, st: &RunStats, start: f64, end: f64) -> Recovery {
     let first_fault = ((start / topo.interval) as usize).min(topo.buckets);
     let (ratio, base_p99) = baseline(st, first_fault);
     let healthy: Vec<bool> = (0..topo.buckets)
@@ -45,7 +50,7 @@ pub fn recovery(topo: &Topology, st: &RunStats) -> Option<Recovery> {
     }
     let recovered_at = (from < topo.buckets).then_some(from as f64 * topo.interval);
     let ttr = recovered_at.map(|t| (t - end).max(0.0));
-    Some(Recovery {
+    Recovery {
         fault_start_s: start,
         fault_end_s: end,
         baseline_success_ratio: ratio,
@@ -53,7 +58,7 @@ pub fn recovery(topo: &Topology, st: &RunStats) -> Option<Recovery> {
         recovered_at_s: recovered_at,
         time_to_recover_s: ttr,
         overload_outlived_fault: ttr.is_none_or(|t| t > METASTABLE_GRACE_S),
-    })
+    }
 }
 
 /// Success ratio and p99 of the buckets before the fault (1.0 / None when there are none).

@@ -8,6 +8,7 @@ use serde_json::{json, Value};
 use super::command::{band_text, Replay, REPLAY_FORMAT};
 use super::derive::Derived;
 use crate::model::replay::PolicyOutcome;
+use crate::output::safe;
 
 /// The `cascade.replay/v1` document.
 pub fn document(r: &Replay) -> Value {
@@ -41,7 +42,7 @@ pub fn text(r: &Replay) -> String {
     model_text(&mut s, &r.derived);
     fidelity_text(&mut s, r);
     policy_table(&mut s, r);
-    let _ = writeln!(s, "\nRecommendation: {}", r.view.recommendation);
+    let _ = writeln!(s, "\nRecommendation: {}", safe(&r.view.recommendation));
     s
 }
 
@@ -56,7 +57,7 @@ fn fidelity_text(s: &mut String, r: &Replay) {
         let _ = writeln!(
             s,
             "  {mark} {:<52} observed {:>10.3}  replayed {:>10.3}  (±{:.0} %)",
-            c.metric,
+            safe(&c.metric),
             c.observed,
             c.replayed,
             c.tolerance * 100.0
@@ -120,7 +121,7 @@ fn policy_row(s: &mut String, r: &Replay, i: usize, p: &PolicyOutcome) {
         s,
         "  {:<3} {:<58} {:>17} {:>13} {:>16} {:>6.2} {:>8.0} {:>9} {:>7.0}% {:>6}",
         rank,
-        p.name,
+        safe(&p.name),
         format!(
             "{:.1} [{:.1},{:.1}]",
             p.goodput_rps.mean, p.goodput_rps.lo, p.goodput_rps.hi
@@ -147,7 +148,7 @@ fn model_text(s: &mut String, d: &Derived) {
     let _ = writeln!(
         s,
         "Derived model: entry {} at {:.1} req/s (sampling rate {}), {:.0} s in {:.0} s buckets",
-        d.entry,
+        safe(&d.entry),
         d.mean_arrival_rate,
         d.frame.sample_rate,
         d.frame.duration_s(),
@@ -157,7 +158,7 @@ fn model_text(s: &mut String, d: &Derived) {
         let _ = writeln!(
             s,
             "  service {:<20} workers {:>5} ({:?}), self p50 {} ms",
-            v.name,
+            safe(&v.name),
             v.capacity.workers,
             v.capacity.source,
             v.self_p50_ms.map_or("-".into(), |x| format!("{x:.2}"))
@@ -168,7 +169,13 @@ fn model_text(s: &mut String, d: &Derived) {
         let _ = writeln!(
             s,
             "  call    {}→{} ×{} (p {}), attempts {}, timeout {t}, backoff {:?} ms ({})",
-            e.from, e.to, e.count, e.p, e.max_attempts, e.backoff_bounds_ms, e.jitter
+            safe(&e.from),
+            safe(&e.to),
+            e.count,
+            e.p,
+            e.max_attempts,
+            e.backoff_bounds_ms,
+            e.jitter
         );
     }
     match &d.fault {
@@ -177,7 +184,11 @@ fn model_text(s: &mut String, d: &Derived) {
                 let _ = writeln!(
                     s,
                     "  fault   {} {:.0}..{:.0} s: self time ×{}, error rate {}",
-                    f.service, g.start_s, g.end_s, g.latency_multiplier, g.error_rate
+                    safe(&f.service),
+                    g.start_s,
+                    g.end_s,
+                    g.latency_multiplier,
+                    g.error_rate
                 );
             }
         }
@@ -186,6 +197,6 @@ fn model_text(s: &mut String, d: &Derived) {
         }
     }
     for n in &d.notes {
-        let _ = writeln!(s, "  note    {n}");
+        let _ = writeln!(s, "  note    {}", safe(n));
     }
 }

@@ -2,9 +2,9 @@
 //! (in parallel with rayon, merged in seed order), and write the summary, the time series
 //! and, on request, the telemetry the simulated services would have emitted.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use rayon::prelude::*;
 use serde_json::Value;
 
@@ -14,6 +14,10 @@ use super::sim::{self, RunStats, Topology};
 use super::spec::{parse_specs, Overrides};
 use super::summary::{seeds_mean, summary, timeseries_csv};
 use super::telemetry::{TelemetryOptions, TelemetryRecorder};
+use super::truth::truth_path;
+use crate::output::safe;
+use crate::report::escape;
+use crate::write::{Claims, Dest, FileDest, Folder, Outputs};
 
 /// Options of `cascade simulate` (filled from the command line by `app`).
 #[derive(Debug, Clone, Default)]
@@ -38,6 +42,54 @@ pub struct SimulateOptions {
     pub json: bool,
     /// Alternative policy sets to compare over the same seeds (`;` joins specs; default none).
     pub compare: Vec<String>,
+    /// Replace outputs an earlier cascade run wrote (default false: refuse existing files).
+    pub force: bool,
+}
+
+/// The files of `--out-dir`.
+const OUT_DIR_FILES: [&str; 2] = ["timeseries.csv", "summary.json"];
+
+/// Where the run's files go, claimed before it starts.
+struct Targets {
+    outputs: Outputs,
+    out_dir: Option<Dest>,
+    traces: Option<FileDest>,
+    truth: Option<FileDest>,
+    logs: Option<FileDest>,
+}
+
+/// Claims every output (the model is the input) and opens them.
+fn targets(opts: &SimulateOptions) -> Result<Targets> {
+    let mut claims = Claims::new([&opts.model]);
+    let force = opts.force;
+    let out_dir = opts
+        .out_dir
+        .as_ref()
+        .map(|d| claims.folder("--out-dir", d, force, &OUT_DIR_FILES))
+        .transpose()?;
+    let traces = opts
+        .traces_out
+        .as_ref()
+        .map(|p| claims.file("--traces-out", p, force))
+        .transpose()?;
+    // The ground truth is written beside the traces.
+    let truth = opts
+        .traces_out
+        .as_ref()
+        .map(|p| claims.file("--traces-out", &truth_path(p), force))
+        .transpose()?;
+    let logs = opts
+        .logs_out
+        .as_ref()
+        .map(|p| claims.file("--logs-out", p, force))
+        .transpose()?;
+    Ok(Targets {
+        outputs: claims.open()?,
+        out_dir,
+        traces,
+        truth,
+        logs,
+    })
 }
 
 /// Runs the command; returns the exit status.
@@ -48,6 +100,7 @@ pub fn run(opts: &SimulateOptions) -> Result<u8> {
     let model = load_model(&opts.model)?;
     let overrides = parse_specs(&opts.policies)?;
     let topo = compile(&model, &overrides)?;
+    let targets = targets(opts)?;
     let first = opts.seed.unwrap_or(model.seed);
     let seeds: Vec<u64> = (0..opts.seeds.max(1) as u64)
         .map(|i| first.wrapping_add(i))
@@ -56,7 +109,7 @@ pub fn run(opts: &SimulateOptions) -> Result<u8> {
         eprintln!("note: telemetry is recorded for one run only (seed {first}); --seeds ignored");
     }
     let (runs, walls) = if wants_telemetry(opts) {
-        run_with_telemetry(&topo, first, opts)?
+        run_with_telemetry(&topo, first, opts, &targets)?
     } else {
         run_seeds(&topo, &seeds)
     };
@@ -64,9 +117,10 @@ pub fn run(opts: &SimulateOptions) -> Result<u8> {
     if !opts.compare.is_empty() {
         doc["alternatives"] = compare::compare(&model, &opts.policies, &opts.compare, &seeds)?;
     }
-    if let Some(dir) = &opts.out_dir {
-        write_out_dir(dir, &topo, &runs, &doc)?;
+    if let Some(dir) = targets.out_dir {
+        write_out_dir(targets.outputs.folder(dir), &topo, &runs, &doc)?;
     }
+    targets.outputs.commit()?;
     print(&topo, &runs, &doc, opts.json)?;
     report_speed(&runs, &walls);
     Ok(0)
@@ -113,12 +167,17 @@ fn run_with_telemetry(
     topo: &Topology,
     seed: u64,
     o: &SimulateOptions,
+    t: &Targets,
 ) -> Result<(Vec<RunStats>, Vec<f64>)> {
+    let stage = |f: &Option<FileDest>| f.as_ref().map(|f| t.outputs.stage_file(f)).transpose();
+    // The recorder writes the truth beside the staged traces: where its claim is staged.
+    stage(&t.truth)?;
     let topts = TelemetryOptions {
-        traces: o.traces_out.clone(),
-        logs: o.logs_out.clone(),
+        traces: stage(&t.traces)?,
+        logs: stage(&t.logs)?,
         sample: o.sample,
         seed,
+        producers: Vec::new(),
     };
     let rec = TelemetryRecorder::create(topo, &topts)?;
     let t0 = std::time::Instant::now();
@@ -139,40 +198,49 @@ fn document(topo: &Topology, runs: &[RunStats], policies: &[String]) -> Value {
     doc
 }
 
-fn write_out_dir(dir: &Path, topo: &Topology, runs: &[RunStats], doc: &Value) -> Result<()> {
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+fn write_out_dir(dir: &Folder, topo: &Topology, runs: &[RunStats], doc: &Value) -> Result<()> {
     if let Some(first) = runs.first() {
-        let ts = dir.join("timeseries.csv");
-        std::fs::write(&ts, timeseries_csv(topo, first))
-            .with_context(|| format!("writing {}", ts.display()))?;
+        dir.write(OUT_DIR_FILES[0], timeseries_csv(topo, first).as_bytes())?;
     }
-    let sp = dir.join("summary.json");
-    let text = serde_json::to_string_pretty(doc)?;
-    std::fs::write(&sp, text + "\n").with_context(|| format!("writing {}", sp.display()))
+    let text = escape::json_pretty(doc)?;
+    dir.write(OUT_DIR_FILES[1], (text + "\n").as_bytes())
 }
 
 fn print(topo: &Topology, runs: &[RunStats], doc: &Value, json: bool) -> Result<()> {
     if json {
-        println!("{}", serde_json::to_string_pretty(doc)?);
+        println!("{}", escape::json_pretty(doc)?);
         return Ok(());
     }
     let x = &doc["external"];
     println!(
         "scenario {}: {} external arrivals, {} ok, {} failed, p99 {} ms, {} events",
-        topo.name, x["arrivals"], x["successes"], x["failures"], x["p99_ms"], doc["events"]
+        safe(&topo.name),
+        x["arrivals"],
+        x["successes"],
+        x["failures"],
+        x["p99_ms"],
+        doc["events"]
     );
     for name in topo.edges.iter().map(|e| &e.name) {
         let e = &doc["edges"][name];
         println!(
-            "  edge {name:<24} first={:<8} attempts={:<8} timeouts={:<8} amplification={}",
-            e["first_attempts"], e["attempts"], e["timeouts"], e["amplification"]
+            "  edge {:<24} first={:<8} attempts={:<8} timeouts={:<8} amplification={}",
+            safe(name),
+            e["first_attempts"],
+            e["attempts"],
+            e["timeouts"],
+            e["amplification"]
         );
     }
     for name in topo.services.iter().map(|s| &s.name) {
         let s = &doc["services"][name];
         println!(
-            "  svc  {name:<24} arrivals={:<8} rejected={:<6} max_queue={:<7} final_queue={}",
-            s["arrivals"], s["rejected"], s["max_queue"], s["final_queue"]
+            "  svc  {:<24} arrivals={:<8} rejected={:<6} max_queue={:<7} final_queue={}",
+            safe(name),
+            s["arrivals"],
+            s["rejected"],
+            s["max_queue"],
+            s["final_queue"]
         );
     }
     if let Some(r) = doc["recovery"].as_object() {

@@ -124,6 +124,8 @@ pub fn timeseries_csv(topo: &Topology, st: &RunStats) -> String {
     cols.extend(topo.services.iter().map(|s| format!("{}.inflight", s.name)));
     cols.extend(topo.services.iter().map(|s| format!("{}.queue", s.name)));
     cols.extend(topo.edges.iter().map(|e| format!("attempts.{}", e.name)));
+    // Service and edge names come from the model (derived from traces): cells, not markup.
+    let cols: Vec<String> = cols.iter().map(|c| crate::report::escape::csv(c)).collect();
     let mut out = cols.join(",");
     out.push('\n');
     for b in 0..topo.buckets {

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
 
-use super::recovery::recovery;
+use super::recovery::recovery_between;
 use super::sim::{RunStats, Topology};
 use super::telemetry::BASE_NS;
 
@@ -34,23 +34,70 @@ pub fn truth_path(traces: &Path) -> PathBuf {
     traces.with_file_name(format!("{stem}.truth.json"))
 }
 
+/// What set an incident off: its window and the services where it came in (the faulted
+/// services, or the entry of a load surge); roles compare `start..role_end` with before.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Trigger {
+    pub start: f64,
+    pub end: f64,
+    pub role_end: f64,
+    pub sources: Vec<usize>,
+}
+
+impl Trigger {
+    /// The model's faults as the trigger (`None` without a fault).
+    pub fn from_faults(topo: &Topology) -> Option<Trigger> {
+        let (start, end) = topo.fault_window()?;
+        let sources = (0..topo.services.len())
+            .filter(|&s| !topo.services[s].faults.is_empty())
+            .collect();
+        Some(Trigger {
+            start,
+            end,
+            role_end: end,
+            sources,
+        })
+    }
+}
+
 /// The ground-truth document of one run; `tally` holds every visit of it.
 pub fn truth(topo: &Topology, st: &RunStats, sample: f64, tally: &VisitTally) -> Value {
+    truth_with(topo, st, sample, tally, Trigger::from_faults(topo).as_ref())
+}
+
+/// The ground truth of one run after `trigger` (`None`: nothing was set off).
+pub fn truth_with(
+    topo: &Topology,
+    st: &RunStats,
+    sample: f64,
+    tally: &VisitTally,
+    trigger: Option<&Trigger>,
+) -> Value {
     let faults = faults(topo);
     let first = faults
         .iter()
         .min_by(|a, b| start_of(a).total_cmp(&start_of(b)))
         .cloned();
-    let rec = recovery(topo, st);
-    let (start, end) = topo.fault_window().unwrap_or((0.0, 0.0));
+    let (start, end) = trigger.map_or((0.0, 0.0), |t| (t.start, t.end));
+    let rec = trigger.map(|t| recovery_between(topo, st, t.start, t.end));
     let recovered_at = rec.as_ref().and_then(|r| r.recovered_at_s);
     let incident_end = recovered_at.unwrap_or(topo.duration).max(end);
     let edges = edge_amplification(topo, st, start, end);
     let metastable = rec.as_ref().is_some_and(|r| r.overload_outlived_fault);
-    let roles = service_roles(topo, tally, (start, end));
+    let (sources, role_end) = trigger.map_or((&[][..], end), |t| (&t.sources[..], t.role_end));
+    let roles = roles::roles(
+        topo,
+        tally,
+        sources,
+        bucket_range(topo, 0.0, start),
+        bucket_range(topo, start, role_end),
+    );
     let mut mechanisms = mechanisms(topo, st, &edges, (start, end), metastable);
-    if latency_spread(topo, &roles) {
+    if roles.values().any(|&r| r == "infected") {
         mechanisms.push("latency_contagion");
+    }
+    if errors_spread(&roles, sources, topo, tally, (start, role_end)) {
+        mechanisms.push("error_propagation");
     }
     json!({
         "format": "cascade.truth/v1",
@@ -73,31 +120,23 @@ pub fn truth(topo: &Topology, st: &RunStats, sample: f64, tally: &VisitTally) ->
     })
 }
 
-/// Roles from the tally: the faulted services are the sources; fault window vs before it.
-fn service_roles(
+/// Errors propagated when a service other than a source failed more often in the incident
+/// than before it (by the roles' error threshold).
+fn errors_spread(
+    roles: &std::collections::BTreeMap<String, &str>,
+    sources: &[usize],
     topo: &Topology,
     tally: &VisitTally,
     (start, end): (f64, f64),
-) -> std::collections::BTreeMap<String, &'static str> {
-    let sources: Vec<usize> = (0..topo.services.len())
-        .filter(|&s| !topo.services[s].faults.is_empty())
-        .collect();
-    let (base, fault) = (
+) -> bool {
+    let (base, win) = (
         bucket_range(topo, 0.0, start),
         bucket_range(topo, start, end),
     );
-    roles::roles(topo, tally, &sources, base, fault)
-}
-
-/// Latency contagion happened when a service above a slowed (not failing) source became
-/// slower itself: an infected role and a fault that multiplies latency.
-fn latency_spread(topo: &Topology, roles: &std::collections::BTreeMap<String, &str>) -> bool {
-    let slowed = topo
-        .services
-        .iter()
-        .flat_map(|s| s.faults.iter())
-        .any(|f| f.multiplier > 1.0);
-    slowed && roles.values().any(|&r| r == "infected")
+    (0..topo.services.len())
+        .filter(|s| !sources.contains(s))
+        .filter(|&s| roles.get(&topo.services[s].name) != Some(&"healthy"))
+        .any(|s| tally.failures_rose(s, base.clone(), win.clone()))
 }
 
 fn start_of(fault: &Value) -> f64 {

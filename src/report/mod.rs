@@ -4,12 +4,11 @@
 //!
 //! Entry point: [`write_report`]. Chart specs ([`specs`]) are computed apart from drawing
 //! ([`charts`]); the words come from [`story`] and are rendered by [`html`] and [`markdown`];
-//! [`folder`] writes everything into a staging folder and renames it into place.
+//! the files go into an output folder of [`crate::write`], which owns where they land.
 
 pub mod charts;
 pub mod escape;
 pub mod facts;
-pub mod folder;
 pub mod html;
 pub mod markdown;
 pub mod specs;
@@ -23,18 +22,12 @@ use rayon::prelude::*;
 
 use crate::analyze::Analysis;
 use crate::model::replay::ReplayView;
+use crate::write::Folder;
 use facts::Facts;
-use folder::Staging;
 pub use specs::CriticalPathRow;
 
-/// Where and how to write the report.
-#[derive(Debug, Clone)]
-pub struct ReportOptions {
-    /// The report folder. Default (see [`default_dir`]): `reports/incident-<start>`.
-    pub out_dir: PathBuf,
-    /// Replace an existing non-empty folder. Default `false`: refuse it.
-    pub force: bool,
-}
+/// The files of every report besides its charts (checked before the analysis starts).
+pub const FILES: [&str; 3] = ["index.html", "postmortem.md", "findings.json"];
 
 /// What the report is made from.
 pub struct ReportInput<'a> {
@@ -47,12 +40,11 @@ pub struct ReportInput<'a> {
     pub critical_path: Option<&'a [CriticalPathRow]>,
 }
 
-/// Writes the report folder; returns its path.
-pub fn write_report(input: &ReportInput, opts: &ReportOptions) -> Result<PathBuf> {
-    let staging = Staging::begin(&opts.out_dir, opts.force)?;
+/// Writes the report into `staging` (an output folder the caller commits).
+pub fn write_report(input: &ReportInput, staging: &Folder) -> Result<()> {
     let facts = Facts::new(input.analysis);
     let (charts, omitted) = specs::all(&facts, input.replay, input.critical_path);
-    draw_all(&staging, &charts)?;
+    draw_all(staging, &charts)?;
     let page = html::Page {
         facts: &facts,
         charts: &charts,
@@ -62,16 +54,15 @@ pub fn write_report(input: &ReportInput, opts: &ReportOptions) -> Result<PathBuf
     staging.write("index.html", html::render(&page).as_bytes())?;
     let md = markdown::render(&facts, &charts, input.replay);
     staging.write("postmortem.md", md.as_bytes())?;
-    let json = serde_json::to_string_pretty(input.findings).context("encoding the findings")?;
-    staging.write("findings.json", format!("{json}\n").as_bytes())?;
-    staging.finish()
+    let json = escape::json_pretty(input.findings).context("encoding the findings")?;
+    staging.write("findings.json", format!("{json}\n").as_bytes())
 }
 
 /// Draws every chart in parallel; the first error (in chart order) wins.
-fn draw_all(staging: &Staging, charts: &[charts::spec::ChartFile]) -> Result<()> {
+fn draw_all(staging: &Folder, charts: &[charts::spec::ChartFile]) -> Result<()> {
     let paths = charts
         .iter()
-        .map(|c| staging.path(&format!("charts/{}.png", c.stem)))
+        .map(|c| staging.stage(&format!("charts/{}.png", c.stem)))
         .collect::<Result<Vec<_>>>()?;
     let results: Vec<Result<()>> = charts
         .par_iter()
@@ -115,11 +106,14 @@ mod tests {
         let out = std::env::var_os("CASCADE_REPORT_SAMPLE")
             .map_or_else(|| dir.path().join("r"), PathBuf::from);
         let _ = std::fs::remove_dir_all(&out);
-        let opts = ReportOptions {
-            out_dir: out.clone(),
-            force: false,
+        let write = |force: bool| -> Result<()> {
+            let mut claims = crate::write::Claims::new(&[]);
+            let d = claims.folder("report -o", &out, force, &FILES)?;
+            let staged = claims.open()?;
+            write_report(&input, staged.folder(d))?;
+            staged.commit()
         };
-        write_report(&input, &opts).unwrap();
+        write(false).unwrap();
         for f in [
             "index.html",
             "postmortem.md",
@@ -130,10 +124,8 @@ mod tests {
         ] {
             assert!(out.join(f).is_file(), "{f}");
         }
-        assert!(
-            write_report(&input, &opts).is_err(),
-            "refuses a non-empty folder"
-        );
+        assert!(write(false).is_err(), "refuses a non-empty folder");
+        write(true).unwrap();
         assert_eq!(
             default_dir(a),
             Path::new("reports/incident-20240601-120400")

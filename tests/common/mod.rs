@@ -36,6 +36,19 @@ where
     out
 }
 
+/// Runs the built `cascade` with `args` in the folder `cwd` (or here), whatever its outcome.
+pub fn cascade_output<I, S>(cwd: Option<&std::path::Path>, args: I) -> std::process::Output
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cascade"));
+    if let Some(dir) = cwd {
+        cmd.current_dir(dir);
+    }
+    cmd.args(args).output().expect("running cascade")
+}
+
 /// `fixtures/<name>` in this repository.
 pub fn fixture_dir(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

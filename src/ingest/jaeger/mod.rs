@@ -215,8 +215,81 @@ pub(crate) fn leading_array<'a>(
         }
         Err(e) => {
             count_malformed(bytes, doc, &e, label, acc);
+            let lost = salvage_elements(doc, &mut values);
+            let line = Lines::new(bytes).of_bytes(doc) + e.line().saturating_sub(1);
+            let reason = format!("array element lost in damaged JSON ({})", error_class(&e));
+            acc.diag
+                .add_n(Level::Skip, &reason, lost, || format!("{label}:{line}"));
             (values, None)
         }
+    }
+}
+
+/// After a fault in an array of objects: the elements after the damage, each found right
+/// after a `,` by the key the first element starts with, parsed whole and followed by `,`
+/// or `]` (a nested object never starts with that key after a comma). Returns how many
+/// elements the damaged stretches held (that key's occurrences in them).
+fn salvage_elements<'a>(doc: &'a [u8], values: &mut Vec<&'a RawValue>) -> u64 {
+    let Some(key) = values.first().and_then(|v| first_key(v.get())) else {
+        return 0;
+    };
+    let needle = format!("\"{key}\":");
+    let base = doc.as_ptr() as usize;
+    let end_of = |v: &RawValue| (v.get().as_ptr() as usize - base) + v.get().len();
+    let mut damage = values.last().map_or(1, |v| end_of(v));
+    let (mut search, mut lost) = (damage, 0u64);
+    let count = |from: usize, to: usize| {
+        let hay = doc.get(from..to).unwrap_or_default();
+        memchr::memmem::find_iter(hay, needle.as_bytes()).count() as u64
+    };
+    while let Some(q) = next_candidate(doc, search, needle.as_bytes()) {
+        let Some((v, next, closed)) = element_at(doc, q) else {
+            search = q + 1;
+            continue;
+        };
+        lost += count(damage, q);
+        values.push(v);
+        if closed {
+            return lost;
+        }
+        (damage, search) = (next, next);
+    }
+    lost + count(damage, doc.len())
+}
+
+/// The first key of an object written `{"key": …` (`None` for anything else).
+fn first_key(raw: &str) -> Option<&str> {
+    let rest = raw.strip_prefix('{')?.trim_start().strip_prefix('"')?;
+    let key = &rest[..rest.find('"')?];
+    (!key.contains('\\')).then_some(key)
+}
+
+/// The next `{` at or after `from` right after a `,` whose first key is `needle`.
+fn next_candidate(doc: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
+    let starts = memchr::memchr_iter(b'{', doc.get(from..)?).map(|i| from + i);
+    starts.into_iter().find(|&q| {
+        let before = doc[..q].iter().rposition(|b| !b.is_ascii_whitespace());
+        let after = doc[q + 1..].iter().position(|b| !b.is_ascii_whitespace());
+        before.is_some_and(|i| doc[i] == b',')
+            && after.is_some_and(|i| doc[q + 1 + i..].starts_with(needle))
+    })
+}
+
+/// The element at `q` when it parses whole and a `,` or `]` follows: it, the offset after
+/// that, and whether it was the `]`.
+fn element_at(doc: &[u8], q: usize) -> Option<(&RawValue, usize, bool)> {
+    let mut stream = serde_json::Deserializer::from_slice(doc.get(q..)?).into_iter::<&RawValue>();
+    let v = stream.next()?.ok()?;
+    let end = q + stream.byte_offset();
+    let at = end
+        + doc
+            .get(end..)?
+            .iter()
+            .position(|b| !b.is_ascii_whitespace())?;
+    match doc[at] {
+        b',' => Some((v, at + 1, false)),
+        b']' => Some((v, at + 1, true)),
+        _ => None,
     }
 }
 

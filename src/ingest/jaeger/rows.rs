@@ -57,7 +57,7 @@ pub fn micros_to_nanos(f: Field<i64>) -> Field<i64> {
     match f {
         Field::Valid(us) => us
             .checked_mul(NS_PER_US)
-            .map_or(Field::Invalid, Field::Valid),
+            .map_or(Field::OutOfRange, Field::Valid),
         other => other,
     }
 }
@@ -81,6 +81,10 @@ pub fn span_times(
             part.skip("span: unreadable start time", place);
             return None;
         }
+        Field::OutOfRange => {
+            part.skip("span: start time out of range", place);
+            return None;
+        }
     };
     let length = match micros_to_nanos(duration) {
         Field::Valid(ns) => ns,
@@ -90,6 +94,10 @@ pub fn span_times(
         }
         Field::Invalid => {
             part.skip("span: unreadable duration", place);
+            return None;
+        }
+        Field::OutOfRange => {
+            part.skip("span: duration out of range", place);
             return None;
         }
     };
@@ -191,6 +199,10 @@ pub fn event_time(f: Field<i64>, part: &mut Part, place: Place<'_>) -> Option<i6
             part.skip("event: unreadable time", place);
             None
         }
+        Field::OutOfRange => {
+            part.skip("event: time out of range", place);
+            None
+        }
     }
 }
 
@@ -211,7 +223,10 @@ mod tests {
             micros_to_nanos(Field::Valid(1_470_150_004_008_762)),
             Field::Valid(1_470_150_004_008_762_000)
         );
-        assert_eq!(micros_to_nanos(Field::Valid(i64::MAX / 10)), Field::Invalid);
+        assert_eq!(
+            micros_to_nanos(Field::Valid(i64::MAX / 10)),
+            Field::OutOfRange
+        );
     }
 
     #[test]

@@ -7,6 +7,7 @@ use std::path::Path;
 use super::*;
 use crate::ingest::otlp::stream::parse_streamed;
 use crate::ingest::otlp::walk::walk_doc;
+use crate::ingest::test_support::Lcg;
 
 const PLACE: Place<'static> = Place {
     label: "t.jsonl",
@@ -125,19 +126,6 @@ fn real_otlp_samples_agree_and_most_are_taken() {
         taken += usize::from(agree(text.trim()));
     }
     assert!(taken >= 5, "only {taken} samples took the fast path");
-}
-
-/// A small deterministic generator (no RNG crate in tests).
-struct Lcg(u64);
-
-impl Lcg {
-    fn below(&mut self, n: usize) -> usize {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (self.0 >> 33) as usize % n
-    }
 }
 
 #[test]

@@ -6,7 +6,7 @@ use super::anyvalue::{flatten, kind_of, to_text, Kind};
 use super::ids::parse_id;
 use super::ids::{SPAN_ID_BYTES, TRACE_ID_BYTES};
 use super::scalar::{Field, Text};
-use super::walk::{resource_info, Part, Place, WARN_BASE64};
+use super::walk::{count_bad_ints, resource_info, Part, Place, WARN_BASE64};
 use super::wire::{LogRecord as WireLog, Resource, ScopeLogs};
 use crate::ingest::diag::Level;
 use crate::ingest::record::{FieldValue, LogRecord};
@@ -36,6 +36,7 @@ pub fn to_record(
             FieldValue::Str(event.as_str().to_string()),
         ));
     }
+    count_bad_ints(&rec.attributes, part, place);
     flatten("", &rec.attributes, &mut fields);
     Some(LogRecord {
         time_ns,
@@ -53,7 +54,7 @@ pub fn to_record(
 fn record_time(rec: &WireLog<'_>) -> Result<Option<i64>, ()> {
     let pick = |f: Field<i64>| match f {
         Field::Valid(t) if t > 0 => Ok(Some(t)),
-        Field::Invalid => Err(()),
+        Field::Invalid | Field::OutOfRange => Err(()),
         _ => Ok(None),
     };
     Ok(pick(rec.time)?.or(pick(rec.observed_time)?))

@@ -15,6 +15,7 @@ pub(crate) mod fast_values;
 pub mod ids;
 pub mod logs;
 pub mod parse;
+mod salvage;
 pub mod scalar;
 pub mod semconv;
 mod stream;

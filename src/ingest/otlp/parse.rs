@@ -15,6 +15,7 @@ use serde_json::value::RawValue;
 
 use super::fast::{parse_fast, parse_resource_spans};
 use super::logs::walk_resource_logs;
+use super::salvage::{salvage_record, salvage_resource_spans};
 use super::stream::parse_streamed;
 use super::walk::{walk_doc, walk_resource_spans, Part, Place};
 use super::wire::{Doc, RawDoc, ResourceLogs, ResourceSpans, Span};
@@ -164,8 +165,8 @@ fn parse_block(block: &[u8], first_line: usize, label: &str) -> (Vec<Result<Done
 /// Parses the lines of one group sequentially into one part. A UTF-8 group (checked once)
 /// is read on the fast path ([`super::fast`]), spans pushed into the builders as they are
 /// read; if a line is not taken there, the group is streamed again with serde; if a line
-/// fails that too, the group is parsed once more collecting each line first, which counts
-/// the bad lines. Each attempt starts from a fresh part.
+/// fails that too, the group is read line by line ([`parse_group_damaged`]). Each attempt
+/// starts from a fresh part.
 fn parse_group(group: &[u8], first_line: usize, label: &str) -> Result<Done> {
     let streamed = std::str::from_utf8(group).ok().and_then(|text| {
         parse_group_fast(text, first_line, label)
@@ -173,7 +174,7 @@ fn parse_group(group: &[u8], first_line: usize, label: &str) -> Result<Done> {
     });
     match streamed {
         Some(part) => finish(part),
-        None => parse_group_collected(group, first_line, label),
+        None => parse_group_damaged(group, first_line, label),
     }
 }
 
@@ -228,38 +229,102 @@ fn lines_of(group: &str) -> impl Iterator<Item = &str> {
     })
 }
 
-/// Parses the lines of one group, each collected whole before it is walked.
-fn parse_group_collected(group: &[u8], first_line: usize, label: &str) -> Result<Done> {
+/// Reads a group holding a line the fast and streamed paths refused (damaged, not UTF-8,
+/// or shaped unusually). Good lines still go the fast path; a line it does not take is
+/// read on its own, collected whole or salvaged span by span. The fast path may leave a
+/// refused line's first rows in its part, so that part is read again without the line,
+/// the line is added, and a new part begins: a damaged line costs one re-read of the lines
+/// before it, never the group.
+fn parse_group_damaged(group: &[u8], first_line: usize, label: &str) -> Result<Done> {
+    let lines: Vec<&[u8]> = group.split(|&b| b == b'\n').collect();
+    let mut parts = Vec::new();
     let mut part = Part::with_capacity(group.len() / BYTES_PER_SPAN);
-    let mut start = 0usize;
-    let ends = memchr::memchr_iter(b'\n', group).chain(std::iter::once(group.len()));
-    for (i, end) in ends.enumerate() {
-        let line = group.get(start..end).unwrap_or_default().trim_ascii();
-        start = end + 1;
+    let mut span = Span::default();
+    let mut from = 0usize;
+    for (i, line) in lines.iter().enumerate() {
+        let line = line.trim_ascii();
+        if line.is_empty() {
+            continue;
+        }
         let place = Place {
             label,
             line: first_line + i,
         };
+        let fast = std::str::from_utf8(line)
+            .ok()
+            .and_then(|text| parse_fast(text, &mut part, place, &mut span).ok());
+        if let Some(doc) = fast {
+            walk_whole(&doc, &mut part, place);
+            continue;
+        }
+        part = Part::with_capacity(0);
+        for (j, good) in lines.iter().enumerate().take(i).skip(from) {
+            let good = std::str::from_utf8(good.trim_ascii()).unwrap_or_default();
+            let place = Place {
+                label,
+                line: first_line + j,
+            };
+            if let Ok(doc) = parse_fast(good, &mut part, place, &mut span) {
+                walk_whole(&doc, &mut part, place);
+            }
+        }
         parse_document(line, &mut part, place);
+        parts.push(finish(std::mem::replace(
+            &mut part,
+            Part::with_capacity(0),
+        ))?);
+        from = i + 1;
     }
-    finish(part)
+    parts.push(finish(part)?);
+    merge(parts)
 }
 
-/// Parses one JSON document (a line) fully and walks it.
+/// One part from the parts of a group, in order, each frame in one chunk again.
+fn merge(parts: Vec<Done>) -> Result<Done> {
+    let mut all = Loaded::default();
+    all.absorb_all(parts.into_iter().map(Ok).collect())?;
+    let mut done = Done {
+        spans: all.spans,
+        events: all.events,
+        links: all.links,
+        logs: all.logs,
+        diag: all.diag,
+        other_signals: all.other_signals,
+    };
+    for df in [&mut done.spans, &mut done.events, &mut done.links] {
+        df.rechunk_mut();
+    }
+    Ok(done)
+}
+
+/// Parses one JSON document (a line) fully and walks it; one serde refuses is salvaged.
 fn parse_document(bytes: &[u8], part: &mut Part, place: Place<'_>) {
-    if !bytes.is_empty() {
-        walk_parsed(serde_json::from_slice::<Doc>(bytes), part, place);
+    if bytes.is_empty() {
+        return;
     }
-}
-
-/// Walks a parsed document, or counts why it could not be parsed.
-fn walk_parsed(parsed: serde_json::Result<Doc<'_>>, part: &mut Part, place: Place<'_>) {
-    match parsed {
+    match serde_json::from_slice::<Doc>(bytes) {
         Ok(doc) => walk_whole(&doc, part, place),
         Err(e) => {
-            let reason = format!("malformed JSON record ({})", error_class(&e));
-            part.diag.add(Level::Skip, &reason, || place.at());
+            if !salvage_record(bytes, part, place) {
+                bad_record(part, &e, place);
+            }
         }
+    }
+}
+
+/// A record that is not OTLP at all, counted with what was wrong and where.
+fn bad_record(part: &mut Part, e: &serde_json::Error, place: Place<'_>) {
+    let reason = format!("malformed JSON record ({})", error_class(e));
+    part.diag
+        .add(Level::Skip, &reason, || error_place(e, place));
+}
+
+/// `file:line (byte N)` of a serde error in a record starting at `place`.
+pub(crate) fn error_place(e: &serde_json::Error, place: Place<'_>) -> String {
+    if e.line() <= 1 {
+        format!("{} (byte {})", place.at(), e.column().saturating_sub(1))
+    } else {
+        format!("{}:{}", place.label, place.line + e.line() - 1)
     }
 }
 
@@ -273,13 +338,25 @@ fn walk_whole(doc: &Doc<'_>, part: &mut Part, place: Place<'_>) {
     }
 }
 
-pub(crate) fn error_class(e: &serde_json::Error) -> &'static str {
+/// What was wrong with a record, in words from a fixed list (so counts add up, and no
+/// text from the input lands in a reason).
+pub(crate) fn error_class(e: &serde_json::Error) -> String {
     use serde_json::error::Category;
+    let text = e.to_string();
+    let msg = text.split(" at line ").next().unwrap_or_default();
     match e.classify() {
-        Category::Io => "read error",
-        Category::Syntax => "syntax error",
-        Category::Data => "wrong type",
-        Category::Eof => "truncated",
+        Category::Io => "read error".into(),
+        Category::Eof => "truncated".into(),
+        Category::Data if msg.starts_with("duplicate field") => msg.into(),
+        Category::Data => "wrong type".into(),
+        // serde_json's syntax messages are fixed texts without input in them.
+        Category::Syntax => match msg {
+            "recursion limit exceeded" => "nesting too deep".into(),
+            "number out of range" => "number out of range".into(),
+            "invalid unicode code point" => "invalid UTF-8".into(),
+            m if m.starts_with("control character") => "control character in a string".into(),
+            m => format!("syntax error: {m}"),
+        },
     }
 }
 
@@ -299,10 +376,13 @@ pub fn parse_whole(bytes: &[u8], label: &str, acc: &mut Loaded) -> Result<()> {
             return acc.absorb_all(parse_block(bytes, 1, label).0);
         }
         Err(e) => {
-            let reason = format!("malformed JSON document ({})", error_class(&e));
-            acc.diag
-                .add(Level::Skip, &reason, || format!("{label}:{}", e.line()));
-            return Ok(());
+            let mut part = Part::with_capacity(trimmed.len() / BYTES_PER_SPAN);
+            if !salvage_record(trimmed, &mut part, Place { label, line: 1 }) {
+                let reason = format!("malformed JSON document ({})", error_class(&e));
+                part.diag
+                    .add(Level::Skip, &reason, || format!("{label}:{}", e.line()));
+            }
+            return acc.absorb(finish(part)?);
         }
     };
     if let Some(inner) = raw.result {
@@ -414,7 +494,11 @@ fn parse_items_serde(items: &[Item<'_>], label: &str) -> Result<Done> {
                         &mut part,
                         place,
                     ),
-                    Err(e) => bad_element(&mut part, &e, place),
+                    Err(e) => {
+                        if !salvage_resource_spans(raw.get(), &mut part, place) {
+                            bad_element(&mut part, &e, place);
+                        }
+                    }
                 }
             }
             Item::Logs(raw, line) => {

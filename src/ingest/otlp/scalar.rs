@@ -6,6 +6,7 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::num::IntErrorKind;
 
 use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;
@@ -47,13 +48,15 @@ impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
     }
 }
 
-/// A field that may be absent, well-formed, or present with an unusable value.
+/// A field that may be absent, well-formed, or present with an unusable value: not a number
+/// of the right kind (`Invalid`), or one beyond what the type holds (`OutOfRange`).
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub enum Field<T> {
     #[default]
     Missing,
     Valid(T),
     Invalid,
+    OutOfRange,
 }
 
 impl<T: Copy> Field<T> {
@@ -95,15 +98,32 @@ impl<'de> Visitor<'de> for Int64Visitor {
 impl Field<i64> {
     /// A JSON integer beyond `i64` is unusable, not wrapped.
     pub fn from_u64(v: u64) -> Self {
-        i64::try_from(v).map_or(Field::Invalid, Field::Valid)
+        i64::try_from(v).map_or(Field::OutOfRange, Field::Valid)
     }
     /// A JSON float is taken only when it is an exact whole number.
     pub fn from_f64(v: f64) -> Self {
-        exact_integer(v).map_or(Field::Invalid, Field::Valid)
+        match exact_integer(v) {
+            Some(i) => Field::Valid(i),
+            None if v.is_finite() && v.fract() == 0.0 => Field::OutOfRange,
+            None if v.is_infinite() => Field::OutOfRange,
+            None => Field::Invalid,
+        }
     }
     /// A decimal string (proto3 JSON's int64), surrounding spaces allowed.
     pub fn from_text(v: &str) -> Self {
-        v.trim().parse::<i64>().map_or(Field::Invalid, Field::Valid)
+        let v = v.trim();
+        match v.parse::<i64>() {
+            Ok(i) => Field::Valid(i),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    IntErrorKind::PosOverflow | IntErrorKind::NegOverflow
+                ) =>
+            {
+                Field::OutOfRange
+            }
+            Err(_) => Field::Invalid,
+        }
     }
 }
 
@@ -306,8 +326,11 @@ mod tests {
         assert_eq!(probe(r#"{"n":"abc"}"#).n, Field::Invalid);
         assert_eq!(
             probe(r#"{"n":"99999999999999999999999"}"#).n,
-            Field::Invalid
+            Field::OutOfRange
         );
+        assert_eq!(probe(r#"{"n":18446744073709551615}"#).n, Field::OutOfRange);
+        assert_eq!(probe(r#"{"n":1e300}"#).n, Field::OutOfRange);
+        assert_eq!(probe(r#"{"n":1.5}"#).n, Field::Invalid);
         assert_eq!(probe(r#"{"n":null}"#).n, Field::Missing);
         assert_eq!(probe("{}").n, Field::Missing);
     }

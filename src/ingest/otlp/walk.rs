@@ -273,6 +273,39 @@ fn span_time(f: Field<i64>, part: &mut Part, place: Place<'_>) -> Option<i64> {
             part.skip("span: unreadable start/end time", place);
             None
         }
+        Field::OutOfRange => {
+            part.skip("span: start/end time out of range", place);
+            None
+        }
+    }
+}
+
+/// Counts integer attribute values that are kept as null, by why (not an integer, or out
+/// of the int64 range), looking into arrays and key-value lists too.
+pub(crate) fn count_bad_ints(attrs: &[KeyValue<'_>], part: &mut Part, place: Place<'_>) {
+    for kv in attrs {
+        if let Some(v) = &kv.value {
+            count_bad_int(v, part, place);
+        }
+    }
+}
+
+fn count_bad_int(v: &super::wire::AnyValue<'_>, part: &mut Part, place: Place<'_>) {
+    match v.int {
+        Field::Invalid => part.warn("attribute intValue not an integer (kept as null)", place),
+        Field::OutOfRange => part.warn(
+            "attribute intValue out of the int64 range (kept as null)",
+            place,
+        ),
+        _ => {}
+    }
+    if let Some(a) = &v.array {
+        for v in &a.values {
+            count_bad_int(v, part, place);
+        }
+    }
+    if let Some(kv) = &v.kvlist {
+        count_bad_ints(&kv.values, part, place);
     }
 }
 
@@ -340,6 +373,7 @@ pub(super) fn walk_span(
     let Some(c) = check_span(span, part, place) else {
         return;
     };
+    count_bad_ints(&span.attributes, part, place);
     let name = span.name.as_ref().map_or_else(
         || {
             part.warn("span without name", place);
@@ -402,12 +436,14 @@ fn walk_event(
     let time = match (ev.time, &ev.name) {
         (Field::Valid(t), _) => t,
         (Field::Invalid, _) => return part.skip("event: unreadable time", place),
+        (Field::OutOfRange, _) => return part.skip("event: time out of range", place),
         (Field::Missing, None) => return part.skip("event: no name and no time", place),
         (Field::Missing, Some(_)) => {
             part.warn("event without time (kept as 0)", place);
             0
         }
     };
+    count_bad_ints(&ev.attributes, part, place);
     scratch.clear();
     write_object(scratch, &ev.attributes);
     let attr = |key: &str| {
@@ -452,6 +488,7 @@ fn walk_link(
     let (Some(trace), Some(span)) = (trace, span) else {
         return;
     };
+    count_bad_ints(&link.attributes, part, place);
     scratch.clear();
     write_object(scratch, &link.attributes);
     let [from_trace, from_span] = ids;

@@ -166,3 +166,31 @@ fn a_cut_span_list_keeps_its_complete_spans() {
         1
     );
 }
+
+#[test]
+fn one_bad_byte_in_a_span_list_loses_that_span_not_the_rest() {
+    let spans: Vec<String> = (0..10)
+        .map(|i| {
+            format!(
+                r#"{{"traceId":"1e223ff1f80f1c69","id":"{:016x}","name":"op{i}","timestamp":1470150004008762,"duration":65000,"localEndpoint":{{"serviceName":"svc{i}"}},"annotations":[{{"timestamp":1470150004008763,"value":"ws"}}]}}"#,
+                i + 1
+            )
+        })
+        .collect();
+    let text = format!("[{}]", spans.join(","));
+    let at = text.find("op4").unwrap() + 2;
+    let mut bytes = text.into_bytes();
+    bytes[at] = b'"';
+    let d = crate::ingest::test_support::ingest_bytes(&bytes).unwrap();
+    assert_eq!(d.spans.height(), 9, "{:?}", d.diagnostics);
+    let services = strs(&d.spans, col::SERVICE);
+    assert!(!services.contains(&Some("svc4".to_string())));
+    assert!(services.contains(&Some("svc9".to_string())));
+    let lost = "array element lost in damaged JSON (syntax error: expected `,` or `}`)";
+    assert_eq!(
+        d.diagnostics.count(Level::Skip, lost),
+        1,
+        "{:?}",
+        d.diagnostics
+    );
+}

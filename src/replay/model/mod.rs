@@ -20,7 +20,17 @@
 //!   between the default and the per-edge overrides;
 //! - per service: `codel {target_ms, interval_ms, adaptive_lifo}`; call templates with their observed
 //!   frequencies: `"variants": {"browse": 0.7, "buy": 0.3}` on the service and
-//!   `"variant": "buy"` on its `calls[]` entries (entries without one apply to every visit).
+//!   `"variant": "buy"` on its `calls[]` entries (entries without one apply to every visit);
+//! - per service: `instances` (pods sharing its workers; a visit lands on one by its id),
+//!   `network_ms` (a one-way network delay distribution on every call into it),
+//!   `pool {permits, hold_ms, kind: pool|lock}` (after its own time a visit holds one of
+//!   `permits` for `hold_ms`, waiting inside the service when none is free);
+//! - `calls[]` entry `"async": true`: the caller publishes to a queue and goes on at once
+//!   (the whole edge becomes asynchronous: PRODUCER/CONSUMER);
+//! - per fault: `instance` (only visits on that instance), `network_delay_ms` (added each
+//!   way to every call into the service, or only from caller `from`), `silent_error_rate`
+//!   (the visit answers OK with a wrong result), `hold_share` and `hold_multiplier` (that
+//!   share of pool holders holds its permit that many times longer).
 
 mod ordered;
 pub mod policy;
@@ -106,6 +116,26 @@ pub struct ServiceSpec {
     /// makes the `calls[]` entries of that `variant` plus those without one.
     #[serde(default)]
     pub variants: Ordered<f64>,
+    /// Extension: instances (pods) of the service; default one per 32 workers, at most 8.
+    #[serde(default)]
+    pub instances: Option<u32>,
+    /// Extension: one-way network delay of every call into the service.
+    #[serde(default)]
+    pub network_ms: Option<DistSpec>,
+    /// Extension: a connection pool or lock taken after the own time.
+    #[serde(default)]
+    pub pool: Option<PoolSpec>,
+}
+
+/// A pool of permits (connections, or 1 for a lock) a visit holds for `hold_ms`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PoolSpec {
+    pub permits: u32,
+    pub hold_ms: DistSpec,
+    /// `pool` (default) or `lock`: only how the telemetry names the wait.
+    #[serde(default)]
+    pub kind: Option<String>,
 }
 
 /// Controlled-delay queue management (Nichols & Jacobson; defaults 5 ms / 100 ms).
@@ -180,6 +210,9 @@ pub struct CallEntry {
     /// Only visits that picked this call template (see `services.<from>.variants`).
     #[serde(default)]
     pub variant: Option<String>,
+    /// Extension: publish to a queue instead of waiting for the callee.
+    #[serde(default, rename = "async")]
+    pub asynchronous: bool,
 }
 
 /// A member of a call group.
@@ -219,6 +252,23 @@ pub struct FaultSpec {
     pub latency_multiplier: f64,
     #[serde(default)]
     pub error_rate: f64,
+    /// Extension: only visits served by this instance (0-based).
+    #[serde(default)]
+    pub instance: Option<u32>,
+    /// Extension: delay added each way to calls into the service (ms).
+    #[serde(default)]
+    pub network_delay_ms: f64,
+    /// Extension: with `network_delay_ms`, only calls from this caller.
+    #[serde(default)]
+    pub from: Option<String>,
+    /// Extension: share of visits that answer OK with a wrong result.
+    #[serde(default)]
+    pub silent_error_rate: f64,
+    /// Extension: share of pool holders slowed by `hold_multiplier`.
+    #[serde(default)]
+    pub hold_share: f64,
+    #[serde(default = "one")]
+    pub hold_multiplier: f64,
 }
 
 fn one() -> f64 {

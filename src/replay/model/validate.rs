@@ -124,6 +124,26 @@ fn check_services(m: &IncidentModel) -> Result<()> {
             positive(&format!("services.{name}.codel.target_ms"), c.target_ms)?;
             positive(&format!("services.{name}.codel.interval_ms"), c.interval_ms)?;
         }
+        check_service_extensions(name, s)?;
+    }
+    Ok(())
+}
+
+fn check_service_extensions(name: &str, s: &super::ServiceSpec) -> Result<()> {
+    if s.instances == Some(0) {
+        bail!("services.{name}.instances must be >= 1");
+    }
+    if let Some(d) = &s.network_ms {
+        check_dist(&format!("services.{name}.network_ms"), d)?;
+    }
+    if let Some(p) = &s.pool {
+        if p.permits == 0 {
+            bail!("services.{name}.pool.permits must be >= 1");
+        }
+        check_dist(&format!("services.{name}.pool.hold_ms"), &p.hold_ms)?;
+        if !matches!(p.kind.as_deref(), None | Some("pool") | Some("lock")) {
+            bail!("services.{name}.pool.kind must be `pool` or `lock`");
+        }
     }
     Ok(())
 }
@@ -178,6 +198,9 @@ fn check_calls(m: &IncidentModel) -> Result<()> {
         known_service(m, &format!("{f}.from"), &c.from)?;
         check_variant(m, &f, c)?;
         check_count_p(&f, c.count, c.p)?;
+        if c.asynchronous && c.to.is_none() {
+            bail!("{f}.async applies to a single call (`to`), not a call group");
+        }
         match (&c.to, &c.calls) {
             (Some(to), None) if !c.parallel => known_service(m, &format!("{f}.to"), to)?,
             (Some(_), None) => {
@@ -306,6 +329,25 @@ fn check_faults(m: &IncidentModel) -> Result<()> {
         }
         positive(&format!("{p}.latency_multiplier"), f.latency_multiplier)?;
         probability(&format!("{p}.error_rate"), f.error_rate)?;
+        check_fault_extensions(m, &p, f)?;
+    }
+    Ok(())
+}
+
+fn check_fault_extensions(m: &IncidentModel, p: &str, f: &super::FaultSpec) -> Result<()> {
+    non_negative(&format!("{p}.network_delay_ms"), f.network_delay_ms)?;
+    probability(&format!("{p}.silent_error_rate"), f.silent_error_rate)?;
+    probability(&format!("{p}.hold_share"), f.hold_share)?;
+    positive(&format!("{p}.hold_multiplier"), f.hold_multiplier)?;
+    if let Some(from) = &f.from {
+        known_service(m, &format!("{p}.from"), from)?;
+    }
+    let svc = m.service_index(&f.service).map(|i| &m.services.0[i].1);
+    if let (Some(i), Some(s)) = (f.instance, svc) {
+        let n = s.instances.unwrap_or(1);
+        if i >= n {
+            bail!("{p}.instance: {i} but `{}` has {n} instance(s)", f.service);
+        }
     }
     Ok(())
 }

@@ -5,7 +5,7 @@
 
 use crate::replay::model::policy::Jitter;
 
-use super::engine::{Call, CallState, Engine, Ev, NONE};
+use super::engine::{Call, CallState, Engine, Ev, Packet, NONE, REJECTED};
 use super::recorder::{AttemptRecord, Outcome, Recorder};
 use super::rng::Rng;
 use crate::replay::model::policy::EdgePolicy;
@@ -106,7 +106,21 @@ impl<R: Recorder> Engine<'_, R> {
         } else {
             f64::INFINITY
         };
-        if !self.arrive(c, serial, call.trace, call.edge, deadline) {
+        if topo.edges[e].asynchronous {
+            self.publish(c, serial);
+            return;
+        }
+        let out = self.net_delay(call.edge);
+        if out > 0.0 {
+            let p = self.packets.insert(Packet {
+                call: c,
+                serial,
+                trace: call.trace,
+                edge: call.edge,
+                deadline,
+            });
+            self.push(self.now + out, Ev::Deliver(p));
+        } else if !self.arrive(c, serial, call.trace, call.edge, deadline) {
             self.attempt_result(c, serial, Outcome::Rejected);
             return;
         }
@@ -118,6 +132,74 @@ impl<R: Recorder> Engine<'_, R> {
         if fire.is_finite() {
             self.push_timeout(call.edge, fire, c, serial);
         }
+    }
+
+    /// Publishes attempt `serial` to the queue in front of the consumer: the message
+    /// reaches it after one network delay, the broker's acknowledgement comes back after
+    /// another, and the consumer's answer goes nowhere.
+    fn publish(&mut self, c: u32, serial: u32) {
+        let call = self.calls.items[c as usize];
+        let out = self.net_delay(call.edge);
+        let back = self.net_delay(call.edge);
+        if out > 0.0 {
+            let p = self.packets.insert(Packet {
+                call: c,
+                serial,
+                trace: call.trace,
+                edge: call.edge,
+                deadline: f64::INFINITY,
+            });
+            self.push(self.now + out, Ev::Deliver(p));
+        } else {
+            self.arrive(c, serial, call.trace, call.edge, f64::INFINITY);
+        }
+        if out + back > 0.0 {
+            let ack = Ev::Reply {
+                call: c,
+                serial,
+                status: 200,
+                silent: false,
+            };
+            self.push(self.now + out + back, ack);
+        } else {
+            self.reply_arrived(c, serial, 200, false);
+        }
+    }
+
+    /// A packet reaches its callee; a refusal travels back over the network.
+    pub fn deliver(&mut self, p: u32) {
+        let pk = self.packets.items[p as usize];
+        self.packets.release(p);
+        let accepted = self.arrive(pk.call, pk.serial, pk.trace, pk.edge, pk.deadline);
+        if accepted || self.topo.edges[pk.edge as usize].asynchronous {
+            return;
+        }
+        let back = self.net_delay(pk.edge);
+        let ev = Ev::Reply {
+            call: pk.call,
+            serial: pk.serial,
+            status: REJECTED,
+            silent: false,
+        };
+        self.push(self.now + back, ev);
+    }
+
+    /// An answer that crossed the network reaches the caller (ignored if it gave up).
+    pub fn reply_arrived(&mut self, c: u32, serial: u32, status: u16, silent: bool) {
+        if c == NONE {
+            return;
+        }
+        let call = &self.calls.items[c as usize];
+        if call.state != CallState::Waiting || (call.cur != serial && call.hedge != serial) {
+            return;
+        }
+        (self.last_status, self.last_silent) = (status, silent);
+        let outcome = match status {
+            200 => Outcome::Ok,
+            REJECTED => Outcome::Rejected,
+            _ => Outcome::Error,
+        };
+        self.attempt_result(c, serial, outcome);
     }
 
     /// A visit answered attempt `serial` of call `c` (ignored if the caller gave up).
@@ -267,6 +349,7 @@ impl<R: Recorder> Engine<'_, R> {
                 Outcome::Rejected => 503,
                 Outcome::Timeout => 0,
             },
+            silent: outcome == Outcome::Ok && self.last_silent,
         };
         self.rec.attempt(self.topo, &r);
     }

@@ -32,6 +32,30 @@ pub enum Ev {
     Hedge { call: u32, serial: u32 },
     /// End of sample bucket `b`.
     Sample(u32),
+    /// An attempt in flight on the network (packet id) reaches its callee.
+    Deliver(u32),
+    /// An answer in flight reaches its caller (`status` 200 = OK, `REJECTED` = refused).
+    Reply {
+        call: u32,
+        serial: u32,
+        status: u16,
+        silent: bool,
+    },
+    /// A visit's hold of a pool permit ended.
+    Held(u32),
+}
+
+/// Status of an answer that is a rejection by a full queue (not an HTTP code).
+pub const REJECTED: u16 = 1;
+
+/// An attempt on its way to the callee.
+#[derive(Debug, Clone, Copy)]
+pub struct Packet {
+    pub call: u32,
+    pub serial: u32,
+    pub trace: u32,
+    pub edge: u32,
+    pub deadline: f64,
 }
 
 /// A heap entry. `key` is the bit pattern of the (non-negative) time, which orders like the
@@ -126,6 +150,13 @@ pub struct Visit {
     /// Caller's deadline when it propagates deadlines, else infinity.
     pub deadline: f64,
     pub queue_at_arrival: u32,
+    /// Instance (pod) serving the visit.
+    pub instance: u32,
+    /// Answers OK with a wrong result.
+    pub silent: bool,
+    /// Pool wait: asked at `wait_start`, got a permit at `wait_end` (NaN: no pool).
+    pub wait_start: f64,
+    pub wait_end: f64,
 }
 
 /// What a call is doing.
@@ -165,6 +196,9 @@ pub struct SvcState {
     pub queue: VecDeque<u32>,
     /// Last time the queue was empty (CoDel as adapted in "Fail at Scale", ACM Queue 2015).
     pub last_empty: f64,
+    /// Free pool permits and the visits waiting for one, in order.
+    pub pool_free: u32,
+    pub pool_wait: VecDeque<u32>,
 }
 
 /// One simulation run.
@@ -185,6 +219,10 @@ pub struct Engine<'t, R: Recorder> {
     timers: Timers,
     /// Status of the last answer sent to a caller (telemetry only).
     pub last_status: u16,
+    /// Whether that answer was a silent error (OK with a wrong result).
+    pub last_silent: bool,
+    pub seed: u64,
+    pub packets: Slab<Packet>,
 }
 
 impl<'t, R: Recorder> Engine<'t, R> {
@@ -199,7 +237,14 @@ impl<'t, R: Recorder> Engine<'t, R> {
             rng: Rng::new(seed),
             visits: Slab::default(),
             calls: Slab::default(),
-            svc: (0..n).map(|_| SvcState::default()).collect(),
+            svc: topo
+                .services
+                .iter()
+                .map(|s| SvcState {
+                    pool_free: s.pool.as_ref().map_or(0, |p| p.permits),
+                    ..SvcState::default()
+                })
+                .collect(),
             guards: topo.edges.iter().map(|e| Guard::new(&e.policy)).collect(),
             next_serial: 1,
             stats: RunStats::new(seed, n, topo.edges.len(), topo.buckets),
@@ -207,6 +252,9 @@ impl<'t, R: Recorder> Engine<'t, R> {
             arrival_seg: 0,
             timers: Timers::new(topo),
             last_status: 0,
+            last_silent: false,
+            seed,
+            packets: Slab::default(),
         }
     }
 
@@ -305,6 +353,14 @@ impl<'t, R: Recorder> Engine<'t, R> {
             Ev::Timeout { call, serial } => self.timeout_fired(call, serial),
             Ev::Retry { call, serial } => self.retry_fired(call, serial),
             Ev::Hedge { call, serial } => self.hedge_fired(call, serial),
+            Ev::Deliver(p) => self.deliver(p),
+            Ev::Reply {
+                call,
+                serial,
+                status,
+                silent,
+            } => self.reply_arrived(call, serial, status, silent),
+            Ev::Held(v) => self.held(v),
             Ev::Sample(b) => {
                 self.sample(b as usize);
                 if (b as usize) + 2 < self.topo.buckets {

@@ -15,6 +15,8 @@ mod call;
 mod visit;
 
 #[cfg(test)]
+mod extension_tests;
+#[cfg(test)]
 mod policy_tests;
 
 pub use recorder::{NoRecorder, Recorder};

@@ -33,6 +33,8 @@ pub struct AttemptRecord {
     pub outcome: Outcome,
     /// HTTP status the caller saw: 200, the callee's 5xx, 503 when rejected, 0 on timeout.
     pub status: u16,
+    /// An OK answer carrying a wrong result (only the caller can tell).
+    pub silent: bool,
 }
 
 /// A finished visit (a SERVER span).
@@ -50,6 +52,12 @@ pub struct VisitRecord {
     pub status: u16,
     /// Queue length the visit found when it arrived.
     pub queue_at_arrival: u32,
+    /// Instance (pod) that served it.
+    pub instance: u32,
+    /// Answered OK with a wrong result.
+    pub silent: bool,
+    /// Pool wait `(asked, got)`; NaN without a pool.
+    pub wait: (f64, f64),
 }
 
 /// Receives telemetry from the engine.

@@ -11,6 +11,15 @@ pub struct Rng {
     spare: Option<f64>,
 }
 
+/// splitmix64-style hash of two words: ids, sampling and instance choice derive from it,
+/// never from the run's RNG stream, so telemetry cannot perturb the model.
+pub fn mix(a: u64, b: u64) -> u64 {
+    let mut z = a ^ b.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
 /// 2^-53: turns the top 53 bits of a u64 into a uniform f64 in [0, 1).
 const F64_UNIT: f64 = 1.0 / (1u64 << 53) as f64;
 

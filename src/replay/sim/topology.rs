@@ -10,6 +10,11 @@ use super::dist::Dist;
 /// Index of the pseudo-service `client` in `Edge::from`.
 pub const CLIENT_IDX: u32 = u32::MAX;
 
+/// One service instance (pod) per this many workers when the model does not say.
+const WORKERS_PER_INSTANCE: u32 = 32;
+/// At most this many instances per service by default.
+const MAX_INSTANCES: u32 = 8;
+
 /// One fault window on a service.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Fault {
@@ -17,6 +22,30 @@ pub struct Fault {
     pub end: f64,
     pub multiplier: f64,
     pub error_rate: f64,
+    /// Only visits on this instance.
+    pub instance: Option<u32>,
+    /// Seconds added each way to calls into the service (from `from` only, when set).
+    pub network_delay: f64,
+    pub from: Option<u32>,
+    pub silent_error_rate: f64,
+    pub hold_share: f64,
+    pub hold_multiplier: f64,
+}
+
+impl Fault {
+    /// Active at `t` (for a visit on `instance`).
+    #[inline]
+    pub fn hits(&self, t: f64, instance: u32) -> bool {
+        self.start <= t && t < self.end && self.instance.is_none_or(|i| i == instance)
+    }
+}
+
+/// A pool of permits (connections, or a lock) held after the own time.
+#[derive(Debug, Clone)]
+pub struct Pool {
+    pub permits: u32,
+    pub hold: Dist,
+    pub lock: bool,
 }
 
 /// One member of a call step: `count` sequential tries, each made with probability `p`.
@@ -52,6 +81,25 @@ pub struct Service {
     /// Cumulative template weights, normalised to end at 1 (empty = no templates).
     pub variant_cdf: Vec<f64>,
     pub codel: Option<CodelSpec>,
+    /// Instances (pods); a visit's instance is a hash of its id.
+    pub instances: u32,
+    /// One-way network delay of calls into the service.
+    pub network: Option<Dist>,
+    pub pool: Option<Pool>,
+    /// Any fault with a network delay or a silent error rate (lets the engine skip both).
+    pub net_faults: bool,
+    pub silent_faults: bool,
+}
+
+impl Service {
+    /// Instance of the visit with id `serial` in a run seeded `seed`.
+    #[inline]
+    pub fn instance_of(&self, seed: u64, serial: u32) -> u32 {
+        if self.instances <= 1 {
+            return 0;
+        }
+        (super::rng::mix(seed ^ 0x1D, serial as u64) % self.instances as u64) as u32
+    }
 }
 
 /// A compiled edge (caller → callee) with its policy.
@@ -61,6 +109,8 @@ pub struct Edge {
     pub from: u32,
     pub to: u32,
     pub policy: EdgePolicy,
+    /// The caller publishes and goes on (PRODUCER/CONSUMER).
+    pub asynchronous: bool,
 }
 
 /// Everything the engine needs, independent of the seed.
@@ -97,16 +147,41 @@ impl Topology {
             .collect();
         for f in &m.faults {
             if let Some(i) = m.service_index(&f.service) {
-                services[i].faults.push(Fault {
+                let s = &mut services[i];
+                s.net_faults |= f.network_delay_ms > 0.0;
+                s.silent_faults |= f.silent_error_rate > 0.0;
+                s.faults.push(Fault {
                     start: f.start_s,
                     end: f.end_s,
                     multiplier: f.latency_multiplier,
                     error_rate: f.error_rate,
+                    instance: f.instance,
+                    network_delay: f.network_delay_ms / 1000.0,
+                    from: f
+                        .from
+                        .as_deref()
+                        .and_then(|n| m.service_index(n))
+                        .map(|i| i as u32),
+                    silent_error_rate: f.silent_error_rate,
+                    hold_share: f.hold_share,
+                    hold_multiplier: f.hold_multiplier,
                 });
             }
         }
         compile_calls(m, &mut edges, &mut services);
-        let edges = edges.edges;
+        let mut edges = edges.edges;
+        for c in m.calls.iter().filter(|c| c.asynchronous) {
+            let (Some(a), Some(b)) = (
+                m.service_index(&c.from),
+                c.to.as_deref().and_then(|t| m.service_index(t)),
+            ) else {
+                continue;
+            };
+            let hit = edges
+                .iter_mut()
+                .filter(|e| e.from == a as u32 && e.to == b as u32);
+            hit.for_each(|e| e.asynchronous = true);
+        }
         Topology {
             name: m.name.clone().unwrap_or_default(),
             duration: m.duration_s,
@@ -148,6 +223,19 @@ fn compile_service(name: &str, s: &crate::replay::model::ServiceSpec) -> Service
         step_variant: Vec::new(),
         variant_cdf: cdf(&s.variants.0),
         codel: s.codel,
+        instances: s.instances.unwrap_or_else(|| {
+            s.workers
+                .div_ceil(WORKERS_PER_INSTANCE)
+                .clamp(1, MAX_INSTANCES)
+        }),
+        network: s.network_ms.as_ref().map(Dist::from_spec),
+        pool: s.pool.as_ref().map(|p| Pool {
+            permits: p.permits,
+            hold: Dist::from_spec(&p.hold_ms),
+            lock: p.kind.as_deref() == Some("lock"),
+        }),
+        net_faults: false,
+        silent_faults: false,
     }
 }
 
@@ -257,6 +345,7 @@ impl EdgeTable<'_> {
             from,
             to,
             policy,
+            asynchronous: false,
         });
         (self.edges.len() - 1) as u32
     }

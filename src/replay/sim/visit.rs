@@ -39,6 +39,10 @@ impl<R: Recorder> Engine<'_, R> {
             start: self.now,
             deadline,
             queue_at_arrival: queued,
+            instance: spec.instance_of(self.seed, serial),
+            silent: false,
+            wait_start: f64::NAN,
+            wait_end: f64::NAN,
         });
         if self.svc[svc as usize].busy < spec.workers {
             self.start_visit(v);
@@ -65,14 +69,56 @@ impl<R: Recorder> Engine<'_, R> {
         self.svc[svc].busy += 1;
         vis.state = VisitState::Serving;
         vis.start = now;
-        let (mut mult, mut keep) = (1.0, 1.0);
-        for f in spec.faults.iter().filter(|f| f.start <= now && now < f.end) {
+        let (mut mult, mut keep, mut right) = (1.0, 1.0, 1.0);
+        for f in spec.faults.iter().filter(|f| f.hits(now, vis.instance)) {
             mult *= f.multiplier;
             keep *= 1.0 - f.error_rate;
+            right *= 1.0 - f.silent_error_rate;
         }
         let own = spec.dist.sample(&mut self.rng) * mult;
         vis.fail = keep < 1.0 && self.rng.uniform() < 1.0 - keep;
+        // Drawn only when a silent fault is active, so models without one keep their stream.
+        vis.silent = right < 1.0 && !vis.fail && self.rng.uniform() < 1.0 - right;
         self.push(now + own, Ev::Done(v));
+    }
+
+    /// Own time over on a service with a pool: take a permit, or wait for one in order.
+    fn acquire(&mut self, v: u32) {
+        let svc = self.visits.items[v as usize].svc as usize;
+        self.visits.items[v as usize].wait_start = self.now;
+        if self.svc[svc].pool_free > 0 {
+            self.svc[svc].pool_free -= 1;
+            self.hold(v);
+        } else {
+            self.svc[svc].pool_wait.push_back(v);
+        }
+    }
+
+    /// The visit got its permit: it holds it for its hold time (a slow holder far longer).
+    fn hold(&mut self, v: u32) {
+        let now = self.now;
+        let vis = &mut self.visits.items[v as usize];
+        vis.wait_end = now;
+        let topo = self.topo;
+        let spec = &topo.services[vis.svc as usize];
+        let Some(pool) = &spec.pool else { return };
+        let mut d = pool.hold.sample(&mut self.rng);
+        for f in spec.faults.iter().filter(|f| f.hold_share > 0.0) {
+            if f.hits(now, vis.instance) && self.rng.uniform() < f.hold_share {
+                d *= f.hold_multiplier;
+            }
+        }
+        self.push(now + d, Ev::Held(v));
+    }
+
+    /// The hold ended: the permit goes to the first waiter, the visit makes its calls.
+    pub fn held(&mut self, v: u32) {
+        let svc = self.visits.items[v as usize].svc as usize;
+        match self.svc[svc].pool_wait.pop_front() {
+            Some(w) => self.hold(w),
+            None => self.svc[svc].pool_free += 1,
+        }
+        self.make_calls(v);
     }
 
     /// Own service time over: fail, or start the downstream calls.
@@ -81,6 +127,16 @@ impl<R: Recorder> Engine<'_, R> {
             self.finish_visit(v, false);
             return;
         }
+        let svc = self.visits.items[v as usize].svc as usize;
+        if self.topo.services[svc].pool.is_some() {
+            self.acquire(v);
+            return;
+        }
+        self.make_calls(v);
+    }
+
+    /// Picks the visit's call template and starts its downstream calls.
+    fn make_calls(&mut self, v: u32) {
         let topo = self.topo;
         let cdf = &topo.services[self.visits.items[v as usize].svc as usize].variant_cdf;
         if !cdf.is_empty() {
@@ -202,21 +258,63 @@ impl<R: Recorder> Engine<'_, R> {
         let vis = self.visits.items[v as usize];
         self.stats.events.service_end += 1;
         self.svc[vis.svc as usize].busy -= 1;
+        let status = if ok {
+            200
+        } else if vis.fail {
+            503
+        } else {
+            502
+        };
         if R::ENABLED {
-            let status = if ok {
-                200
-            } else if vis.fail {
-                503
-            } else {
-                502
-            };
             self.record_visit(&vis, ok, status);
-            self.last_status = status;
         }
         self.visits.items[v as usize].state = VisitState::Free;
         self.visits.release(v);
         self.start_next(vis.svc);
-        self.respond(vis.call, vis.serial, ok);
+        self.answer(vis.edge, vis.call, vis.serial, status, ok && vis.silent);
+    }
+
+    /// Sends the answer of attempt `serial` back over the edge (no one waits on a queue).
+    fn answer(&mut self, edge: u32, call: u32, serial: u32, status: u16, silent: bool) {
+        if self.topo.edges[edge as usize].asynchronous {
+            return;
+        }
+        let back = self.net_delay(edge);
+        if back > 0.0 {
+            let ev = Ev::Reply {
+                call,
+                serial,
+                status,
+                silent,
+            };
+            self.push(self.now + back, ev);
+            return;
+        }
+        self.last_status = status;
+        self.last_silent = silent;
+        self.respond(call, serial, status == 200);
+    }
+
+    /// One-way network delay of a message on `edge` now: the callee's own distribution
+    /// plus its active network faults (none: 0, and no random draw).
+    pub fn net_delay(&mut self, edge: u32) -> f64 {
+        let topo = self.topo;
+        let e = &topo.edges[edge as usize];
+        let s = &topo.services[e.to as usize];
+        let mut d = s.network.as_ref().map_or(0.0, |n| n.sample(&mut self.rng));
+        if s.net_faults {
+            let now = self.now;
+            let hit = |f: &&super::topology::Fault| {
+                f.start <= now && now < f.end && f.from.is_none_or(|a| a == e.from)
+            };
+            d += s
+                .faults
+                .iter()
+                .filter(hit)
+                .map(|f| f.network_delay)
+                .sum::<f64>();
+        }
+        d
     }
 
     fn record_visit(&mut self, vis: &Visit, ok: bool, status: u16) {
@@ -231,6 +329,9 @@ impl<R: Recorder> Engine<'_, R> {
             ok,
             status,
             queue_at_arrival: vis.queue_at_arrival,
+            instance: vis.instance,
+            silent: ok && vis.silent,
+            wait: (vis.wait_start, vis.wait_end),
         };
         self.rec.visit(self.topo, &r);
     }
@@ -289,8 +390,7 @@ impl<R: Recorder> Engine<'_, R> {
         }
         self.visits.items[v as usize].state = VisitState::Free;
         self.visits.release(v);
-        self.last_status = 503;
-        self.respond(vis.call, vis.serial, false);
+        self.answer(vis.edge, vis.call, vis.serial, 503, false);
     }
 }
 

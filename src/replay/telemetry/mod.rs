@@ -5,13 +5,14 @@
 //! at the timer with `error.type=timeout` while the server span carries on, queueing as the
 //! gap before the server span starts), JSON-lines logs with trace/span ids (`logs.rs`), and
 //! the ground truth file. Ids derive from attempt serials, so telemetry never perturbs the
-//! model's RNG, and head sampling keeps or drops whole traces.
+//! model's RNG, and head sampling keeps or drops whole traces. Each service's producer
+//! may deviate from the conventions (`producer.rs`); a `.gz` path is written gzipped.
 
 mod logs;
+pub mod producer;
 mod spans;
 
-use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
@@ -24,10 +25,6 @@ use super::truth;
 pub const BASE_NS: u64 = 1_717_243_200_000_000_000;
 /// Spans per ExportTraceServiceRequest line (Collector file exporter batches ~512).
 const BATCH: usize = 512;
-/// One service instance (pod) per this many workers.
-const WORKERS_PER_INSTANCE: u32 = 32;
-/// At most this many instances per service.
-const MAX_INSTANCES: u32 = 8;
 /// Share of successful visits that log an INFO line (the generator's P_LOG).
 const P_INFO_LOG: f64 = 0.37;
 /// Semantic-conventions schema of the resources.
@@ -41,13 +38,20 @@ pub struct TelemetryOptions {
     /// Head-sampling rate per trace (external request).
     pub sample: f64,
     pub seed: u64,
+    /// Producer of each service, by index (missing = a clean producer).
+    pub producers: Vec<Producer>,
 }
+
+pub use producer::{Producer, Sink, WaitReport};
+pub use spans::instance_ids;
 
 /// Writes traces and logs as the engine reports attempts and visits.
 pub struct TelemetryRecorder {
     opts: TelemetryOptions,
-    traces: Option<BufWriter<File>>,
-    logs: Option<BufWriter<File>>,
+    traces: Option<Sink>,
+    logs: Option<Sink>,
+    /// `producers`, one per service.
+    producers: Vec<Producer>,
     /// Resource of each (service, instance), flattened.
     resources: Vec<Value>,
     /// First resource index of each service, and its instance count.
@@ -60,13 +64,7 @@ pub struct TelemetryRecorder {
     tally: truth::VisitTally,
 }
 
-/// splitmix64-style hash of two words (ids, sampling and instance choice).
-fn mix(a: u64, b: u64) -> u64 {
-    let mut z = a ^ b.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
+use super::sim::rng::mix;
 
 /// A uniform number in [0, 1) from a hash (deterministic per id).
 fn unit(h: u64) -> f64 {
@@ -78,13 +76,8 @@ fn ns(t: f64) -> u64 {
     BASE_NS + (t * 1e9).round() as u64
 }
 
-fn create(p: &Option<PathBuf>) -> Result<Option<BufWriter<File>>> {
-    let open = |p: &PathBuf| {
-        File::create(p)
-            .map(|f| BufWriter::with_capacity(1 << 20, f))
-            .with_context(|| format!("creating {}", p.display()))
-    };
-    p.as_ref().map(open).transpose()
+fn create(p: &Option<PathBuf>) -> Result<Option<Sink>> {
+    p.as_deref().map(Sink::create).transpose()
 }
 
 impl TelemetryRecorder {
@@ -92,15 +85,15 @@ impl TelemetryRecorder {
     pub fn create(topo: &Topology, opts: &TelemetryOptions) -> Result<Self> {
         let (mut resources, mut res_base) = (Vec::new(), Vec::new());
         for s in &topo.services {
-            let n = s
-                .workers
-                .div_ceil(WORKERS_PER_INSTANCE)
-                .clamp(1, MAX_INSTANCES);
+            let n = s.instances;
             res_base.push((resources.len(), n));
             resources.extend((0..n).map(|i| spans::resource(&s.name, i, opts.seed)));
         }
+        let mut producers = opts.producers.clone();
+        producers.resize(topo.services.len(), Producer::default());
         Ok(TelemetryRecorder {
             opts: opts.clone(),
+            producers,
             traces: create(&opts.traces)?,
             logs: create(&opts.logs)?,
             resources,
@@ -135,10 +128,10 @@ impl TelemetryRecorder {
         )
     }
 
-    /// Resource index of the instance that served visit `serial` (or made its calls).
-    fn resource_of(&self, svc: u32, serial: u32) -> usize {
+    /// Resource index of instance `i` of service `svc`.
+    fn resource_of(&self, svc: u32, i: u32) -> usize {
         let (base, n) = self.res_base[svc as usize];
-        base + (mix(self.opts.seed ^ 0x1D, serial as u64) % n as u64) as usize
+        base + i.min(n.saturating_sub(1)) as usize
     }
 
     fn emit(&mut self, res: usize, span: Value) {
@@ -156,16 +149,8 @@ impl TelemetryRecorder {
         }
         let mut batch = std::mem::take(&mut self.batch);
         batch.sort_by_key(|(r, _)| *r);
-        let mut groups: Vec<Value> = Vec::new();
-        for chunk in batch.chunk_by(|a, b| a.0 == b.0) {
-            let spans: Vec<Value> = chunk.iter().map(|(_, s)| s.clone()).collect();
-            let scope = json!({"name": "opentelemetry.instrumentation.http", "version": "0.48.0"});
-            groups.push(json!({"resource": self.resources[chunk[0].0],
-                "scopeSpans": [{"scope": scope, "spans": spans}], "schemaUrl": SCHEMA_URL}));
-        }
-        let line = json!({ "resourceSpans": groups });
         if let Some(w) = self.traces.as_mut() {
-            if let Err(e) = write_line(w, &line) {
+            if let Err(e) = write_request(w, &self.resources, &batch) {
                 self.error.get_or_insert(e);
             }
         }
@@ -173,31 +158,68 @@ impl TelemetryRecorder {
         self.batch = batch;
     }
 
-    /// Flushes the files and writes the ground truth beside the traces.
-    pub fn finish(mut self, topo: &Topology, stats: &RunStats) -> Result<()> {
+    /// Flushes and closes the files; returns the per-visit tally of the run.
+    pub fn close(mut self) -> Result<truth::VisitTally> {
         self.flush();
-        for w in [self.traces.as_mut(), self.logs.as_mut()]
-            .into_iter()
-            .flatten()
-        {
-            if let Err(e) = w.flush() {
+        for w in [self.traces.take(), self.logs.take()].into_iter().flatten() {
+            if let Err(e) = w.finish() {
                 self.error.get_or_insert(e);
             }
         }
         if let Some(e) = self.error {
             return Err(e).context("writing telemetry");
         }
-        if let Some(p) = &self.opts.traces {
+        Ok(self.tally)
+    }
+
+    /// Flushes the files and writes the ground truth beside the traces.
+    pub fn finish(self, topo: &Topology, stats: &RunStats) -> Result<()> {
+        let (sample, traces) = (self.opts.sample, self.opts.traces.clone());
+        let tally = self.close()?;
+        if let Some(p) = &traces {
             let path = truth::truth_path(p);
-            let doc = truth::truth(topo, stats, self.opts.sample, &self.tally);
-            let text = serde_json::to_string_pretty(&doc)? + "\n";
+            let doc = truth::truth(topo, stats, sample, &tally);
+            let text = crate::report::escape::json_pretty(&doc)? + "\n";
             std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
         }
         Ok(())
     }
 }
 
-fn write_line(w: &mut BufWriter<File>, v: &Value) -> std::io::Result<()> {
+/// One ExportTraceServiceRequest line, grouped by resource (`batch` sorted by it), written
+/// piece by piece (keys in the order a JSON object map sorts them) rather than built as
+/// one document.
+fn write_request(
+    w: &mut Sink,
+    resources: &[Value],
+    batch: &[(usize, Value)],
+) -> std::io::Result<()> {
+    let scope = json!({"name": "opentelemetry.instrumentation.http", "version": "0.48.0"});
+    w.write_all(b"{\"resourceSpans\":[")?;
+    for (i, chunk) in batch.chunk_by(|a, b| a.0 == b.0).enumerate() {
+        if i > 0 {
+            w.write_all(b",")?;
+        }
+        w.write_all(b"{\"resource\":")?;
+        serde_json::to_writer(&mut *w, &resources[chunk[0].0])?;
+        write!(
+            w,
+            ",\"schemaUrl\":\"{SCHEMA_URL}\",\"scopeSpans\":[{{\"scope\":"
+        )?;
+        serde_json::to_writer(&mut *w, &scope)?;
+        w.write_all(b",\"spans\":[")?;
+        for (k, (_, span)) in chunk.iter().enumerate() {
+            if k > 0 {
+                w.write_all(b",")?;
+            }
+            serde_json::to_writer(&mut *w, span)?;
+        }
+        w.write_all(b"]}]}")?;
+    }
+    w.write_all(b"]}\n")
+}
+
+fn write_line(w: &mut Sink, v: &Value) -> std::io::Result<()> {
     serde_json::to_writer(&mut *w, v).map_err(std::io::Error::from)?;
     w.write_all(b"\n")
 }

@@ -44,6 +44,7 @@ fn write(sample: f64) -> Written {
         logs: Some(lp.clone()),
         sample,
         seed: 2,
+        producers: Vec::new(),
     };
     let rec = TelemetryRecorder::create(&t, &opts).unwrap();
     let (stats, rec) = run(&t, 2, rec);

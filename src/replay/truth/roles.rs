@@ -2,7 +2,8 @@
 //! service and bucket as the engine reports it; then, comparing the fault window with the
 //! stretch before it, source = a faulted service; infected = a service on a call path
 //! above a source whose mean latency rose; affected = any other whose latency or error
-//! rate rose; healthy = the rest.
+//! rate rose (a wrong answer a caller detected counts as that caller's error); healthy =
+//! the rest.
 
 use std::collections::BTreeMap;
 
@@ -24,6 +25,8 @@ pub struct VisitTally {
     visits: Vec<Vec<u32>>,
     failures: Vec<Vec<u32>>,
     busy_s: Vec<Vec<f64>>,
+    /// Wrong (silently failed) answers each service received as a caller, by bucket.
+    silent: Vec<Vec<u32>>,
 }
 
 impl VisitTally {
@@ -34,6 +37,7 @@ impl VisitTally {
             visits: vec![vec![0; topo.buckets]; n],
             failures: vec![vec![0; topo.buckets]; n],
             busy_s: vec![vec![0.0; topo.buckets]; n],
+            silent: vec![vec![0; topo.buckets]; n],
         }
     }
 
@@ -52,20 +56,53 @@ impl VisitTally {
         }
     }
 
-    /// (visits, failures, mean latency s) of service `s` over buckets `win`.
+    /// Counts a wrong answer received by caller `s` at time `t`.
+    pub fn add_silent(&mut self, topo: &Topology, s: usize, t: f64) {
+        let k = ((t / topo.interval).max(0.0) as usize).min(topo.buckets.saturating_sub(1));
+        if let Some(c) = self.silent.get_mut(s).and_then(|v| v.get_mut(k)) {
+            *c += 1;
+        }
+    }
+
+    /// (visits, failures incl. detected wrong answers, mean latency s) of service `s` over
+    /// buckets `win`.
     fn window(&self, s: usize, win: std::ops::Range<usize>) -> (u64, u64, Option<f64>) {
         let sum_u = |v: &Vec<Vec<u32>>| -> u64 {
             v.get(s)
                 .and_then(|x| x.get(win.clone()))
                 .map_or(0, |x| x.iter().map(|&c| u64::from(c)).sum())
         };
-        let (n, f) = (sum_u(&self.visits), sum_u(&self.failures));
+        let (n, f) = (
+            sum_u(&self.visits),
+            sum_u(&self.failures) + sum_u(&self.silent),
+        );
         let busy: f64 = self
             .busy_s
             .get(s)
             .and_then(|x| x.get(win.clone()))
             .map_or(0.0, |x| x.iter().sum());
         (n, f, (n >= MIN_VISITS).then(|| busy / n as f64))
+    }
+}
+
+impl VisitTally {
+    /// Whether service `s` failed visits (its own answers, not wrong answers it received)
+    /// more often over `win` than over `base`, by `ERROR_RISE`.
+    pub fn failures_rose(
+        &self,
+        s: usize,
+        base: std::ops::Range<usize>,
+        win: std::ops::Range<usize>,
+    ) -> bool {
+        let sum = |v: &Vec<Vec<u32>>, w: std::ops::Range<usize>| -> u64 {
+            v.get(s)
+                .and_then(|x| x.get(w))
+                .map_or(0, |x| x.iter().map(|&c| u64::from(c)).sum())
+        };
+        let (bn, bf) = (sum(&self.visits, base.clone()), sum(&self.failures, base));
+        let (wn, wf) = (sum(&self.visits, win.clone()), sum(&self.failures, win));
+        let rate = |f: u64, n: u64| f as f64 / n.max(1) as f64;
+        wn >= MIN_VISITS && rate(wf, wn) >= rate(bf, bn) + ERROR_RISE
     }
 }
 
