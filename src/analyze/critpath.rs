@@ -74,7 +74,7 @@ type Seg = (i64, i64, u32);
 /// Reusable buffers of one walker (one per rayon worker).
 #[derive(Default)]
 pub struct Scratch {
-    stack: Vec<(u32, i64, i64, u32)>,
+    stack: Vec<(u32, i64, i64)>,
     kids: Vec<Seg>,
 }
 
@@ -90,22 +90,27 @@ pub fn main_root(t: &SpanTable, rows: std::ops::Range<usize>) -> Option<usize> {
 /// Walks the critical path below `root`, calling `charge(row, ns)` for every stretch of
 /// time row `row` itself held the path (the charges add up to the root's duration).
 pub fn walk(t: &SpanTable, root: usize, s: &mut Scratch, mut charge: impl FnMut(usize, i64)) {
-    walk_tagged(t, root, s, (0, |_, _| 0), |row, _, ns| charge(row, ns));
+    walk_until(t, root, s, |_| false, |row, ns, _| charge(row, ns));
 }
 
-/// [`walk`] carrying a tag down the path: the root gets `tags.0`, a child on the path
-/// `tags.1(parent's tag, child row)`; `charge(row, tag, ns)`.
-pub fn walk_tagged(
+/// [`walk`] that does not descend below a child on the path for which `stop(child)` holds:
+/// the child's whole stretch on the path (its clipped interval, which is exactly what a
+/// full walk would charge to it and everything below it) is charged to it in one call,
+/// `charge(child, ns, true)`; other charges are `charge(row, ns, false)`. A request's split
+/// needs only its own region this way, which keeps the splits of nested requests linear in
+/// the trace instead of quadratic in its depth. Returns how many spans it descended into.
+pub fn walk_until(
     t: &SpanTable,
     root: usize,
     s: &mut Scratch,
-    tags: (u32, impl Fn(u32, usize) -> u32),
-    mut charge: impl FnMut(usize, u32, i64),
-) {
+    stop: impl Fn(usize) -> bool,
+    mut charge: impl FnMut(usize, i64, bool),
+) -> usize {
     s.stack.clear();
-    s.stack
-        .push((root as u32, t.start[root], t.end[root], tags.0));
-    while let Some((span, lo, hi, tag)) = s.stack.pop() {
+    s.stack.push((root as u32, t.start[root], t.end[root]));
+    let mut visited = 0;
+    while let Some((span, lo, hi)) = s.stack.pop() {
+        visited += 1;
         let span = span as usize;
         eligible_children(t, span, lo, hi, &mut s.kids);
         let mut cur = hi;
@@ -113,12 +118,17 @@ pub fn walk_tagged(
             if end > cur {
                 continue; // overlaps the child already on the path
             }
-            charge(span, tag, cur - end);
-            s.stack.push((row, start, end, tags.1(tag, row as usize)));
+            charge(span, cur - end, false);
+            if stop(row as usize) {
+                charge(row as usize, end - start, true);
+            } else {
+                s.stack.push((row, start, end));
+            }
             cur = start;
         }
-        charge(span, tag, cur - lo);
+        charge(span, cur - lo, false);
     }
+    visited
 }
 
 /// Children of `span` clipped to `[lo, hi]`, latest end first; async and outside ones
@@ -251,8 +261,17 @@ fn add_trace(t: &SpanTable, g: &CallGraph, w: &Windows, tr: usize, acc: &mut Acc
 /// (traces assigned by their main root's start). Independent of the thread count.
 pub fn critical_path(t: &SpanTable, g: &CallGraph, w: &Windows) -> CriticalPath {
     let n = g.nodes.len();
-    let acc = (0..t.trace_rows.len())
+    // Each fold keeps sums for every node, so creating and merging one costs a pass over
+    // the nodes: give each fold at least as many spans as there are nodes, so that cost
+    // stays below its work (one trace a fold for a dozen services; fewer, larger folds for
+    // 10^5 services).
+    let traces = t.trace_rows.len();
+    let min_len = (n as u128 * traces as u128)
+        .div_ceil(t.len().max(1) as u128)
+        .max(1) as usize;
+    let acc = (0..traces)
         .into_par_iter()
+        .with_min_len(min_len)
         .fold(
             || (Acc::new(n), Scratch::default()),
             |(mut acc, mut s), tr| {
