@@ -132,14 +132,18 @@ fn analyze_command(args: &AnalyzeArgs) -> Result<u8> {
     let data = load_spans(&args.input)?;
     let opts = analyze_options(&args.windows, &data)?;
     let analysis = analyze::analyze(&data, &opts)?;
-    let doc = analyze::findings_document(&analysis, &data);
-    let text = escape::json_pretty(&doc).context("encoding the findings")?;
-    if let Some(file) = &file {
-        outputs.write_file(file, format!("{text}\n").as_bytes())?;
+    // The document only when it is written or printed (with 10^5 services it is big).
+    if file.is_some() || args.json {
+        let doc = analyze::findings_document(&analysis, &data);
+        let text = escape::json_pretty(&doc).context("encoding the findings")?;
+        if let Some(file) = &file {
+            outputs.write_file(file, format!("{text}\n").as_bytes())?;
+        }
+        if args.json {
+            println!("{text}");
+        }
     }
-    if args.json {
-        println!("{text}");
-    } else {
+    if !args.json {
         print!("{}", safe_text(&analyze::summary_text(&analysis)));
     }
     if let Some(dir) = export {
@@ -178,6 +182,9 @@ fn spans_or_why(data: Dataset) -> Result<Dataset> {
 
 /// The analysis windows from `--incident` / `--baseline` (offsets count from the first span).
 fn analyze_options(args: &WindowArgs, data: &Dataset) -> Result<AnalyzeOptions> {
+    if args.incident.is_none() && args.baseline.is_none() {
+        return Ok(AnalyzeOptions::default());
+    }
     let first_ns = first_span_ns(data)?;
     let parse = |spec: &Option<String>, what: &str| {
         spec.as_deref()
@@ -190,15 +197,19 @@ fn analyze_options(args: &WindowArgs, data: &Dataset) -> Result<AnalyzeOptions> 
     })
 }
 
+/// The first span of the analysed range: stray timestamps (a span stamped 1970) are not
+/// where offsets count from.
 fn first_span_ns(data: &Dataset) -> Result<i64> {
     if data.spans.height() == 0 {
         return Ok(0);
     }
-    Ok(i64_col(&data.spans, col::START_NS)?
-        .iter()
-        .flatten()
-        .min()
-        .unwrap_or(0))
+    let read = |name| -> Result<Vec<i64>> {
+        Ok(i64_col(&data.spans, name)?
+            .iter()
+            .map(|v| v.unwrap_or(0))
+            .collect())
+    };
+    Ok(analyze::timerange::first_start(&read(col::START_NS)?, &read(col::END_NS)?).unwrap_or(0))
 }
 
 /// Exit status 1 when a finding at or above `--fail-on` exists.

@@ -14,6 +14,7 @@ use polars::prelude::{DataFrame, DataType};
 use super::graph::CallGraph;
 use super::incident::Windows;
 use super::logs::{i64s, strs};
+use super::series::Series;
 use super::services::ServiceStats;
 use super::table::SpanTable;
 use crate::model::columns::{self as col, kind};
@@ -78,9 +79,9 @@ pub struct QueueSeries {
     pub unit: &'static str,
     /// Per bucket: the maximum for a depth, the mean for a wait, the level for in-flight
     /// (`None` where the bucket has no sample).
-    pub values: Vec<Option<f64>>,
+    pub values: Series<Option<f64>>,
     /// Samples behind each value.
-    pub samples: Vec<u32>,
+    pub samples: Series<u32>,
 }
 
 /// Every queue series found, ordered by service name, then strongest kind first.
@@ -114,12 +115,56 @@ impl Acc {
     }
 }
 
-/// Bucketed accumulators of one (service, kind, source).
-type Groups = BTreeMap<(String, QueueKind, String), Vec<Acc>>;
+/// Bucketed accumulators of one series: a short list of (bucket, acc) while it has few
+/// buckets, a full row once it has more than [`SPARSE_BUCKETS`]. A callee seen in a few
+/// buckets of a thousand (10^5 services, one call each) costs those few; a busy one gets
+/// its row after a handful of samples, so the common case stays an index per sample.
+#[derive(Debug, Default)]
+struct Accs {
+    row: Vec<Acc>,
+    few: Vec<(usize, Acc)>,
+}
 
-fn finish(groups: Groups) -> Vec<QueueSeries> {
+/// Past this many buckets a linear scan of the list costs more than the row.
+const SPARSE_BUCKETS: usize = 16;
+
+impl Accs {
+    /// The accumulator of bucket `k` of `buckets`.
+    fn at(&mut self, k: usize, buckets: usize) -> &mut Acc {
+        if self.row.is_empty() {
+            if let Some(i) = self.few.iter().position(|e| e.0 == k) {
+                return &mut self.few[i].1;
+            }
+            if self.few.len() < SPARSE_BUCKETS {
+                self.few.push((k, Acc::default()));
+                return &mut self.few.last_mut().expect("just pushed").1;
+            }
+            self.row = self.dense(buckets);
+        }
+        &mut self.row[k]
+    }
+
+    /// The full row.
+    fn dense(&mut self, buckets: usize) -> Vec<Acc> {
+        if !self.row.is_empty() {
+            return std::mem::take(&mut self.row);
+        }
+        let mut v = vec![Acc::default(); buckets];
+        for (k, a) in self.few.drain(..) {
+            v[k] = a;
+        }
+        v
+    }
+}
+
+/// Bucketed accumulators of one (service, kind, source).
+type Groups = BTreeMap<(String, QueueKind, String), Accs>;
+
+fn finish(groups: Groups, buckets: usize) -> Vec<QueueSeries> {
+    let dense = |mut sparse: Accs| sparse.dense(buckets);
     groups
         .into_iter()
+        .map(|(key, sparse)| (key, dense(sparse)))
         .map(|((service, kind, source), accs)| QueueSeries {
             service,
             kind,
@@ -135,8 +180,9 @@ fn finish(groups: Groups) -> Vec<QueueSeries> {
                     };
                     (a.n > 0).then_some(v)
                 })
-                .collect(),
-            samples: accs.iter().map(|a| a.n).collect(),
+                .collect::<Vec<_>>()
+                .into(),
+            samples: accs.iter().map(|a| a.n).collect::<Vec<_>>().into(),
         })
         .collect()
 }
@@ -155,7 +201,7 @@ fn log_series(logs: &DataFrame, w: &Windows) -> Vec<QueueSeries> {
         let Some(values) = numbers(logs, field) else {
             continue;
         };
-        let mut by_service: BTreeMap<&str, Vec<Acc>> = BTreeMap::new();
+        let mut by_service: BTreeMap<&str, Accs> = BTreeMap::new();
         for ((t, s), v) in times.iter().zip(&service).zip(values) {
             let (Some(t), Some(s), Some(v)) = (t, s, v) else {
                 continue;
@@ -163,20 +209,21 @@ fn log_series(logs: &DataFrame, w: &Windows) -> Vec<QueueSeries> {
             if v.is_finite() && v >= 0.0 {
                 by_service
                     .entry(s.as_str())
-                    .or_insert_with(|| vec![Acc::default(); w.buckets.count])[w.buckets.index(*t)]
-                .add(v);
+                    .or_default()
+                    .at(w.buckets.index(*t), w.buckets.count)
+                    .add(v);
             }
         }
         for (s, accs) in by_service {
             groups.insert((s.to_string(), kind, format!("logs.{field}")), accs);
         }
     }
-    finish(groups)
+    finish(groups, w.buckets.count)
 }
 
 /// Wait before service (CLIENT → SERVER) and messaging lag (PRODUCER → CONSUMER), per callee.
 fn span_wait_series(t: &SpanTable, g: &CallGraph, w: &Windows) -> Vec<QueueSeries> {
-    let mut by_callee: BTreeMap<(u32, QueueKind), Vec<Acc>> = BTreeMap::new();
+    let mut by_callee: BTreeMap<(u32, QueueKind), Accs> = BTreeMap::new();
     for call in &g.calls {
         let Some(srv) = call.server_row() else {
             continue;
@@ -190,8 +237,9 @@ fn span_wait_series(t: &SpanTable, g: &CallGraph, w: &Windows) -> Vec<QueueSerie
         let wait_ms = (t.start[srv] - from).max(0) as f64 / 1e6;
         by_callee
             .entry((t.service[srv], kind))
-            .or_insert_with(|| vec![Acc::default(); w.buckets.count])[w.buckets.index(t.start[cl])]
-        .add(wait_ms);
+            .or_default()
+            .at(w.buckets.index(t.start[cl]), w.buckets.count)
+            .add(wait_ms);
     }
     let source = |k: QueueKind| match k {
         QueueKind::MessagingLag => "spans: consumer start − producer end",
@@ -204,7 +252,7 @@ fn span_wait_series(t: &SpanTable, g: &CallGraph, w: &Windows) -> Vec<QueueSerie
             (key, accs)
         })
         .collect();
-    finish(groups)
+    finish(groups, w.buckets.count)
 }
 
 fn in_flight_series(s: &ServiceStats) -> QueueSeries {
@@ -213,12 +261,15 @@ fn in_flight_series(s: &ServiceStats) -> QueueSeries {
         kind: QueueKind::InFlight,
         source: "spans: cumulative arrivals − completions".into(),
         unit: QueueKind::InFlight.unit(),
-        values: s
-            .series
-            .in_flight
-            .iter()
-            .map(|&v| Some(f64::from(v)))
-            .collect(),
+        // A level: an empty bucket holds 0 in flight, so only the busy stretch is stored.
+        values: Series::with_fill(
+            s.series
+                .in_flight
+                .iter()
+                .map(|&v| Some(f64::from(v)))
+                .collect(),
+            Some(0.0),
+        ),
         samples: s.series.arrivals.clone(),
     }
 }

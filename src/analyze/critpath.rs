@@ -80,7 +80,7 @@ type Seg = (i64, i64, u32);
 /// Reusable buffers of one walker (one per rayon worker).
 #[derive(Default)]
 pub struct Scratch {
-    stack: Vec<(u32, i64, i64, u32)>,
+    stack: Vec<(u32, i64, i64)>,
     kids: Vec<Seg>,
 }
 
@@ -102,29 +102,32 @@ pub fn walk(
     s: &mut Scratch,
     mut charge: impl FnMut(usize, i64),
 ) {
-    walk_tagged(t, starts, root, s, (0, |_, _| 0), |row, _, ns| {
-        charge(row, ns)
-    });
+    walk_until(t, starts, root, s, |_| false, |row, ns, _| charge(row, ns));
 }
 
-/// [`walk`] carrying a tag down the path: the root gets `tags.0`, a child on the path
-/// `tags.1(parent's tag, child row)`; `charge(row, tag, ns)`.
+/// [`walk`] that does not descend below a child on the path for which `stop(child)` holds:
+/// the child's whole stretch on the path (its clipped interval, which is exactly what a
+/// full walk would charge to it and everything below it) is charged to it in one call,
+/// `charge(child, ns, true)`; other charges are `charge(row, ns, false)`. A request's split
+/// needs only its own region this way, which keeps the splits of nested requests linear in
+/// the trace instead of quadratic in its depth. Returns how many spans it descended into.
 ///
 /// `starts[row]` is where a child's claim on its parent's time begins: its start, or for a
 /// retry the end of the attempt before it (the backoff pause is spent because the callee
 /// failed, so it is the call's time, not the caller's work).
-pub fn walk_tagged(
+pub fn walk_until(
     t: &SpanTable,
     starts: &[i64],
     root: usize,
     s: &mut Scratch,
-    tags: (u32, impl Fn(u32, usize) -> u32),
-    mut charge: impl FnMut(usize, u32, i64),
-) {
+    stop: impl Fn(usize) -> bool,
+    mut charge: impl FnMut(usize, i64, bool),
+) -> usize {
     s.stack.clear();
-    s.stack
-        .push((root as u32, t.start[root], t.end[root], tags.0));
-    while let Some((span, lo, hi, tag)) = s.stack.pop() {
+    s.stack.push((root as u32, t.start[root], t.end[root]));
+    let mut visited = 0;
+    while let Some((span, lo, hi)) = s.stack.pop() {
+        visited += 1;
         let span = span as usize;
         eligible_children(t, starts, span, lo, hi, &mut s.kids);
         let mut cur = hi;
@@ -132,12 +135,17 @@ pub fn walk_tagged(
             if end > cur {
                 continue; // overlaps the child already on the path
             }
-            charge(span, tag, cur - end);
-            s.stack.push((row, start, end, tags.1(tag, row as usize)));
+            charge(span, cur - end, false);
+            if stop(row as usize) {
+                charge(row as usize, end - start, true);
+            } else {
+                s.stack.push((row, start, end));
+            }
             cur = start;
         }
-        charge(span, tag, cur - lo);
+        charge(span, cur - lo, false);
     }
+    visited
 }
 
 /// Children of `span` clipped to `[lo, hi]`, latest end first; async and outside ones
@@ -305,13 +313,22 @@ struct Inputs<'a> {
 }
 
 /// Critical paths of every trace, summed per node over the baseline and incident windows
-/// (traces assigned by their main root's start). `starts` as in [`walk_tagged`].
+/// (traces assigned by their main root's start). `starts` as in [`walk_until`].
 /// Independent of the thread count.
 pub fn critical_path(t: &SpanTable, g: &CallGraph, w: &Windows, starts: &[i64]) -> CriticalPath {
     let (n, e) = (g.nodes.len(), g.edges.len());
     let cx = Inputs { t, g, w, starts };
-    let acc = (0..t.trace_rows.len())
+    // Each fold keeps sums for every node, so creating and merging one costs a pass over
+    // the nodes: give each fold at least as many spans as there are nodes, so that cost
+    // stays below its work (one trace a fold for a dozen services; fewer, larger folds for
+    // 10^5 services).
+    let traces = t.trace_rows.len();
+    let min_len = ((n + e) as u128 * traces as u128)
+        .div_ceil(t.len().max(1) as u128)
+        .max(1) as usize;
+    let acc = (0..traces)
         .into_par_iter()
+        .with_min_len(min_len)
         .fold(
             || (Acc::new(n, e), Scratch::default()),
             |(mut acc, mut s), tr| {

@@ -8,6 +8,7 @@
 use super::attempts::Attempts;
 use super::graph::CallGraph;
 use super::incident::{Windows, MIN_BUCKET_SAMPLES};
+use super::series::Series;
 use super::stats::{quantile, Counted};
 use super::table::SpanTable;
 use crate::model::window::Window;
@@ -33,14 +34,14 @@ impl EdgeCounts {
 /// Per-bucket series of one edge.
 #[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct EdgeSeries {
-    pub calls: Vec<u32>,
-    pub attempts: Vec<u32>,
-    pub retries: Vec<u32>,
-    pub errors: Vec<u32>,
-    pub timeouts: Vec<u32>,
+    pub calls: Series<u32>,
+    pub attempts: Series<u32>,
+    pub retries: Series<u32>,
+    pub errors: Series<u32>,
+    pub timeouts: Series<u32>,
     /// Client-duration percentiles (`None` under [`MIN_BUCKET_SAMPLES`] attempts).
-    pub p50_ms: Vec<Option<f64>>,
-    pub p99_ms: Vec<Option<f64>>,
+    pub p50_ms: Series<Option<f64>>,
+    pub p99_ms: Series<Option<f64>>,
 }
 
 /// Everything known about one caller → callee edge.
@@ -122,35 +123,39 @@ fn counts(t: &SpanTable, g: &CallGraph, a: &Attempts, calls: &[usize], win: &Win
 
 fn series(t: &SpanTable, g: &CallGraph, a: &Attempts, w: &Windows, calls: &[usize]) -> EdgeSeries {
     let n = w.buckets.count;
-    let zeros = vec![0; n];
-    let mut s = EdgeSeries {
-        calls: zeros.clone(),
-        attempts: zeros.clone(),
-        retries: zeros.clone(),
-        errors: zeros.clone(),
-        timeouts: zeros,
-        ..Default::default()
-    };
+    let [mut n_calls, mut attempts, mut retries, mut errors, mut timeouts] =
+        std::array::from_fn(|_| vec![0u32; n]);
     let mut durs: Vec<Vec<f64>> = vec![Vec::new(); n];
     for &ci in calls {
         let row = g.calls[ci].client as usize;
         let k = w.buckets.index(t.start[row]);
         let first = a.ordinal[ci] == 0;
-        s.attempts[k] += 1;
-        s.calls[k] += u32::from(first);
-        s.retries[k] += u32::from(!first);
-        s.errors[k] += u32::from(t.is_error(row));
-        s.timeouts[k] += u32::from(t.is_error(row) && t.timeout[row]);
+        attempts[k] += 1;
+        n_calls[k] += u32::from(first);
+        retries[k] += u32::from(!first);
+        errors[k] += u32::from(t.is_error(row));
+        timeouts[k] += u32::from(t.is_error(row) && t.timeout[row]);
         durs[k].push(ms(t, g, ci));
     }
-    let pct = |d: &mut Vec<f64>, q: f64| {
-        (d.len() as u64 >= MIN_BUCKET_SAMPLES)
-            .then(|| quantile(d, q))
-            .flatten()
+    let mut pct = |q: f64| {
+        durs.iter_mut()
+            .map(|d| {
+                (d.len() as u64 >= MIN_BUCKET_SAMPLES)
+                    .then(|| quantile(d, q))
+                    .flatten()
+            })
+            .collect::<Vec<_>>()
+            .into()
     };
-    s.p50_ms = durs.iter_mut().map(|d| pct(d, 0.5)).collect();
-    s.p99_ms = durs.iter_mut().map(|d| pct(d, 0.99)).collect();
-    s
+    EdgeSeries {
+        p50_ms: pct(0.5),
+        p99_ms: pct(0.99),
+        calls: n_calls.into(),
+        attempts: attempts.into(),
+        retries: retries.into(),
+        errors: errors.into(),
+        timeouts: timeouts.into(),
+    }
 }
 
 #[cfg(test)]
@@ -167,7 +172,7 @@ mod tests {
         .dataset();
         let a = analyze(&data, &AnalyzeOptions::default()).unwrap();
         let e = a.edges.iter().find(|e| e.callee == "db").unwrap();
-        let sum = |v: &[u32]| v.iter().map(|&x| u64::from(x)).sum::<u64>();
+        let sum = |v: &super::Series<u32>| v.iter().map(|&x| u64::from(x)).sum::<u64>();
         assert_eq!(sum(&e.series.attempts), e.total.attempts);
         assert_eq!(sum(&e.series.calls), e.total.calls);
         assert_eq!(sum(&e.series.retries), e.total.retries);

@@ -38,12 +38,14 @@ pub struct ErrorOrigins {
     pub error_traces: u64,
     /// Indexed by service id.
     pub per_service: Vec<ServiceErrors>,
+    /// Origins charged to each node id (a lookup per service, not a scan of every origin).
+    per_node: Vec<u64>,
 }
 
 impl ErrorOrigins {
     /// Origins charged to `node`.
     pub fn count_for(&self, node: u32) -> u64 {
-        self.origins.iter().filter(|o| o.node == node).count() as u64
+        self.per_node.get(node as usize).copied().unwrap_or(0)
     }
 }
 
@@ -69,6 +71,12 @@ pub fn error_origins(t: &SpanTable, g: &CallGraph, win: Window) -> ErrorOrigins 
     for (o, any) in per_trace {
         out.error_traces += u64::from(any);
         out.origins.extend(o);
+    }
+    out.per_node = vec![0; g.nodes.len()];
+    for o in &out.origins {
+        if let Some(n) = out.per_node.get_mut(o.node as usize) {
+            *n += 1;
+        }
     }
     count_from_below(t, g, win, &mut out.per_service);
     out

@@ -28,29 +28,29 @@ pub fn span_metrics(
     let arrivals: u64 = ser
         .arrivals
         .get(r.clone())
-        .unwrap_or(&[])
+        .unwrap_or_default()
         .iter()
         .map(|&v| u64::from(v))
         .sum();
     let completions: u64 = ser
         .completions
         .get(r.clone())
-        .unwrap_or(&[])
+        .unwrap_or_default()
         .iter()
         .map(|&v| u64::from(v))
         .sum();
     let (mut w_sum, mut n) = (0.0, 0.0);
     for k in r.clone() {
-        let reqs = f64::from(*ser.requests.get(k).unwrap_or(&0));
-        let mean = ser.self_ms.get(k).copied().flatten().unwrap_or(0.0)
-            + ser.child_wait_ms.get(k).copied().flatten().unwrap_or(0.0);
+        let reqs = f64::from(ser.requests.value(k).unwrap_or(0));
+        let mean = ser.self_ms.value(k).flatten().unwrap_or(0.0)
+            + ser.child_wait_ms.value(k).flatten().unwrap_or(0.0);
         w_sum += mean * reqs;
         n += reqs;
     }
     let in_flight: f64 = ser
         .in_flight
         .get(r.clone())
-        .unwrap_or(&[])
+        .unwrap_or_default()
         .iter()
         .map(|&v| f64::from(v))
         .sum::<f64>()
@@ -115,12 +115,12 @@ mod tests {
     fn service(n: usize) -> ServiceStats {
         // 10 arrivals per 1-s bucket, each lasting 0.5 s: L = λW = 10 × 0.5 = 5.
         let series = ServiceSeries {
-            requests: vec![10; n],
-            arrivals: vec![10; n],
-            completions: vec![10; n],
-            in_flight: vec![5; n],
-            self_ms: vec![Some(200.0); n],
-            child_wait_ms: vec![Some(300.0); n],
+            requests: vec![10; n].into(),
+            arrivals: vec![10; n].into(),
+            completions: vec![10; n].into(),
+            in_flight: vec![5; n].into(),
+            self_ms: vec![Some(200.0); n].into(),
+            child_wait_ms: vec![Some(300.0); n].into(),
             ..Default::default()
         };
         ServiceStats {
@@ -152,8 +152,8 @@ mod tests {
             kind,
             source: "test".into(),
             unit: kind.unit(),
-            values: vec![Some(v); 20],
-            samples: vec![1; 20],
+            values: vec![Some(v); 20].into(),
+            samples: vec![1; 20].into(),
         };
         let (depth, wait) = (
             q(QueueKind::LogDepth, 200.0),

@@ -27,6 +27,7 @@ pub mod recovery;
 pub mod rootcause;
 pub mod scan;
 pub mod selftime;
+pub mod series;
 pub mod services;
 pub mod skew;
 pub mod stats;
@@ -34,6 +35,7 @@ pub mod summary;
 pub mod table;
 #[cfg(test)]
 pub mod testkit;
+pub mod timerange;
 
 use anyhow::Result;
 
@@ -101,6 +103,20 @@ pub struct Analysis {
 }
 
 impl Analysis {
+    /// Index into `services` of the service with id `id` (`None` for a virtual node): a
+    /// binary search by name, since `services` is ordered by name.
+    pub fn service_index(&self, id: u32) -> Option<usize> {
+        if id as usize >= self.table.services.len() {
+            return None;
+        }
+        let name = self.table.services.name(id);
+        let k = self
+            .services
+            .binary_search_by(|s| s.name.as_str().cmp(name))
+            .ok()?;
+        (self.services[k].id == id).then_some(k)
+    }
+
     /// The detector context over this analysis.
     pub fn context(&self) -> detectors::Context<'_> {
         detectors::Context {

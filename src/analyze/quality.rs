@@ -69,6 +69,9 @@ impl DataQuality {
             inf.server_kinds + inf.client_kinds,
             "spans had no span kind; read as calls because their parent or child is in another service",
         );
+        if s.time_strays > 0 {
+            out.push(stray_caveat(s));
+        }
         if self.skew.shifted_spans > 0 {
             let by: Vec<String> = self
                 .skew
@@ -101,6 +104,32 @@ impl DataQuality {
         }
         out
     }
+}
+
+/// Stray timestamps are named whatever their share: one span is enough to mislead.
+fn stray_caveat(s: &StructureCounts) -> String {
+    let examples: Vec<String> = s
+        .time_stray_examples
+        .iter()
+        .map(|x| {
+            format!(
+                "trace {} span {} {}..{}",
+                x.trace_id, x.span_id, x.start, x.end
+            )
+        })
+        .collect();
+    let more = s.time_strays as usize - examples.len();
+    format!(
+        "{} spans far outside the time range of the rest set aside (a bad clock or a \
+         replayed batch?): {}{}",
+        s.time_strays,
+        examples.join("; "),
+        if more > 0 {
+            format!("; … {more} more")
+        } else {
+            String::new()
+        }
+    )
 }
 
 /// The span table with clock skew corrected, and what was wrong with the spans: the first

@@ -186,7 +186,7 @@ fn leads(w: &Windows, incident_start: usize, surge: usize) -> bool {
 /// The source's signal per bucket, its baseline, and the active runs.
 fn follow_source(s: &ServiceStats, signal: TriggerSignal, w: &Windows) -> Option<Trigger> {
     let series: Vec<Option<f64>> = match signal {
-        TriggerSignal::SelfTime => s.series.self_ms.clone(),
+        TriggerSignal::SelfTime => s.series.self_ms.to_vec(),
         TriggerSignal::Errors => error_rates(s),
         // The front door's traffic is a system signal: see [`surge`].
         TriggerSignal::Traffic => return None,

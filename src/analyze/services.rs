@@ -6,6 +6,7 @@ use rayon::prelude::*;
 
 use super::incident::{Windows, MIN_BUCKET_SAMPLES, MIN_LATENCY_RISE};
 use super::onset::{error_onset, latency_onset, LOOKBACK_BUCKETS};
+use super::series::Series;
 use super::stats::{quantile, Counted};
 use super::table::SpanTable;
 use crate::model::window::Window;
@@ -13,18 +14,18 @@ use crate::model::window::Window;
 /// Per-bucket series of one service (requests bucketed by start).
 #[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct ServiceSeries {
-    pub requests: Vec<u32>,
-    pub errors: Vec<u32>,
-    pub p50_ms: Vec<Option<f64>>,
-    pub p99_ms: Vec<Option<f64>>,
+    pub requests: Series<u32>,
+    pub errors: Series<u32>,
+    pub p50_ms: Series<Option<f64>>,
+    pub p99_ms: Series<Option<f64>>,
     /// Mean self time per request.
-    pub self_ms: Vec<Option<f64>>,
+    pub self_ms: Series<Option<f64>>,
     /// Mean child wait per request.
-    pub child_wait_ms: Vec<Option<f64>>,
+    pub child_wait_ms: Series<Option<f64>>,
     /// Server spans active at each bucket's end.
-    pub in_flight: Vec<u32>,
-    pub arrivals: Vec<u32>,
-    pub completions: Vec<u32>,
+    pub in_flight: Series<u32>,
+    pub arrivals: Series<u32>,
+    pub completions: Series<u32>,
 }
 
 /// A service over one window; every statistic carries its sample count.
@@ -105,37 +106,44 @@ fn series(t: &SpanTable, self_ns: &[i64], w: &Windows, rows: &[u32]) -> ServiceS
     let n = w.buckets.count;
     let mut durs: Vec<Vec<f64>> = vec![Vec::new(); n];
     let mut selfs = vec![0.0; n];
-    let mut s = ServiceSeries {
-        requests: vec![0; n],
-        errors: vec![0; n],
-        arrivals: vec![0; n],
-        completions: vec![0; n],
-        ..Default::default()
-    };
+    let [mut requests, mut errors, mut completions] = std::array::from_fn(|_| vec![0u32; n]);
     for &i in rows {
         let i = i as usize;
         let k = w.buckets.index(t.start[i]);
-        s.requests[k] += 1;
-        s.errors[k] += u32::from(t.is_error(i));
-        s.completions[w.buckets.index(t.end[i])] += 1;
+        requests[k] += 1;
+        errors[k] += u32::from(t.is_error(i));
+        completions[w.buckets.index(t.end[i])] += 1;
         durs[k].push(ms(t.duration(i)));
         selfs[k] += ms(self_ns[i]);
     }
-    s.arrivals = s.requests.clone();
-    s.in_flight = in_flight(&s.arrivals, &s.completions);
+    let in_flight = in_flight(&requests, &completions);
     let mean = |sum: f64, d: &Vec<f64>| (!d.is_empty()).then(|| sum / d.len() as f64);
-    s.self_ms = (0..n).map(|k| mean(selfs[k], &durs[k])).collect();
-    s.child_wait_ms = (0..n)
+    let self_ms: Vec<Option<f64>> = (0..n).map(|k| mean(selfs[k], &durs[k])).collect();
+    let child_wait_ms: Vec<Option<f64>> = (0..n)
         .map(|k| mean(durs[k].iter().sum::<f64>() - selfs[k], &durs[k]))
         .collect();
-    let pct = |d: &mut Vec<f64>, q| {
-        (d.len() as u64 >= MIN_BUCKET_SAMPLES)
-            .then(|| quantile(d, q))
-            .flatten()
+    let mut pct = |q| {
+        durs.iter_mut()
+            .map(|d| {
+                (d.len() as u64 >= MIN_BUCKET_SAMPLES)
+                    .then(|| quantile(d, q))
+                    .flatten()
+            })
+            .collect::<Vec<_>>()
+            .into()
     };
-    s.p50_ms = durs.iter_mut().map(|d| pct(d, 0.5)).collect();
-    s.p99_ms = durs.iter_mut().map(|d| pct(d, 0.99)).collect();
-    s
+    let requests: Series<u32> = requests.into();
+    ServiceSeries {
+        p50_ms: pct(0.5),
+        p99_ms: pct(0.99),
+        arrivals: requests.clone(),
+        requests,
+        errors: errors.into(),
+        self_ms: self_ms.into(),
+        child_wait_ms: child_wait_ms.into(),
+        in_flight: in_flight.into(),
+        completions: completions.into(),
+    }
 }
 
 /// Active spans at each bucket's end: cumulative arrivals minus cumulative completions.
@@ -185,7 +193,7 @@ fn find_onsets(s: &mut ServiceStats, w: &Windows) {
         (
             OnsetSignal::SelfTime,
             latency_onset(
-                &s.series.self_ms,
+                &s.series.self_ms.to_vec(),
                 base.clone(),
                 search.clone(),
                 MIN_LATENCY_RISE,
@@ -193,11 +201,21 @@ fn find_onsets(s: &mut ServiceStats, w: &Windows) {
         ),
         (
             OnsetSignal::Latency,
-            latency_onset(&s.series.p99_ms, base, search.clone(), MIN_LATENCY_RISE),
+            latency_onset(
+                &s.series.p99_ms.to_vec(),
+                base,
+                search.clone(),
+                MIN_LATENCY_RISE,
+            ),
         ),
         (
             OnsetSignal::Errors,
-            error_onset(&s.series.requests, &s.series.errors, p0, search),
+            error_onset(
+                &s.series.requests.to_vec(),
+                &s.series.errors.to_vec(),
+                p0,
+                search,
+            ),
         ),
     ];
     s.error_onset_ns = candidates[2].1.map(|k| w.buckets.start_of(k));

@@ -201,7 +201,7 @@ fn spread_path(a: &Analysis) -> Vec<String> {
         let next = g
             .graph
             .neighbors_directed(g.node_index[id as usize], Direction::Incoming)
-            .filter_map(|n| a.services.iter().position(|s| s.id == g.graph[n]))
+            .filter_map(|n| a.service_index(g.graph[n]))
             .filter(|&k| !path.contains(&k) && a.roles.get(k).is_some_and(|r| *r != Role::Healthy))
             .min_by_key(|&k| {
                 (

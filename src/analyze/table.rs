@@ -13,6 +13,7 @@ use rayon::prelude::*;
 
 use super::frame_read::{read_spans, RawSpans};
 use super::intern::{FastMap, Interner};
+use super::timerange::{span_range, StraySpan, MAX_EXAMPLES};
 use crate::model::columns::kind;
 
 /// Parent index of a root or orphan span.
@@ -33,6 +34,17 @@ pub struct StructureCounts {
     pub parent_cycles: u64,
     /// Ids that were not hex.
     pub bad_ids: u64,
+    /// Spans with a start or end far outside the stretch holding the rest (a bad clock, a
+    /// replayed batch): set aside, so they cannot stretch the analysed range.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub time_strays: u64,
+    /// The first of them by start time.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub time_stray_examples: Vec<StraySpan>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// Spans as vectors (one entry per row); see the module docs for the row order.
@@ -161,7 +173,8 @@ fn build(raw: RawSpans) -> SpanTable {
         ..Default::default()
     };
     let (trace_of_row, trace_ids) = intern_traces(&raw.trace_id);
-    let order = row_order(&raw, &trace_of_row, &mut structure);
+    let mut order = row_order(&raw, &trace_of_row, &mut structure);
+    set_aside_strays(&raw, &mut order, &mut structure);
     let mut t = permute(&raw, &trace_of_row, &order);
     t.trace_ids = trace_ids;
     t.services = raw.services;
@@ -212,6 +225,36 @@ fn row_order(raw: &RawSpans, trace: &[u32], s: &mut StructureCounts) -> Vec<u32>
     order.dedup_by(|b, a| same(*a as usize, *b as usize));
     s.duplicate_copies = (before - order.len()) as u64;
     order
+}
+
+/// Drops the rows outside the analysed time range (see [`span_range`]), counting them and
+/// keeping the earliest few as examples.
+fn set_aside_strays(raw: &RawSpans, order: &mut Vec<u32>, s: &mut StructureCounts) {
+    // Exact copies still in `raw` share their original's times: the range is the same.
+    let Some(range) = span_range(&raw.start, &raw.end) else {
+        return;
+    };
+    if !range.strays {
+        return;
+    }
+    let end = |r: usize| raw.end[r].max(raw.start[r]);
+    let stray = |r: usize| raw.start[r] < range.lo || end(r) > range.hi;
+    let mut strays: Vec<u32> = order
+        .iter()
+        .copied()
+        .filter(|&r| stray(r as usize))
+        .collect();
+    order.retain(|&r| !stray(r as usize));
+    s.time_strays = strays.len() as u64;
+    strays.sort_unstable_by_key(|&r| (raw.start[r as usize], r));
+    s.time_stray_examples = strays
+        .iter()
+        .take(MAX_EXAMPLES)
+        .map(|&r| {
+            let r = r as usize;
+            StraySpan::new(raw.trace_id[r], raw.span_id[r], raw.start[r], end(r))
+        })
+        .collect();
 }
 
 fn permute(raw: &RawSpans, trace: &[u32], order: &[u32]) -> SpanTable {

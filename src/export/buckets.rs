@@ -5,6 +5,7 @@
 use anyhow::{Context, Result};
 use polars::prelude::{Column, DataFrame};
 
+use crate::analyze::series::Series;
 use crate::analyze::Analysis;
 use crate::write::Folder;
 
@@ -28,8 +29,8 @@ fn bucket_starts(a: &Analysis, series: usize) -> Vec<i64> {
 }
 
 /// Flattens one per-bucket vector of every item, in item order.
-fn flat<T: Clone, I>(items: &[I], get: impl Fn(&I) -> &Vec<T>) -> Vec<T> {
-    items.iter().flat_map(|i| get(i).iter().cloned()).collect()
+fn flat<T: Copy + Default + PartialEq, I>(items: &[I], get: impl Fn(&I) -> &Series<T>) -> Vec<T> {
+    items.iter().flat_map(|i| get(i).iter().copied()).collect()
 }
 
 /// Each name repeated once per bucket.

@@ -19,6 +19,9 @@ pub struct Facts<'a> {
     pub entry: Option<usize>,
     /// Graph node ids from the top root cause upward to the entry (empty without one).
     pub path: Vec<u32>,
+    /// Index into `a.services` of each graph node (`None` for virtual nodes): one lookup
+    /// per node instead of a scan of every service.
+    node_service: Vec<Option<usize>>,
 }
 
 impl<'a> Facts<'a> {
@@ -30,6 +33,7 @@ impl<'a> Facts<'a> {
             origin_ns: a.windows.range.start_ns,
             entry,
             path: contagion_path(a),
+            node_service: node_services(a),
         }
     }
 
@@ -58,7 +62,7 @@ impl<'a> Facts<'a> {
 
     /// Index into `a.services` of graph node `node` (`None` for virtual nodes).
     pub fn service_of_node(&self, node: u32) -> Option<usize> {
-        self.a.services.iter().position(|s| s.id == node)
+        self.node_service.get(node as usize).copied().flatten()
     }
 
     /// The role of service `k` (index into `a.services`).
@@ -128,6 +132,18 @@ pub fn duration_text(ns: i64) -> String {
     }
 }
 
+/// Index into `a.services` of every graph node id (services are ordered by name, node ids
+/// by first sight).
+fn node_services(a: &Analysis) -> Vec<Option<usize>> {
+    let mut out = vec![None; a.graph.nodes.len()];
+    for (k, s) in a.services.iter().enumerate() {
+        if let Some(slot) = out.get_mut(s.id as usize) {
+            *slot = Some(k);
+        }
+    }
+    out
+}
+
 /// The service with the most root SERVER/CONSUMER spans (the system's front door).
 fn entry_service(a: &Analysis) -> Option<usize> {
     let t = &a.table;
@@ -173,7 +189,7 @@ fn next_caller(a: &Analysis, path: &[u32]) -> Option<u32> {
         .map(|n| g.graph[n])
         .filter(|id| !path.contains(id))
         .filter_map(|id| {
-            let k = a.services.iter().position(|s| s.id == id)?;
+            let k = a.service_index(id)?;
             let hurt = a.roles.get(k).is_some_and(|r| *r != Role::Healthy);
             hurt.then(|| (a.services[k].onset_ns.unwrap_or(i64::MAX), g.name(id), id))
         })

@@ -5,14 +5,12 @@
 
 use rayon::prelude::*;
 
-use super::{node_of, walk_tagged, window_of, Scratch};
+use super::{node_of, walk_until, window_of, Scratch};
 use crate::analyze::graph::CallGraph;
 use crate::analyze::incident::Windows;
 use crate::analyze::intern::FastMap;
 use crate::analyze::table::SpanTable;
 
-/// The tag of time a request held itself.
-const OWN: u32 = u32::MAX;
 /// [`EndpointPaths::name`] of a whole-service sum.
 pub const ALL_ENDPOINTS: u32 = u32::MAX;
 
@@ -44,20 +42,19 @@ impl EndpointPaths {
             .map_or([0, 0], |k| self.waits[k].1)
     }
 
-    fn add(&mut self, o: &EndpointPaths) {
+    /// Adds `o`'s sums; its waits go into `waits` (one map for a whole sum, so adding many
+    /// endpoints stays linear in their waits).
+    fn add(&mut self, o: &EndpointPaths, waits: &mut FastMap<u32, [i64; 2]>) {
         for w in 0..2 {
             self.requests[w] += o.requests[w];
             self.dur_ns[w] += o.dur_ns[w];
             self.own_ns[w] += o.own_ns[w];
         }
-        let mut m: FastMap<u32, [i64; 2]> = self.waits.iter().copied().collect();
         for &(n, v) in &o.waits {
-            let e = m.entry(n).or_default();
+            let e = waits.entry(n).or_default();
             e[0] += v[0];
             e[1] += v[1];
         }
-        self.waits = m.into_iter().collect();
-        self.waits.sort_unstable_by_key(|w| w.0);
     }
 }
 
@@ -75,9 +72,15 @@ impl RequestPaths {
             name: ALL_ENDPOINTS,
             ..Default::default()
         };
-        for e in self.endpoints.iter().filter(|e| e.service == service) {
-            out.add(e);
+        // Endpoints are sorted by service: the service's are one contiguous run.
+        let from = self.endpoints.partition_point(|e| e.service < service);
+        let to = self.endpoints.partition_point(|e| e.service <= service);
+        let mut waits = FastMap::default();
+        for e in &self.endpoints[from..to] {
+            out.add(e, &mut waits);
         }
+        out.waits = waits.into_iter().collect();
+        out.waits.sort_unstable_by_key(|w| w.0);
         out
     }
 }
@@ -93,7 +96,7 @@ pub fn request_paths(t: &SpanTable, g: &CallGraph, w: &Windows, starts: &[i64]) 
             |(mut acc, mut s), tr| {
                 let r = &t.trace_rows[tr];
                 for i in (r.start as usize..r.end as usize).filter(|&i| t.is_server(i)) {
-                    add_request(t, g, w, starts, i, &mut acc, &mut s);
+                    let _visited = add_request(t, g, w, starts, i, &mut acc, &mut s);
                 }
                 (acc, s)
             },
@@ -137,7 +140,7 @@ fn blank((service, name): (u32, u32)) -> EndpointPaths {
     }
 }
 
-/// One request's split into the accumulator.
+/// One request's split into the accumulator; returns the spans its walk descended into.
 fn add_request(
     t: &SpanTable,
     g: &CallGraph,
@@ -146,9 +149,9 @@ fn add_request(
     i: usize,
     acc: &mut Acc,
     s: &mut Scratch,
-) {
+) -> usize {
     let Some(win) = window_of(w, t.start[i]) else {
-        return;
+        return 0;
     };
     let svc = t.service[i];
     let key = (svc, t.name[i]);
@@ -157,15 +160,29 @@ fn add_request(
         .or_insert_with(|| (blank(key), FastMap::default()));
     e.requests[win] += 1;
     e.dur_ns[win] += t.duration(i);
-    let tag_of = |parent: u32, c: usize| match parent {
-        OWN if t.service[c] != svc => t.service[c],
-        OWN if t.is_client(c) => node_of(t, g, c),
-        tag => tag,
+    // The request's own region: spans of its service reached without crossing a call.
+    // Everything on the path below a child in another service, or below a call, is wait
+    // on that child's node (the walk charges it in one piece).
+    let wait_node = |c: usize| {
+        if t.service[c] != svc {
+            Some(t.service[c])
+        } else if t.is_client(c) {
+            Some(node_of(t, g, c))
+        } else {
+            None
+        }
     };
-    walk_tagged(t, starts, i, s, (OWN, tag_of), |_, tag, ns| match tag {
-        OWN => e.own_ns[win] += ns,
-        node => waits.entry(node).or_default()[win] += ns,
-    });
+    walk_until(
+        t,
+        starts,
+        i,
+        s,
+        |c| wait_node(c).is_some(),
+        |row, ns, stopped| match stopped.then(|| wait_node(row)).flatten() {
+            Some(node) => waits.entry(node).or_default()[win] += ns,
+            None => e.own_ns[win] += ns,
+        },
+    )
 }
 
 #[cfg(test)]
@@ -196,6 +213,46 @@ mod tests {
         assert_eq!(ms(fe.wait_on(g.nodes.get("redis").unwrap())), 40);
         let api = rp.service(t.services.get("api").unwrap());
         assert_eq!((ms(api.own_ns), api.waits.len()), (26, 0));
+    }
+
+    /// A call chain `depth` spans deep in one trace: SERVER, CLIENT, SERVER, … across four
+    /// services, each span nested 1 ms inside its parent.
+    fn chain(depth: u64) -> Frames {
+        let mut f = Frames::default();
+        for i in 0..depth {
+            let svc = ["a", "b", "c", "d"][(i / 2 % 4) as usize];
+            let k = if i % 2 == 0 {
+                kind::SERVER
+            } else {
+                kind::CLIENT
+            };
+            let (a, b) = (i as i64, 2 * depth as i64 - i as i64);
+            f.push(SpanSpec::new(1, i + 1, i, svc, k, a, b));
+        }
+        f
+    }
+
+    #[test]
+    fn deep_chain_trace_analyzes_in_linear_time() {
+        // Each request's walk covers its own region only: the spans it descends into over
+        // all requests stay a small multiple of the trace, not the sum of subtree sizes
+        // (depth² / 4 = 4 million here).
+        let depth = 4_000;
+        let f = chain(depth);
+        let t = SpanTable::from_frame(&f.spans()).unwrap();
+        let g = build_graph(&t, &f.links());
+        let w = windows(&t, None, None);
+        let (mut acc, mut s) = (Acc::default(), Scratch::default());
+        let visited: usize = (0..t.len())
+            .filter(|&i| t.is_server(i))
+            .map(|i| add_request(&t, &g, &w, i, &mut acc, &mut s))
+            .sum();
+        assert_eq!(visited, depth as usize / 2, "one span per request");
+        // The split is unchanged: a request's own time plus its wait is its duration.
+        let rp = request_paths(&t, &g, &w);
+        let a = rp.service(t.services.get("a").unwrap());
+        let waits: i64 = a.waits.iter().map(|w| w.1[0]).sum();
+        assert_eq!(a.own_ns[0] + waits, a.dur_ns[0]);
     }
 
     #[test]

@@ -82,7 +82,7 @@ impl Detector for LatencyContagion {
 
 /// Incident / baseline of a service's own time per request (from `selftime`).
 fn self_ratio(ctx: &Context, id: u32) -> Option<f64> {
-    let s = ctx.services.iter().find(|s| s.id == id)?;
+    let s = ctx.service_by_id(id)?;
     let (b, i) = (s.baseline.self_ms, s.incident?.self_ms);
     if b.n < MIN_REQUESTS || i.n < MIN_REQUESTS {
         return None;
@@ -126,7 +126,7 @@ fn infection(ctx: &Context, id: u32) -> Option<Infected> {
         return None;
     }
     let own = |w| e.mean_ms(e.own_ns, w).unwrap_or(0.0);
-    let svc = ctx.services.iter().find(|s| s.id == id)?;
+    let svc = ctx.service_by_id(id)?;
     // Own time from selftime (retry backoff counts as waiting there), else the path's.
     let own_rise = match (svc.baseline.self_ms.value, svc.incident?.self_ms.value) {
         (Some(b), Some(i)) => i - b,
@@ -181,7 +181,7 @@ fn chain_end(next: &BTreeMap<u32, u32>, mut node: u32) -> u32 {
 
 /// Onset lag in seconds from `callee` to `caller` (both services with an onset).
 pub fn lag_s(ctx: &Context, callee: u32, caller: u32) -> Option<f64> {
-    let onset = |id: u32| ctx.services.iter().find(|s| s.id == id)?.onset_ns;
+    let onset = |id: u32| ctx.service_by_id(id)?.onset_ns;
     Some((onset(caller)? - onset(callee)?) as f64 / NS_PER_S as f64)
 }
 
@@ -190,9 +190,7 @@ pub fn lag_s(ctx: &Context, callee: u32, caller: u32) -> Option<f64> {
 pub fn path(ctx: &Context, c: &Contagion, source: u32) -> Vec<u32> {
     let mut path = vec![source];
     let onset = |id: u32| {
-        ctx.services
-            .iter()
-            .find(|s| s.id == id)
+        ctx.service_by_id(id)
             .and_then(|s| s.onset_ns)
             .unwrap_or(i64::MAX)
     };

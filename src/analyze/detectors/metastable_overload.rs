@@ -242,9 +242,9 @@ fn backlog_loops(ctx: &Context, from: usize) -> Vec<Loop> {
         if out.last().and_then(|l| l.service.as_deref()) == Some(q.service.as_str()) {
             continue;
         }
-        let baseline = baseline_level(ctx, &q.values);
+        let baseline = baseline_level(ctx, &q.values.to_vec());
         let th = (GROWTH_FACTOR * baseline).max(floor(q.kind));
-        let filled = forward_fill(&q.values);
+        let filled = forward_fill(&q.values.to_vec());
         let flags: Vec<bool> = filled.iter().map(|v| v.is_some_and(|v| v >= th)).collect();
         let until = persists_until(&flags, from);
         if until > from {

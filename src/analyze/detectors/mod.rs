@@ -51,7 +51,21 @@ pub struct Context<'a> {
 impl Context<'_> {
     /// Statistics of the service named `name`.
     pub fn service(&self, name: &str) -> Option<&ServiceStats> {
-        self.services.iter().find(|s| s.name == name)
+        // `services` is ordered by name: a lookup per service stays O(log n).
+        let k = self
+            .services
+            .binary_search_by(|s| s.name.as_str().cmp(name))
+            .ok()?;
+        self.services.get(k)
+    }
+
+    /// Statistics of the service with id `id` (`None` for a virtual node).
+    pub fn service_by_id(&self, id: u32) -> Option<&ServiceStats> {
+        if id as usize >= self.table.services.len() {
+            return None;
+        }
+        self.service(self.table.services.name(id))
+            .filter(|s| s.id == id)
     }
 
     /// The incident window, if there is one.

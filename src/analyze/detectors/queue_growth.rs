@@ -50,11 +50,10 @@ impl Detector for QueueGrowth {
 
     fn detect(&self, ctx: &Context) -> Vec<Finding> {
         let trig = trigger(ctx.services, ctx.errors, ctx.windows);
-        let mut names: Vec<&str> = ctx.queues.iter().map(|q| q.service.as_str()).collect();
-        names.dedup();
-        names
-            .into_iter()
-            .filter_map(|name| service_finding(ctx, name, trig.as_ref()))
+        // Queues are ordered by service: each service's evidence is one run.
+        ctx.queues
+            .chunk_by(|a, b| a.service == b.service)
+            .filter_map(|run| service_finding(ctx, run, trig.as_ref()))
             .collect()
     }
 }
@@ -117,10 +116,15 @@ fn scan_from(ctx: &Context) -> usize {
 /// Whether and how `q` grew: sustained at or above the threshold (floor included), else
 /// sustained at or above the factor alone (`above_floor` false).
 pub fn growth(ctx: &Context, q: &QueueSeries) -> Option<Growth> {
-    let baseline = baseline_level(ctx, &q.values);
+    // Only a positive value can be over a threshold: a series without one (no wait, nothing
+    // in flight) cannot grow, and is not expanded to check.
+    if q.values.all(|v| v.is_none_or(|v| v <= 0.0)) {
+        return None;
+    }
+    let baseline = baseline_level(ctx, &q.values.to_vec());
     let by_factor = GROWTH_FACTOR * baseline;
     let threshold = by_factor.max(floor(q.kind));
-    let filled = forward_fill(&q.values);
+    let filled = forward_fill(&q.values.to_vec());
     let from = scan_from(ctx);
     let runs_over = |th: f64| {
         let flags: Vec<bool> = filled
@@ -151,11 +155,13 @@ pub fn growth(ctx: &Context, q: &QueueSeries) -> Option<Growth> {
     })
 }
 
-fn service_finding(ctx: &Context, name: &str, trig: Option<&Trigger>) -> Option<Finding> {
-    let series: Vec<&QueueSeries> = ctx.queues.iter().filter(|q| q.service == name).collect();
-    let grown: Vec<(&QueueSeries, Growth)> = series
+/// The finding of one service from its queue evidence (`run`: one service's, strongest
+/// kind first).
+fn service_finding(ctx: &Context, run: &[QueueSeries], trig: Option<&Trigger>) -> Option<Finding> {
+    let name = run.first()?.service.as_str();
+    let grown: Vec<(&QueueSeries, Growth)> = run
         .iter()
-        .filter_map(|q| growth(ctx, q).map(|g| (*q, g)))
+        .filter_map(|q| growth(ctx, q).map(|g| (q, g)))
         .collect();
     // Strongest kind that cleared the floor; else the strongest that rose by the factor.
     let (q, g) = grown
@@ -188,6 +194,7 @@ fn service_finding(ctx: &Context, name: &str, trig: Option<&Trigger>) -> Option<
             span.clone(),
             ctx.windows.buckets.width_s(),
         );
+        let series: Vec<&QueueSeries> = run.iter().collect();
         little::queue_metrics(&mut f.metrics, &series, span.clone());
         in_flight_metrics(&mut f.metrics, ctx, s, span);
     }

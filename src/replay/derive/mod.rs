@@ -211,13 +211,11 @@ fn service(a: &Analysis, node: u32, f: &Frame, o: &DeriveOptions) -> (ServiceSum
         samples = self_samples(a, node, instrumented, &whole(a));
     }
     let in_flight = a
-        .services
-        .iter()
-        .find(|s| s.id == node)
-        .map_or(&[][..], |s| &s.series.in_flight[..]);
+        .service_index(node)
+        .map_or(Vec::new(), |k| a.services[k].series.in_flight.to_vec());
     let capacity = match o.capacity.iter().find(|(s, _)| *s == name) {
         Some(&(_, n)) => capacity::configured(n),
-        None => capacity::estimate(t, &a.graph, node, in_flight, f, &a.windows.baseline),
+        None => capacity::estimate(t, &a.graph, node, &in_flight, f, &a.windows.baseline),
     };
     let summary = ServiceSummary {
         self_p50_ms: service_time::median(&mut samples).map(|m| round(m, 4)),

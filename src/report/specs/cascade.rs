@@ -6,6 +6,10 @@ use crate::model::window::NS_PER_S;
 use crate::report::charts::spec::{Chart, ChartFile, SpanRow, Spans};
 use crate::report::facts::Facts;
 
+/// Most rows drawn: a row per service stays legible up to a couple of dozen; the later
+/// onsets beyond are folded into one last row that says how many it stands for.
+pub const MAX_ROWS: usize = 20;
+
 /// The cascade chart (needs an incident and at least one onset).
 pub fn spec(facts: &Facts) -> Result<ChartFile, String> {
     let Some(inc) = facts.a.windows.incident else {
@@ -17,7 +21,12 @@ pub fn spec(facts: &Facts) -> Result<ChartFile, String> {
         return Err("no service departed from its baseline".into());
     };
     let end = facts.secs(inc.end_ns);
-    let rows = nodes
+    let (nodes, folded) = if nodes.len() > MAX_ROWS {
+        nodes.split_at(MAX_ROWS - 1)
+    } else {
+        (&nodes[..], &[][..])
+    };
+    let mut rows: Vec<SpanRow> = nodes
         .iter()
         .map(|&(n, onset)| {
             let color = role_color(facts.role_of_node(n));
@@ -36,6 +45,21 @@ pub fn spec(facts: &Facts) -> Result<ChartFile, String> {
             }
         })
         .collect();
+    if let Some(&(_, onset)) = folded.iter().min_by_key(|&&(_, o)| o) {
+        let color = role_color(crate::analyze::rootcause::Role::Affected);
+        rows.push(SpanRow {
+            label: format!("{} others", folded.len()),
+            label_color: color,
+            start: facts.secs(onset),
+            end: end.max(facts.secs(onset)),
+            color,
+            note: format!(
+                "{} more services, from +{:.0} s after the first",
+                folded.len(),
+                (onset - first) as f64 / NS_PER_S as f64
+            ),
+        });
+    }
     let r = &facts.a.windows.range;
     Ok(ChartFile {
         stem: "cascade",

@@ -13,6 +13,7 @@ pub mod queues;
 pub mod replay;
 pub mod timeline;
 
+use crate::analyze::series::Series;
 use std::ops::Range;
 
 use super::charts::palette;
@@ -108,7 +109,7 @@ pub fn grouped(facts: &Facts, f: impl Fn(Range<usize>) -> Option<f64>) -> Vec<(f
 }
 
 /// Sum of `v` over `r` (missing buckets count as zero).
-pub fn sum(v: &[u32], r: Range<usize>) -> f64 {
+pub fn sum(v: &Series<u32>, r: Range<usize>) -> f64 {
     v.get(r)
         .map_or(0.0, |s| s.iter().map(|&x| f64::from(x)).sum())
 }
@@ -129,8 +130,8 @@ mod grouping_tests {
         assert!(pts.len() <= MAX_POINTS);
         assert_eq!(pts.iter().map(|p| p.1).sum::<f64>() as usize, n);
         assert!(pts.windows(2).all(|w| w[0].0 < w[1].0));
-        assert_eq!(sum(&[1, 2, 3], 1..3), 5.0);
-        assert_eq!(sum(&[1], 0..5), 0.0);
+        assert_eq!(sum(&vec![1, 2, 3].into(), 1..3), 5.0);
+        assert_eq!(sum(&vec![1].into(), 0..5), 0.0);
     }
 }
 

@@ -60,7 +60,7 @@ pub fn finding(ctx: &Context, c: &Contagion, source: u32) -> Option<Finding> {
 }
 
 fn source_metrics(ctx: &Context, source: u32, m: &mut BTreeMap<String, f64>) {
-    if let Some(s) = ctx.services.iter().find(|s| s.id == source) {
+    if let Some(s) = ctx.service_by_id(source) {
         if let (Some(b), Some(i)) = (
             s.baseline.self_ms.value,
             s.incident.and_then(|i| i.self_ms.value),
