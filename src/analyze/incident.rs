@@ -93,6 +93,7 @@ pub fn windows(t: &SpanTable, incident: Option<Window>, baseline: Option<Window>
             .or_else(|| detect(&service_departures(t, &buckets, &entries)))
             .map(|r| buckets.window(r))
             .or_else(|| super::scan::burst(t, &entries))
+            .or_else(|| super::scan::service_burst(t, &entries))
         {
             Some(w) => (Some(w), WindowSource::Detected),
             None => (None, WindowSource::None),

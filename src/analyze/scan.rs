@@ -29,6 +29,13 @@ const MAX_INSIDE: f64 = 0.8;
 
 /// The burst of bad entry requests, if one clears the bar. `entries`: (row, failed).
 pub fn burst(t: &SpanTable, entries: &[(usize, bool)]) -> Option<Window> {
+    scored_burst(t, entries)
+        .filter(|b| b.0 >= SCAN_LLR)
+        .map(|b| b.1)
+}
+
+/// The strongest burst among `rows` (row, failed) and its likelihood ratio.
+fn scored_burst(t: &SpanTable, entries: &[(usize, bool)]) -> Option<(f64, Window)> {
     let mut reqs: Vec<(i64, f64, bool)> = entries
         .iter()
         .map(|&(i, failed)| (t.start[i], t.duration(i) as f64, failed))
@@ -37,14 +44,35 @@ pub fn burst(t: &SpanTable, entries: &[(usize, bool)]) -> Option<Window> {
     let mut durs: Vec<f64> = reqs.iter().map(|r| r.1).collect();
     let slow = quantile(&mut durs, SLOW_QUANTILE)?;
     let bad: Vec<bool> = reqs.iter().map(|r| r.2 || r.1 > slow).collect();
-    let (a, b) = best_stretch(&bad)?;
+    let (z, a, b) = best_stretch(&bad)?;
     let end = reqs.get(b).map_or(reqs[b - 1].0 + 1, |r| r.0);
-    Some(Window::new(reqs[a].0, end))
+    Some((z, Window::new(reqs[a].0, end)))
 }
 
-/// The request range `a..b` whose share of bad requests stands out most from the share
-/// outside it (two-proportion z), when it clears [`SCAN_Z`].
-fn best_stretch(bad: &[bool]) -> Option<(usize, usize)> {
+/// A burst among some service's own requests (server spans that are not entry requests),
+/// for incidents the front door does not show. Trying every service is more chances for
+/// noise: the bar rises by ln(services), which divides the false-alarm rate by their count.
+pub fn service_burst(t: &SpanTable, entries: &[(usize, bool)]) -> Option<Window> {
+    let is_entry: std::collections::HashSet<usize> = entries.iter().map(|e| e.0).collect();
+    let mut rows: Vec<Vec<(usize, bool)>> = vec![Vec::new(); t.services.len()];
+    for i in (0..t.len()).filter(|&i| t.is_server(i) && !is_entry.contains(&i)) {
+        rows[t.service[i] as usize].push((i, t.is_error(i)));
+    }
+    let tried: Vec<&Vec<(usize, bool)>> = rows.iter().filter(|r| r.len() >= MIN_REQUESTS).collect();
+    let bar = SCAN_LLR + (tried.len().max(1) as f64).ln();
+    tried
+        .into_iter()
+        .filter_map(|r| scored_burst(t, r).filter(|b| b.0 >= bar))
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|b| b.1)
+}
+
+/// A service with fewer requests than this is not scanned on its own.
+const MIN_REQUESTS: usize = 20;
+
+/// The request range `a..b` where bad requests stand out most from the rest, with its
+/// likelihood ratio ([`llr`]).
+fn best_stretch(bad: &[bool]) -> Option<(f64, usize, usize)> {
     let n = bad.len();
     let cells = GRID.min(n);
     if cells < 2 {
@@ -74,8 +102,7 @@ fn best_stretch(bad: &[bool]) -> Option<(usize, usize)> {
             }
         }
     }
-    let (z, a, b) = best?;
-    (z >= SCAN_LLR).then_some((a, b))
+    best
 }
 
 /// The log-likelihood ratio of "the stretch has its own bad rate" against "one rate
@@ -116,14 +143,16 @@ mod tests {
         for x in &mut bad[120..160] {
             *x = true;
         }
-        let (a, b) = best_stretch(&bad).expect("a burst");
+        let (z, a, b) = best_stretch(&bad).expect("a burst");
+        assert!(z >= SCAN_LLR);
         assert!(a.abs_diff(120) <= 6 && b.abs_diff(160) <= 6, "{a}..{b}");
     }
 
     #[test]
     fn noise_alone_is_no_burst() {
         for seed in 0..20 {
-            assert_eq!(best_stretch(&seeded(2000, seed, 0.1)), None, "seed {seed}");
+            let best = best_stretch(&seeded(2000, seed, 0.1)).map_or(0.0, |b| b.0);
+            assert!(best < SCAN_LLR, "seed {seed}: {best}");
         }
     }
 }

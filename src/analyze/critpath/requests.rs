@@ -245,11 +245,11 @@ mod tests {
         let (mut acc, mut s) = (Acc::default(), Scratch::default());
         let visited: usize = (0..t.len())
             .filter(|&i| t.is_server(i))
-            .map(|i| add_request(&t, &g, &w, i, &mut acc, &mut s))
+            .map(|i| add_request(&t, &g, &w, &t.start, i, &mut acc, &mut s))
             .sum();
         assert_eq!(visited, depth as usize / 2, "one span per request");
         // The split is unchanged: a request's own time plus its wait is its duration.
-        let rp = request_paths(&t, &g, &w);
+        let rp = request_paths(&t, &g, &w, &t.start);
         let a = rp.service(t.services.get("a").unwrap());
         let waits: i64 = a.waits.iter().map(|w| w.1[0]).sum();
         assert_eq!(a.own_ns[0] + waits, a.dur_ns[0]);
