@@ -108,9 +108,18 @@ pub fn surge(w: &Windows) -> Option<Trigger> {
         .map(|(k, &v)| k >= from && v >= SURGE_RATIO * baseline)
         .collect();
     let bar = SURGE_RATIO * baseline;
+    // The edges of a step are where it crosses halfway between the baseline and the
+    // run's own level.
+    let halfway = |r: &std::ops::Range<usize>| {
+        let level = series[r.clone()].iter().sum::<f64>() / r.len().max(1) as f64;
+        bar.max((baseline + level) / 2.0)
+    };
     let first = sustained_runs(&flags, SUSTAIN_BUCKETS)
         .into_iter()
-        .map(|r| trim(&series, r, bar))
+        .map(|r| {
+            let edge = halfway(&r);
+            trim(&series, r, edge)
+        })
         .find(|r| {
             r.len() >= SUSTAIN_BUCKETS && poisson_z(&series[r.clone()], baseline) >= K_SIGMA
         })?;

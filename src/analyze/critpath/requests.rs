@@ -247,7 +247,11 @@ mod tests {
             .filter(|&i| t.is_server(i))
             .map(|i| add_request(&t, &g, &w, &t.start, i, &mut acc, &mut s))
             .sum();
-        assert_eq!(visited, depth as usize / 2, "one span per request");
+        let judged = (0..t.len())
+            .filter(|&i| t.is_server(i) && window_of(&w, t.start[i]).is_some())
+            .count();
+        assert!(judged >= depth as usize / 2 - 10, "{judged}");
+        assert_eq!(visited, judged, "one span per request");
         // The split is unchanged: a request's own time plus its wait is its duration.
         let rp = request_paths(&t, &g, &w, &t.start);
         let a = rp.service(t.services.get("a").unwrap());
