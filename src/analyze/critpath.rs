@@ -59,6 +59,12 @@ pub struct CriticalPath {
     pub incident_total_ns: i64,
     /// Each request's critical path split into own time and waits per callee.
     pub requests: requests::RequestPaths,
+    /// Critical-path time each node spent working (its own spans), `[baseline, incident]`,
+    /// indexed by node id.
+    pub work_ns: Vec<[i64; 2]>,
+    /// Critical-path time inside client spans but outside their server span (network,
+    /// the callee's queue, backoff, or an uninstrumented callee), per graph edge.
+    pub gap_ns: Vec<[i64; 2]>,
 }
 
 impl CriticalPath {
@@ -89,8 +95,14 @@ pub fn main_root(t: &SpanTable, rows: std::ops::Range<usize>) -> Option<usize> {
 
 /// Walks the critical path below `root`, calling `charge(row, ns)` for every stretch of
 /// time row `row` itself held the path (the charges add up to the root's duration).
-pub fn walk(t: &SpanTable, root: usize, s: &mut Scratch, mut charge: impl FnMut(usize, i64)) {
-    walk_until(t, root, s, |_| false, |row, ns, _| charge(row, ns));
+pub fn walk(
+    t: &SpanTable,
+    starts: &[i64],
+    root: usize,
+    s: &mut Scratch,
+    mut charge: impl FnMut(usize, i64),
+) {
+    walk_until(t, starts, root, s, |_| false, |row, ns, _| charge(row, ns));
 }
 
 /// [`walk`] that does not descend below a child on the path for which `stop(child)` holds:
@@ -99,8 +111,13 @@ pub fn walk(t: &SpanTable, root: usize, s: &mut Scratch, mut charge: impl FnMut(
 /// `charge(child, ns, true)`; other charges are `charge(row, ns, false)`. A request's split
 /// needs only its own region this way, which keeps the splits of nested requests linear in
 /// the trace instead of quadratic in its depth. Returns how many spans it descended into.
+///
+/// `starts[row]` is where a child's claim on its parent's time begins: its start, or for a
+/// retry the end of the attempt before it (the backoff pause is spent because the callee
+/// failed, so it is the call's time, not the caller's work).
 pub fn walk_until(
     t: &SpanTable,
+    starts: &[i64],
     root: usize,
     s: &mut Scratch,
     stop: impl Fn(usize) -> bool,
@@ -112,7 +129,7 @@ pub fn walk_until(
     while let Some((span, lo, hi)) = s.stack.pop() {
         visited += 1;
         let span = span as usize;
-        eligible_children(t, span, lo, hi, &mut s.kids);
+        eligible_children(t, starts, span, lo, hi, &mut s.kids);
         let mut cur = hi;
         for &(end, start, row) in &s.kids {
             if end > cur {
@@ -133,7 +150,14 @@ pub fn walk_until(
 
 /// Children of `span` clipped to `[lo, hi]`, latest end first; async and outside ones
 /// dropped (see the module docs).
-fn eligible_children(t: &SpanTable, span: usize, lo: i64, hi: i64, out: &mut Vec<Seg>) {
+fn eligible_children(
+    t: &SpanTable,
+    starts: &[i64],
+    span: usize,
+    lo: i64,
+    hi: i64,
+    out: &mut Vec<Seg>,
+) {
     out.clear();
     // Async is judged against the span's own end: `hi` may be a clip by its caller.
     let async_after = if t.is_client(span) {
@@ -143,7 +167,7 @@ fn eligible_children(t: &SpanTable, span: usize, lo: i64, hi: i64, out: &mut Vec
     };
     for &c in t.children(span) {
         let c_us = c as usize;
-        let (start, end) = (t.start[c_us], t.end[c_us]);
+        let (start, end) = (starts[c_us], t.end[c_us]);
         if start >= hi || end <= lo || end > async_after {
             continue;
         }
@@ -166,6 +190,8 @@ pub fn node_of(t: &SpanTable, g: &CallGraph, row: usize) -> u32 {
 #[derive(Clone)]
 struct Acc {
     ns: Vec<[i64; 2]>,
+    work: Vec<[i64; 2]>,
+    gap: Vec<[i64; 2]>,
     traces: Vec<[u64; 2]>,
     top: Vec<Vec<(i64, u32)>>,
     roots: [u64; 2],
@@ -175,9 +201,11 @@ struct Acc {
 }
 
 impl Acc {
-    fn new(n: usize) -> Acc {
+    fn new(n: usize, edges: usize) -> Acc {
         Acc {
             ns: vec![[0; 2]; n],
+            work: vec![[0; 2]; n],
+            gap: vec![[0; 2]; edges],
             traces: vec![[0; 2]; n],
             top: vec![Vec::new(); n],
             roots: [0; 2],
@@ -197,11 +225,20 @@ impl Acc {
                 push_top(&mut self.top[k], e);
             }
         }
+        add_pairs(&mut self.work, &o.work);
+        add_pairs(&mut self.gap, &o.gap);
         for w in 0..2 {
             self.roots[w] += o.roots[w];
             self.total[w] += o.total[w];
         }
         self
+    }
+}
+
+fn add_pairs(a: &mut [[i64; 2]], b: &[[i64; 2]]) {
+    for (x, y) in a.iter_mut().zip(b) {
+        x[0] += y[0];
+        x[1] += y[1];
     }
 }
 
@@ -225,7 +262,8 @@ fn window_of(w: &Windows, start: i64) -> Option<usize> {
 }
 
 /// One trace into the accumulator.
-fn add_trace(t: &SpanTable, g: &CallGraph, w: &Windows, tr: usize, acc: &mut Acc, s: &mut Scratch) {
+fn add_trace(cx: &Inputs, tr: usize, acc: &mut Acc, s: &mut Scratch) {
+    let Inputs { t, g, w, starts } = *cx;
     let r = &t.trace_rows[tr];
     let Some(root) = main_root(t, r.start as usize..r.end as usize) else {
         return;
@@ -234,9 +272,17 @@ fn add_trace(t: &SpanTable, g: &CallGraph, w: &Windows, tr: usize, acc: &mut Acc
         return;
     };
     let Acc {
-        per_trace, touched, ..
+        per_trace,
+        touched,
+        work,
+        gap,
+        ..
     } = acc;
-    walk(t, root, s, |row, ns| {
+    walk(t, starts, root, s, |row, ns| {
+        match t.is_client(row).then(|| g.call_of_client(row)).flatten() {
+            Some(ci) => gap[g.call_edge[ci] as usize][win] += ns,
+            None => work[t.service[row] as usize][win] += ns,
+        }
         let node = node_of(t, g, row) as usize;
         if ns > 0 && per_trace[node] == 0 {
             touched.push(node as u32);
@@ -257,36 +303,47 @@ fn add_trace(t: &SpanTable, g: &CallGraph, w: &Windows, tr: usize, acc: &mut Acc
     acc.touched.clear();
 }
 
+/// What every trace walk reads.
+#[derive(Clone, Copy)]
+struct Inputs<'a> {
+    t: &'a SpanTable,
+    g: &'a CallGraph,
+    w: &'a Windows,
+    starts: &'a [i64],
+}
+
 /// Critical paths of every trace, summed per node over the baseline and incident windows
-/// (traces assigned by their main root's start). Independent of the thread count.
-pub fn critical_path(t: &SpanTable, g: &CallGraph, w: &Windows) -> CriticalPath {
-    let n = g.nodes.len();
+/// (traces assigned by their main root's start). `starts` as in [`walk_until`].
+/// Independent of the thread count.
+pub fn critical_path(t: &SpanTable, g: &CallGraph, w: &Windows, starts: &[i64]) -> CriticalPath {
+    let (n, e) = (g.nodes.len(), g.edges.len());
+    let cx = Inputs { t, g, w, starts };
     // Each fold keeps sums for every node, so creating and merging one costs a pass over
     // the nodes: give each fold at least as many spans as there are nodes, so that cost
     // stays below its work (one trace a fold for a dozen services; fewer, larger folds for
     // 10^5 services).
     let traces = t.trace_rows.len();
-    let min_len = (n as u128 * traces as u128)
+    let min_len = ((n + e) as u128 * traces as u128)
         .div_ceil(t.len().max(1) as u128)
         .max(1) as usize;
     let acc = (0..traces)
         .into_par_iter()
         .with_min_len(min_len)
         .fold(
-            || (Acc::new(n), Scratch::default()),
+            || (Acc::new(n, e), Scratch::default()),
             |(mut acc, mut s), tr| {
-                add_trace(t, g, w, tr, &mut acc, &mut s);
+                add_trace(&cx, tr, &mut acc, &mut s);
                 (acc, s)
             },
         )
         .map(|(acc, _)| acc)
-        .reduce(|| Acc::new(n), Acc::merge);
+        .reduce(|| Acc::new(n, e), Acc::merge);
     let mut cp = summarise(g, w.incident, acc);
-    cp.requests = requests::request_paths(t, g, w);
+    cp.requests = requests::request_paths(t, g, w, starts);
     cp
 }
 
-fn summarise(g: &CallGraph, incident: Option<Window>, acc: Acc) -> CriticalPath {
+fn summarise(g: &CallGraph, incident: Option<Window>, mut acc: Acc) -> CriticalPath {
     let share = |ns: i64, total: i64| (total > 0).then(|| ns as f64 / total as f64);
     let nodes = (0..g.nodes.len())
         .map(|k| {
@@ -311,6 +368,8 @@ fn summarise(g: &CallGraph, incident: Option<Window>, acc: Acc) -> CriticalPath 
         baseline_total_ns: acc.total[0],
         incident_total_ns: acc.total[1],
         requests: requests::RequestPaths::default(),
+        work_ns: std::mem::take(&mut acc.work),
+        gap_ns: std::mem::take(&mut acc.gap),
     }
 }
 

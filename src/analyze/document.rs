@@ -22,6 +22,13 @@ struct Doc<'a> {
     input: Input,
     windows: Windows,
     services: Vec<Service>,
+    /// What users saw: entry requests (each trace's root, of any kind), baseline against
+    /// incident.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    users: Option<&'a crate::analyze::localize::entry::EntryChange>,
+    /// Uninstrumented dependencies (virtual nodes) and their roles.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    virtual_nodes: Vec<VirtualNode>,
     edges: Vec<Edge>,
     root_causes: Vec<RootCause<'a>>,
     findings: Vec<FindingOut<'a>>,
@@ -150,10 +157,19 @@ impl EdgeWindow {
 struct RootCause<'a> {
     service: &'a str,
     score: f64,
-    /// Omitted while the ranking gives no calibrated confidence.
+    /// Calibrated confidence (causes given 0.8 are right about 80 % of the time).
     #[serde(skip_serializing_if = "Option::is_none")]
     confidence: Option<f64>,
     reason: &'a str,
+    /// Share of the user-facing change this cause explains.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    explained: Option<f64>,
+    /// The evidence that carried the verdict.
+    #[serde(skip_serializing_if = "str::is_empty")]
+    evidence: &'a str,
+    /// What the cause's bad requests share (an instance, an operation).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    below: Option<&'a crate::analyze::localize::below::Concentration>,
 }
 
 #[derive(Serialize)]
@@ -205,6 +221,8 @@ pub fn findings_document(a: &Analysis, data: &Dataset) -> serde_json::Value {
         input: input(a, data),
         windows: windows(a),
         services: services(a),
+        users: a.windows.incident.map(|_| &a.localization.entry),
+        virtual_nodes: virtual_nodes(a),
         edges: edges(a),
         root_causes: a
             .root_causes
@@ -214,6 +232,9 @@ pub fn findings_document(a: &Analysis, data: &Dataset) -> serde_json::Value {
                 score: r.score,
                 confidence: r.confidence,
                 reason: &r.reason,
+                explained: r.explained.map(|v| (v * 1000.0).round() / 1000.0),
+                evidence: &r.evidence,
+                below: r.below.as_ref(),
             })
             .collect(),
         findings: a.findings.iter().map(finding).collect(),
@@ -274,6 +295,23 @@ fn services(a: &Analysis) -> Vec<Service> {
             onset: s.onset_ns.map(rfc3339),
         })
         .collect()
+}
+
+/// Uninstrumented dependencies, seen through their callers: name and role.
+fn virtual_nodes(a: &Analysis) -> Vec<VirtualNode> {
+    a.virtual_roles
+        .iter()
+        .map(|&(node, role)| VirtualNode {
+            name: a.graph.name(node).to_string(),
+            role: role.as_str(),
+        })
+        .collect()
+}
+
+#[derive(Serialize)]
+struct VirtualNode {
+    name: String,
+    role: &'static str,
 }
 
 fn edges(a: &Analysis) -> Vec<Edge> {

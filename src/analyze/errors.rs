@@ -92,10 +92,49 @@ fn charge(t: &SpanTable, g: &CallGraph, i: usize) -> Origin {
         },
         _ => Origin {
             row: i as u32,
-            node: t.service[i],
+            node: logged_callee(t, g, i).unwrap_or(t.service[i]),
             timeout: false,
         },
     }
+}
+
+/// When all that says row `i` failed is an ERROR log, and the message names exactly one of
+/// the nodes the request called, that dependency is where the failure came from: a service
+/// that returns a wrong value shows up only as an error its caller logs about it.
+fn logged_callee(t: &SpanTable, g: &CallGraph, i: usize) -> Option<u32> {
+    let msg = t.logged_error(i)?.to_lowercase();
+    let mut named: Vec<u32> = Vec::new();
+    let mut stack: Vec<usize> = t.children(i).iter().map(|&c| c as usize).collect();
+    while let Some(c) = stack.pop() {
+        if t.is_client(c) {
+            if let Some(ci) = g.call_of_client(c) {
+                let node = g.calls[ci].callee;
+                if !named.contains(&node) && mentions(&msg, g.name(node)) {
+                    named.push(node);
+                }
+            }
+        } else if t.service[c] == t.service[i] {
+            stack.extend(t.children(c).iter().map(|&x| x as usize));
+        }
+    }
+    (named.len() == 1).then(|| named[0])
+}
+
+/// Whether `msg` (lower case) holds `name` as a whole word.
+fn mentions(msg: &str, name: &str) -> bool {
+    let name = name.to_lowercase();
+    if name.is_empty() {
+        return false;
+    }
+    let word = |c: char| c.is_alphanumeric() || c == '_';
+    msg.match_indices(&name).any(|(at, _)| {
+        let before = msg[..at].chars().next_back().is_none_or(|c| !word(c));
+        let after = msg[at + name.len()..]
+            .chars()
+            .next()
+            .is_none_or(|c| !word(c));
+        before && after
+    })
 }
 
 /// For each failed request, whether an origin charged to another node lies below it.
@@ -129,6 +168,20 @@ fn origin_below(t: &SpanTable, g: &CallGraph, s: usize) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_log_names_a_dependency_as_a_whole_word() {
+        assert!(super::mentions(
+            "inventory reservation mismatch",
+            "inventory"
+        ));
+        assert!(super::mentions(
+            "bad answer from payments-v2.",
+            "payments-v2"
+        ));
+        assert!(!super::mentions("inventoryx failed", "inventory"));
+        assert!(!super::mentions("anything", ""));
+    }
+
     use super::*;
     use crate::analyze::graph::build_graph;
     use crate::analyze::testkit::{Frames, SpanSpec};

@@ -31,10 +31,13 @@ pub struct RawSpans {
     pub resend: Vec<i32>,
     /// Virtual callee name (peer.service, server.address, db.system, messaging destination).
     pub peer: Vec<u32>,
+    /// Instance (pod, host) of the span's service; [`Interner::NONE`] when not recorded.
+    pub instance: Vec<u32>,
     pub timeout: Vec<bool>,
     pub services: Interner,
     pub names: Interner,
     pub peers: Interner,
+    pub instances: Interner,
     /// Rows whose ids were not hex (kept, id read as 0).
     pub bad_ids: u64,
 }
@@ -62,6 +65,7 @@ pub fn read_spans(df: &DataFrame) -> Result<RawSpans> {
     raw.grpc_status = int_column(df, col::GRPC_STATUS_CODE, false)?;
     raw.resend = int_column(df, col::RESEND_COUNT, false)?;
     raw.peer = read_peers(df, &mut raw.peers)?;
+    raw.instance = read_optional_strings(df, col::INSTANCE, &mut raw.instances)?;
     raw.timeout = read_timeouts(df, &raw)?;
     Ok(raw)
 }
@@ -159,29 +163,63 @@ fn i64_column(df: &DataFrame, name: &str) -> Result<Vec<i64>> {
     Ok(ca.iter().map(|v| v.unwrap_or(0)).collect())
 }
 
-/// Virtual callee names: the first of peer.service, server.address, db.system,
-/// messaging destination that is present (Tempo's virtual-node rule).
+/// An optional string column interned (absent or empty → [`Interner::NONE`]).
+fn read_optional_strings(df: &DataFrame, name: &str, into: &mut Interner) -> Result<Vec<u32>> {
+    let Some(c) = str_column(df, name)? else {
+        return Ok(vec![Interner::NONE; df.height()]);
+    };
+    Ok(c.iter()
+        .map(|v| match v {
+            Some(v) if !v.is_empty() => into.intern(v),
+            _ => Interner::NONE,
+        })
+        .collect())
+}
+
+/// Virtual callee names, the first present of: peer.service; server.address with its port
+/// (several services often share one host, so a host alone names none of them); the URL's
+/// authority; db.system; the messaging destination (Tempo's virtual-node rule, by endpoint).
 fn read_peers(df: &DataFrame, peers: &mut Interner) -> Result<Vec<u32>> {
-    let sources = [
-        col::PEER_SERVICE,
-        col::SERVER_ADDRESS,
-        col::DB_SYSTEM,
-        col::MESSAGING_DESTINATION,
-    ];
-    let mut out = vec![Interner::NONE; df.height()];
-    for name in sources {
-        let Some(c) = str_column(df, name)? else {
-            continue;
-        };
-        for (slot, v) in out.iter_mut().zip(c.iter()) {
-            if let (Interner::NONE, Some(v)) = (*slot, v) {
-                if !v.is_empty() {
-                    *slot = peers.intern(v);
-                }
-            }
-        }
-    }
-    Ok(out)
+    let ports = int_column(df, col::SERVER_PORT, false)?;
+    let text = |name: &str| -> Result<Vec<Option<String>>> {
+        Ok(match str_column(df, name)? {
+            Some(c) => c
+                .iter()
+                .map(|v| v.filter(|v| !v.is_empty()).map(str::to_string))
+                .collect(),
+            None => vec![None; df.height()],
+        })
+    };
+    let (service, address, url) = (
+        text(col::PEER_SERVICE)?,
+        text(col::SERVER_ADDRESS)?,
+        text(col::URL)?,
+    );
+    let (db, dest) = (text(col::DB_SYSTEM)?, text(col::MESSAGING_DESTINATION)?);
+    Ok((0..df.height())
+        .map(|i| {
+            let endpoint = address[i].as_ref().map(|a| match ports[i] {
+                p if p > 0 => format!("{a}:{p}"),
+                _ => a.clone(),
+            });
+            let name = service[i]
+                .clone()
+                .or(endpoint)
+                .or_else(|| url[i].as_deref().and_then(authority).map(str::to_string))
+                .or_else(|| db[i].clone())
+                .or_else(|| dest[i].clone());
+            name.map_or(Interner::NONE, |n| peers.intern(&n))
+        })
+        .collect())
+}
+
+/// The authority of an absolute URL (`http://host:port/path` → `host:port`).
+fn authority(url: &str) -> Option<&str> {
+    let rest = url.split_once("://")?.1;
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let auth = &rest[..end];
+    let auth = auth.rsplit_once('@').map_or(auth, |(_, h)| h);
+    (!auth.is_empty()).then_some(auth)
 }
 
 /// Whether each span's error looks like a timeout: `error.type` or the status message
@@ -210,4 +248,20 @@ const GRPC_DEADLINE_EXCEEDED: i32 = 4;
 fn mentions_timeout(s: &str) -> bool {
     let s = s.to_ascii_lowercase();
     s.contains("timeout") || s.contains("timed out") || s.contains("deadline")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::authority;
+
+    #[test]
+    fn authority_of_urls() {
+        assert_eq!(
+            authority("http://127.0.0.1:8090/pay?x=1"),
+            Some("127.0.0.1:8090")
+        );
+        assert_eq!(authority("https://u:p@db.local/x"), Some("db.local"));
+        assert_eq!(authority("/relative/path"), None);
+        assert_eq!(authority("http://"), None);
+    }
 }

@@ -7,7 +7,7 @@
 //! seen on calls that did reach an instrumented service, in which case that service is the
 //! callee (a timed-out attempt to `inventory` is still a call to `inventory`).
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use petgraph::graph::{DiGraph, NodeIndex};
 use polars::prelude::DataFrame;
@@ -52,6 +52,8 @@ pub struct CallGraph {
     pub graph: DiGraph<u32, u32>,
     /// Graph index of each node id.
     pub node_index: Vec<NodeIndex>,
+    /// Peer names that reached more than one service (their unanswered calls stay virtual).
+    pub ambiguous_peers: u64,
 }
 
 impl CallGraph {
@@ -86,7 +88,7 @@ pub fn build_graph(t: &SpanTable, links: &DataFrame) -> CallGraph {
         .collect();
     raw.sort_unstable();
     let mut nodes = t.services.clone();
-    let learned = learn_peers(t, &raw);
+    let (learned, ambiguous_peers) = learn_peers(t, &raw);
     let calls: Vec<Call> = raw
         .iter()
         .map(|&(c, s)| Call {
@@ -96,7 +98,9 @@ pub fn build_graph(t: &SpanTable, links: &DataFrame) -> CallGraph {
             callee: callee_node(t, c as usize, s, &learned, &mut nodes),
         })
         .collect();
-    assemble(calls, nodes)
+    let mut g = assemble(calls, nodes);
+    g.ambiguous_peers = ambiguous_peers;
+    g
 }
 
 /// The server (or consumer) child of client row `i` in another service, else a consumer
@@ -159,23 +163,26 @@ fn read_links(links: &DataFrame) -> Vec<((u128, u64), (u128, u64))> {
         .collect()
 }
 
-/// Peer name → the service that calls carrying it reached most often.
-fn learn_peers(t: &SpanTable, raw: &[(u32, u32)]) -> HashMap<u32, u32> {
-    let mut votes: BTreeMap<(u32, u32), u64> = BTreeMap::new();
+/// Peer name → the one service that answered calls carrying it. A name that reached two or
+/// more services (a shared host, a proxy) is ambiguous: an unanswered call with it stays a
+/// virtual node rather than inventing an edge; such names are counted.
+fn learn_peers(t: &SpanTable, raw: &[(u32, u32)]) -> (HashMap<u32, u32>, u64) {
+    let mut reached: BTreeMap<u32, BTreeSet<u32>> = BTreeMap::new();
     for &(c, s) in raw {
         let peer = t.peer[c as usize];
         if s != NO_SERVER && peer != Interner::NONE {
-            *votes.entry((peer, t.service[s as usize])).or_default() += 1;
+            reached
+                .entry(peer)
+                .or_default()
+                .insert(t.service[s as usize]);
         }
     }
-    let mut best: HashMap<u32, (u64, u32)> = HashMap::new();
-    for ((peer, svc), n) in votes {
-        let e = best.entry(peer).or_insert((n, svc));
-        if n > e.0 {
-            *e = (n, svc);
-        }
-    }
-    best.into_iter().map(|(p, (_, s))| (p, s)).collect()
+    let ambiguous = reached.values().filter(|s| s.len() > 1).count() as u64;
+    let learned = reached
+        .into_iter()
+        .filter_map(|(p, s)| (s.len() == 1).then_some((p, *s.first()?)))
+        .collect();
+    (learned, ambiguous)
 }
 
 fn callee_node(
@@ -222,6 +229,7 @@ fn assemble(calls: Vec<Call>, nodes: Interner) -> CallGraph {
         edges: pairs,
         graph,
         node_index,
+        ambiguous_peers: 0,
     }
 }
 

@@ -7,7 +7,7 @@
 //! (runs within [`MERGE_GAP_BUCKETS`] of each other; the largest such cluster).
 
 use super::buckets::Buckets;
-use super::stats::{quantile, upper_threshold};
+use super::stats::{quantile, shift, upper_threshold, MEDIUM_EFFECT};
 use super::table::SpanTable;
 use crate::model::window::Window;
 
@@ -89,8 +89,13 @@ pub fn windows(t: &SpanTable, incident: Option<Window>, baseline: Option<Window>
     signals.entry_service = front_door(t, &entries);
     let (incident, source) = match incident {
         Some(w) => (Some(w), WindowSource::User),
-        None => match detect(&signals.departed) {
-            Some(r) => (Some(buckets.window(r)), WindowSource::Detected),
+        None => match detect(&signals.departed)
+            .or_else(|| detect(&service_departures(t, &buckets, &entries)))
+            .map(|r| buckets.window(r))
+            .or_else(|| super::scan::burst(t, &entries))
+            .or_else(|| super::scan::service_burst(t, &entries))
+        {
+            Some(w) => (Some(w), WindowSource::Detected),
             None => (None, WindowSource::None),
         },
     };
@@ -173,15 +178,21 @@ pub fn sustained_runs(flags: &[bool], min_len: usize) -> Vec<std::ops::Range<usi
 }
 
 fn system_signals(t: &SpanTable, b: &Buckets, entries: &[(usize, bool)]) -> SystemSignals {
+    let mut s = request_signals(t, b, entries);
+    s.spans = vec![0; b.count];
+    for &st in &t.start {
+        s.spans[b.index(st)] += 1;
+    }
+    s
+}
+
+/// Per bucket: requests, failed requests, p99, and which buckets departed.
+fn request_signals(t: &SpanTable, b: &Buckets, entries: &[(usize, bool)]) -> SystemSignals {
     let mut s = SystemSignals {
-        spans: vec![0; b.count],
         errors: vec![0; b.count],
         entry_requests: vec![0; b.count],
         ..Default::default()
     };
-    for &st in &t.start {
-        s.spans[b.index(st)] += 1;
-    }
     let mut entry: Vec<Vec<f64>> = vec![Vec::new(); b.count];
     for &(row, failed) in entries {
         let k = b.index(t.start[row]);
@@ -198,14 +209,81 @@ fn system_signals(t: &SpanTable, b: &Buckets, entries: &[(usize, bool)]) -> Syst
         })
         .collect();
     flag_departures(&mut s);
+    for (k, shifted) in shifted_buckets(&entry).into_iter().enumerate() {
+        s.departed[k] |= shifted;
+    }
     s
 }
 
-/// The service that receives the most entry requests (ties: the first by name).
+/// Buckets whose whole latency distribution moved up against the reference: the pooled
+/// requests of the quieter half of the buckets (those whose median is at most the median
+/// bucket median), so an incident that fills a third of the range does not raise its own
+/// bar. Departure: Cliff's delta ≥ 0.33 and a Mann–Whitney z ≥ [`K_SIGMA`]. A p99 over the
+/// twenty or thirty requests of a thin bucket is its maximum, and noise; the ranks of all
+/// of them are not.
+fn shifted_buckets(entry: &[Vec<f64>]) -> Vec<bool> {
+    let judged = |v: &Vec<f64>| v.len() as u64 >= MIN_BUCKET_SAMPLES;
+    let medians: Vec<Option<f64>> = entry
+        .iter()
+        .map(|v| judged(v).then(|| quantile(&mut v.clone(), 0.5)).flatten())
+        .collect();
+    let mut all: Vec<f64> = medians.iter().flatten().copied().collect();
+    let Some(mid) = quantile(&mut all, 0.5) else {
+        return vec![false; entry.len()];
+    };
+    let mut reference: Vec<f64> = entry
+        .iter()
+        .zip(&medians)
+        .filter(|(_, m)| m.is_some_and(|m| m <= mid))
+        .flat_map(|(v, _)| v.iter().copied())
+        .collect();
+    entry
+        .iter()
+        .map(|v| {
+            judged(v)
+                && shift(&mut reference, v)
+                    .is_some_and(|s| s.delta >= MEDIUM_EFFECT && s.z >= K_SIGMA)
+        })
+        .collect()
+}
+
+/// Buckets where some service departed on its own signals (its requests' error rate or
+/// p99, judged like the entry signals), keeping only each service's sustained runs: users
+/// may see nothing while a consumer falls behind or a back-end fails into retries.
+fn service_departures(t: &SpanTable, b: &Buckets, entries: &[(usize, bool)]) -> Vec<bool> {
+    let is_entry: std::collections::HashSet<usize> = entries.iter().map(|e| e.0).collect();
+    let mut rows: Vec<Vec<(usize, bool)>> = vec![Vec::new(); t.services.len()];
+    for i in (0..t.len()).filter(|&i| t.is_server(i) && !is_entry.contains(&i)) {
+        rows[t.service[i] as usize].push((i, t.is_error(i)));
+    }
+    let mut out = vec![false; b.count];
+    // A service needs judged buckets for a sustained run to be possible at all; thinner
+    // ones are skipped (which also keeps this linear when services are many).
+    let enough = (SUSTAIN_BUCKETS as u64 * MIN_BUCKET_SAMPLES) as usize;
+    for r in rows.iter().filter(|r| r.len() >= enough) {
+        let s = request_signals(t, b, r);
+        for run in sustained_runs(&s.departed, SUSTAIN_BUCKETS) {
+            out[run].iter_mut().for_each(|x| *x = true);
+        }
+    }
+    out
+}
+
+/// The service that receives the most entry requests (ties: the first by name). A root
+/// CLIENT span (a load generator, a browser) enters the system at its server child.
 fn front_door(t: &SpanTable, entries: &[(usize, bool)]) -> Option<String> {
     let mut counts: std::collections::BTreeMap<&str, u64> = Default::default();
     for &(row, _) in entries {
-        *counts.entry(t.service_name(row)).or_default() += 1;
+        let door = if t.is_client(row) {
+            t.children(row)
+                .iter()
+                .map(|&c| c as usize)
+                .find(|&c| t.is_server(c) && t.service[c] != t.service[row])
+                .unwrap_or(row)
+        } else {
+            row
+        };
+        *counts.entry(t.service_name(door)).or_default() += 1;
     }
     let top = counts
         .iter()

@@ -7,6 +7,7 @@
 pub mod attempts;
 pub mod backlog;
 pub mod buckets;
+pub mod confidence;
 pub mod critpath;
 pub mod detectors;
 pub mod document;
@@ -15,13 +16,16 @@ pub mod errors;
 mod frame_read;
 pub mod graph;
 pub mod incident;
+pub mod infer;
 pub mod intern;
 pub mod little;
+pub mod localize;
 pub mod logs;
 pub mod onset;
 pub mod quality;
 pub mod recovery;
 pub mod rootcause;
+pub mod scan;
 pub mod selftime;
 pub mod series;
 pub mod services;
@@ -92,6 +96,10 @@ pub struct Analysis {
     pub quality: DataQuality,
     /// Per-node share of the traces' critical paths, baseline vs incident.
     pub critical_path: CriticalPath,
+    /// How much of the user-facing change each node explains.
+    pub localization: localize::Localization,
+    /// Roles of the virtual nodes (uninstrumented dependencies): (node id, role).
+    pub virtual_roles: Vec<(u32, Role)>,
 }
 
 impl Analysis {
@@ -133,7 +141,8 @@ pub fn analyze(data: &Dataset, opts: &AnalyzeOptions) -> Result<Analysis> {
     let (table, quality) = quality::assess(data)?;
     let graph = graph::build_graph(&table, &data.links);
     let attempts = attempts::group_attempts(&table, &graph);
-    let self_ns = selftime::self_times(&table, &selftime::wait_starts(&table, &graph, &attempts));
+    let wait_starts = selftime::wait_starts(&table, &graph, &attempts);
+    let self_ns = selftime::self_times(&table, &wait_starts);
     let windows = incident::windows(&table, opts.incident, opts.baseline);
     let services = services::service_stats(&table, &self_ns, &windows);
     let edges = edges::edge_stats(&table, &graph, &attempts, &windows);
@@ -146,7 +155,7 @@ pub fn analyze(data: &Dataset, opts: &AnalyzeOptions) -> Result<Analysis> {
     let errors = errors::error_origins(&table, &graph, focus);
     let baseline_errors = errors::error_origins(&table, &graph, windows.baseline);
     let logs = logs::log_evidence(&data.logs, windows.incident, windows.baseline);
-    let critical_path = critpath::critical_path(&table, &graph, &windows);
+    let critical_path = critpath::critical_path(&table, &graph, &windows, &wait_starts);
     let queues = backlog::queue_evidence(&table, &graph, &services, &data.logs, &windows);
     let mut a = Analysis {
         table,
@@ -165,12 +174,18 @@ pub fn analyze(data: &Dataset, opts: &AnalyzeOptions) -> Result<Analysis> {
         root_causes: Vec::new(),
         quality,
         critical_path,
+        localization: Default::default(),
+        virtual_roles: Vec::new(),
     };
     let ctx = a.context();
     let findings = detectors::run_all(&ctx);
-    let root_causes = rootcause::rank(&ctx);
-    let roles = rootcause::roles(&ctx, &root_causes);
+    let localization = localize::localize(&ctx);
+    let root_causes = rootcause::rank(&ctx, &localization);
+    let roles = rootcause::roles(&ctx, &root_causes, &localization);
+    let virtual_roles = rootcause::virtual_roles(&ctx, &root_causes, &localization);
     (a.findings, a.root_causes, a.roles) = (findings, root_causes, roles);
+    a.virtual_roles = virtual_roles;
+    a.localization = localization;
     Ok(a)
 }
 

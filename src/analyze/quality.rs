@@ -3,6 +3,7 @@
 
 use anyhow::{Context, Result};
 
+use super::infer::{infer, Inferred};
 use super::skew::{correct_skew, SkewCounts};
 use super::table::{SpanTable, StructureCounts};
 use crate::ingest::diag::{Diagnostics, Level};
@@ -14,6 +15,8 @@ pub struct DataQuality {
     pub spans: u64,
     pub structure: StructureCounts,
     pub skew: SkewCounts,
+    /// Kinds and errors the producers left out, filled in.
+    pub inferred: Inferred,
     /// Records ingest dropped.
     pub ingest_skipped: u64,
 }
@@ -32,6 +35,7 @@ impl DataQuality {
             spans,
             structure,
             skew,
+            inferred: Inferred::default(),
             ingest_skipped: diag.total(Level::Skip),
         }
     }
@@ -60,6 +64,11 @@ impl DataQuality {
         );
         note(s.parent_cycles, "parent cycles cut");
         note(s.bad_ids, "ids were not hex");
+        let inf = &self.inferred;
+        note(
+            inf.server_kinds + inf.client_kinds,
+            "spans had no span kind; read as calls because their parent or child is in another service",
+        );
         if s.time_strays > 0 {
             out.push(stray_caveat(s));
         }
@@ -75,6 +84,16 @@ impl DataQuality {
                 self.skew.shifted_spans,
                 self.skew.max_shift_ns as f64 / 1e6,
                 by.join(", ")
+            ));
+        }
+        if inf.errors() > 0 {
+            out.push(format!(
+                "{} failed spans had no error status (HTTP 5xx {}, gRPC {}, exception events {}, error logs {})",
+                inf.errors(),
+                inf.errors_from_http,
+                inf.errors_from_grpc,
+                inf.errors_from_exceptions,
+                inf.errors_from_logs
             ));
         }
         if self.ingest_skipped > 0 {
@@ -117,13 +136,16 @@ fn stray_caveat(s: &StructureCounts) -> String {
 /// step of `analyze`, and all `inspect` needs for its data-quality counts.
 pub fn assess(data: &Dataset) -> Result<(SpanTable, DataQuality)> {
     let mut table = SpanTable::from_frame(&data.spans).context("reading the spans frame")?;
+    // Kinds first: skew correction pairs client and server halves of calls.
+    let inferred = infer(&mut table, &data.events, &data.logs);
     let skew = correct_skew(&mut table);
-    let quality = DataQuality::new(
+    let mut quality = DataQuality::new(
         table.len() as u64,
         table.structure.clone(),
         skew,
         &data.diagnostics,
     );
+    quality.inferred = inferred;
     Ok((table, quality))
 }
 

@@ -131,6 +131,9 @@ fn incident(a: &Analysis, inc: &Window, out: &mut String) {
     match a.root_causes.first() {
         Some(top) => {
             let _ = writeln!(out, "Source     {}", safe(&top.reason));
+            if let Some(line) = thin_evidence_line(a) {
+                let _ = writeln!(out, "           {}", safe(&line));
+            }
         }
         None => {
             let _ = writeln!(
@@ -159,6 +162,28 @@ fn incident(a: &Analysis, inc: &Window, out: &mut String) {
             );
         }
     }
+}
+
+/// Below this confidence the top cause is a lead, not a verdict: the next ones are named.
+const THIN_CONFIDENCE: f64 = 0.5;
+
+/// "confidence 0.82", or with thin evidence "confidence 0.31 — thin evidence; also
+/// possible: api (0.22), db (0.12)".
+fn thin_evidence_line(a: &Analysis) -> Option<String> {
+    let top = a.root_causes.first()?;
+    let c = top.confidence?;
+    if c >= THIN_CONFIDENCE || a.root_causes.len() < 2 {
+        return Some(format!("confidence {c:.2}"));
+    }
+    let others: Vec<String> = a.root_causes[1..]
+        .iter()
+        .take(TOP_ROOT_CAUSES - 1)
+        .map(|r| format!("{} ({:.2})", r.service, r.confidence.unwrap_or(0.0)))
+        .collect();
+    Some(format!(
+        "confidence {c:.2} — thin evidence; also possible: {}",
+        others.join(", ")
+    ))
 }
 
 /// From the top root cause upward: at each step the non-healthy caller that departed first.
@@ -261,7 +286,15 @@ fn findings(a: &Analysis, out: &mut String) {
 }
 
 fn caveats(a: &Analysis, out: &mut String) {
-    let c = a.quality.caveats();
+    let mut c = a.quality.caveats();
+    if a.graph.ambiguous_peers > 0 {
+        c.push(format!(
+            "{} peer address{} reached more than one service; unanswered calls to {} stay unattributed",
+            a.graph.ambiguous_peers,
+            if a.graph.ambiguous_peers == 1 { "" } else { "es" },
+            if a.graph.ambiguous_peers == 1 { "it" } else { "them" }
+        ));
+    }
     if c.is_empty() {
         return;
     }

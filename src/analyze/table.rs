@@ -63,6 +63,8 @@ pub struct SpanTable {
     pub grpc_status: Vec<i32>,
     pub resend: Vec<i32>,
     pub peer: Vec<u32>,
+    /// Instance of the span's service (pod, host; [`Interner::NONE`] when not recorded).
+    pub instance: Vec<u32>,
     pub timeout: Vec<bool>,
     pub trace_ids: Vec<u128>,
     /// Row range of each trace.
@@ -72,6 +74,10 @@ pub struct SpanTable {
     pub services: Interner,
     pub names: Interner,
     pub peers: Interner,
+    pub instances: Interner,
+    /// Rows whose failure is known only from an ERROR log record, with its message
+    /// (sorted by row): the message may name the dependency that failed.
+    pub logged_errors: Vec<(u32, String)>,
     pub structure: StructureCounts,
 }
 
@@ -131,6 +137,15 @@ impl SpanTable {
         format!("{:032x}", self.trace_ids[self.trace[i] as usize])
     }
 
+    /// The message of the ERROR log that is all that says row `i` failed, if any.
+    pub fn logged_error(&self, i: usize) -> Option<&str> {
+        let k = self
+            .logged_errors
+            .binary_search_by_key(&(i as u32), |e| e.0)
+            .ok()?;
+        Some(&self.logged_errors[k].1)
+    }
+
     /// The service name of row `i`.
     pub fn service_name(&self, i: usize) -> &str {
         self.services.name(self.service[i])
@@ -165,6 +180,7 @@ fn build(raw: RawSpans) -> SpanTable {
     t.services = raw.services;
     t.names = raw.names;
     t.peers = raw.peers;
+    t.instances = raw.instances;
     structure.end_before_start = clamp_ends(&mut t.start, &mut t.end);
     t.trace_rows = trace_ranges(&t.trace);
     let parent_ids: Vec<u64> = order.iter().map(|&r| raw.parent_id[r as usize]).collect();
@@ -258,6 +274,7 @@ fn permute(raw: &RawSpans, trace: &[u32], order: &[u32]) -> SpanTable {
         grpc_status: take(&raw.grpc_status, order),
         resend: take(&raw.resend, order),
         peer: take(&raw.peer, order),
+        instance: take(&raw.instance, order),
         timeout: take(&raw.timeout, order),
         ..Default::default()
     }

@@ -26,6 +26,7 @@ pub struct SpanSpec {
     pub end_ns: i64,
     pub status: i32,
     pub http_status: Option<i32>,
+    pub grpc_status: Option<i32>,
     pub resend: Option<i32>,
     pub peer: Option<String>,
     pub error_type: Option<String>,
@@ -53,6 +54,7 @@ impl SpanSpec {
             end_ns: T0 + end_ms * NS_PER_MS,
             status: status::UNSET,
             http_status: None,
+            grpc_status: None,
             resend: None,
             peer: None,
             error_type: None,
@@ -102,6 +104,7 @@ impl Frames {
             .into(),
             ints(col::STATUS_CODE, s.iter().map(|x| Some(x.status))),
             ints(col::HTTP_STATUS_CODE, s.iter().map(|x| x.http_status)),
+            ints(col::GRPC_STATUS_CODE, s.iter().map(|x| x.grpc_status)),
             ints(col::RESEND_COUNT, s.iter().map(|x| x.resend)),
             strs(col::PEER_SERVICE, s.iter().map(|x| x.peer.clone())),
             strs(col::ERROR_TYPE, s.iter().map(|x| x.error_type.clone())),
@@ -207,6 +210,22 @@ pub struct Scenario {
     pub db_skew_ms: i64,
     /// db records no spans (only api's CLIENT spans name it).
     pub db_uninstrumented: bool,
+    /// What the fault does (default: db's own work ×10 and 3 % 503s).
+    pub fault_kind: FaultKind,
+    /// Producers leave span status unset (errors only in HTTP status codes).
+    pub no_status: bool,
+    /// Producers leave span kind unset on every non-root span.
+    pub no_kinds: bool,
+}
+
+/// What a scenario's fault does.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum FaultKind {
+    /// db's own work ×10 and 3 % 503s.
+    #[default]
+    DbWork,
+    /// 10 ms each way on the network between api and db: db's spans do not change.
+    DbNetwork,
 }
 
 impl Default for Scenario {
@@ -219,6 +238,9 @@ impl Default for Scenario {
             seed: 7,
             db_skew_ms: 0,
             db_uninstrumented: false,
+            fault_kind: FaultKind::DbWork,
+            no_status: false,
+            no_kinds: false,
         }
     }
 }
@@ -240,6 +262,15 @@ pub fn scenario(sc: &Scenario) -> Frames {
     for k in 0..sc.duration_s * sc.rate_per_s {
         let at_us = k * gap_us + g.rng.range(0, gap_us - 1);
         g.request(k as u128 + 1, at_us);
+    }
+    if sc.no_status {
+        g.f.spans.iter_mut().for_each(|s| s.status = status::UNSET);
+    }
+    if sc.no_kinds {
+        g.f.spans
+            .iter_mut()
+            .filter(|s| s.parent != 0)
+            .for_each(|s| s.kind = kind::UNSPECIFIED);
     }
     g.f
 }
@@ -344,6 +375,9 @@ impl Gen {
     /// One CLIENT attempt and its db SERVER child; returns (client end, success).
     fn db_attempt(&mut self, trace: u128, parent: u64, at_us: i64, attempt: i32) -> (i64, bool) {
         let fault = self.in_fault(at_us);
+        let network = fault && self.sc.fault_kind == FaultKind::DbNetwork;
+        let fault = fault && self.sc.fault_kind == FaultKind::DbWork;
+        let delay_us = if network { 10_000 } else { 0 };
         let own = self.rng.range(3_000, 8_000) * if fault { 10 } else { 1 };
         let p_err = if fault {
             0.03
@@ -361,7 +395,7 @@ impl Gen {
         );
         cl.peer = Some("db".into());
         cl.resend = Some(attempt);
-        let srv_start = at_us + self.rng.range(50, 150);
+        let srv_start = at_us + self.rng.range(50, 150) + delay_us;
         let srv_end = srv_start + own;
         let skew = self.sc.db_skew_ms * 1000;
         let mut srv = self.span(
@@ -376,7 +410,7 @@ impl Gen {
         let cl_end = if timed_out {
             at_us + API_TIMEOUT_US
         } else {
-            srv_end + self.rng.range(50, 150)
+            srv_end + self.rng.range(50, 150) + delay_us
         };
         cl.end_ns = T0 + cl_end * 1000;
         if err {

@@ -213,7 +213,8 @@ fn summary_reads_in_thirty_seconds() {
     assert!(
         lines
             .iter()
-            .any(|l| l.starts_with("Source     db: own time per request rose")),
+            .any(|l| l.starts_with("Source     db: explains")
+                && l.contains("own time per request rose")),
         "{text}"
     );
     assert!(
@@ -299,4 +300,52 @@ fn scale_1m() {
     let table = super::table::SpanTable::from_frame(&data.spans).unwrap();
     eprintln!("span table alone: {:?} ({} rows)", t.elapsed(), table.len());
     assert_eq!(a.root_causes[0].service, "db");
+}
+
+#[test]
+fn a_slow_network_into_db_is_charged_to_db_not_to_its_caller() {
+    let (a, _) = run(&Scenario {
+        fault_kind: crate::analyze::testkit::FaultKind::DbNetwork,
+        ..faulty()
+    });
+    assert!(a.windows.incident.is_some());
+    let top = &a.root_causes[0];
+    assert_eq!(top.service, "db", "{:#?}", a.root_causes);
+    assert!(
+        top.evidence.contains("gap on calls into db"),
+        "{}",
+        top.evidence
+    );
+    let db = a.services.iter().position(|s| s.name == "db").unwrap();
+    let api = a.services.iter().position(|s| s.name == "api").unwrap();
+    assert_eq!(a.roles[db], Role::Source);
+    assert_ne!(a.roles[api], Role::Source);
+}
+
+#[test]
+fn errors_without_span_status_are_read_from_http_status_codes() {
+    let (a, _) = run(&Scenario {
+        no_status: true,
+        ..faulty()
+    });
+    assert!(a.quality.inferred.errors_from_http > 0);
+    assert_eq!(a.root_causes[0].service, "db", "{:#?}", a.root_causes);
+    assert!(a.errors.count_for(a.graph.nodes.get("db").unwrap()) > 0);
+}
+
+#[test]
+fn calls_are_found_when_producers_leave_span_kind_unset() {
+    let (a, _) = run(&Scenario {
+        no_kinds: true,
+        ..faulty()
+    });
+    assert!(a.quality.inferred.server_kinds > 0 && a.quality.inferred.client_kinds > 0);
+    let names: Vec<(&str, &str)> = a
+        .graph
+        .edges
+        .iter()
+        .map(|&(x, y)| (a.graph.name(x), a.graph.name(y)))
+        .collect();
+    assert!(names.contains(&("api", "db")), "{names:?}");
+    assert_eq!(a.root_causes[0].service, "db", "{:#?}", a.root_causes);
 }

@@ -20,8 +20,8 @@ pub struct Candidate {
 pub struct Observed {
     /// Best first.
     pub ranking: Vec<Candidate>,
-    /// The instance the analysis blames, when it names one (the ranking names services
-    /// only today).
+    /// The instance the analysis blames, when it names one (the top cause's bad requests
+    /// concentrate on it).
     pub instance: Option<String>,
     /// The entry service of a recognised load-surge trigger.
     pub surge_at: Option<String>,
@@ -54,7 +54,12 @@ pub fn observe(a: &Analysis) -> Observed {
                 confidence: r.confidence,
             })
             .collect(),
-        instance: None,
+        instance: a
+            .root_causes
+            .first()
+            .and_then(|r| r.below.as_ref())
+            .filter(|c| c.attribute == "instance")
+            .map(|c| c.value.clone()),
         surge_at: recovery::surge(&a.windows).map(|t| t.service),
         mechanisms: a
             .findings
@@ -67,6 +72,11 @@ pub fn observe(a: &Analysis) -> Observed {
             .iter()
             .zip(&a.roles)
             .map(|(s, r)| (s.name.clone(), r.as_str().to_string()))
+            .chain(
+                a.virtual_roles
+                    .iter()
+                    .map(|&(n, r)| (a.graph.name(n).to_string(), r.as_str().to_string())),
+            )
             .collect(),
         incident_ns: a.windows.incident.map(|w| (w.start_ns, w.end_ns)),
         first_span_ns: a.windows.range.start_ns,

@@ -388,7 +388,11 @@ mod tests {
     fn the_summary_names_the_source_the_path_and_the_entry_impact() {
         let f = Facts::new(faulty());
         let s = summary(&f).join(" ");
-        assert!(s.contains("The failure started in db: own time"), "{s}");
+        assert!(
+            s.contains("The failure started in db: explains 100 % of what users saw"),
+            "{s}"
+        );
+        assert!(s.contains("own time per request rose"), "{s}");
         assert!(s.contains("It spread along db → api → frontend."), "{s}");
         assert!(s.contains("At the entry service frontend"), "{s}");
         assert!(headline(&f).starts_with("Cascading failure from db, "));

@@ -16,7 +16,7 @@ fn path_ms(f: &Frames) -> BTreeMap<u64, i64> {
     let t = SpanTable::from_frame(&f.spans()).unwrap();
     let root = main_root(&t, 0..t.len()).unwrap();
     let mut out = BTreeMap::new();
-    walk(&t, root, &mut Scratch::default(), |row, ns| {
+    walk(&t, &t.start, root, &mut Scratch::default(), |row, ns| {
         *out.entry(t.span_id[row]).or_insert(0) += ns;
     });
     let total: i64 = out.values().sum();
@@ -138,7 +138,7 @@ fn client_own_time_goes_to_the_callee_node() {
     let t = SpanTable::from_frame(&f.spans()).unwrap();
     let g = build_graph(&t, &f.links());
     let w = windows(&t, None, None);
-    let cp = critical_path(&t, &g, &w);
+    let cp = critical_path(&t, &g, &w, &t.start);
     let share = |n: &str| cp.node(n).unwrap().baseline.share.unwrap();
     assert!((share("redis") - 0.8).abs() < 1e-9, "{cp:#?}");
     assert!((share("fe") - 0.2).abs() < 1e-9);
@@ -162,7 +162,7 @@ fn incident_path() -> (SpanTable, CriticalPath) {
     let t = SpanTable::from_frame(&f.spans()).unwrap();
     let g = build_graph(&t, &f.links());
     let w = windows(&t, None, None);
-    let cp = critical_path(&t, &g, &w);
+    let cp = critical_path(&t, &g, &w, &t.start);
     (t, cp)
 }
 
@@ -206,7 +206,7 @@ fn throughput_one_thread() {
     for _ in 0..reps {
         for r in &t.trace_rows {
             if let Some(root) = main_root(&t, r.start as usize..r.end as usize) {
-                walk(&t, root, &mut s, |_, ns| sink += ns);
+                walk(&t, &t.start, root, &mut s, |_, ns| sink += ns);
             }
         }
     }
@@ -242,7 +242,7 @@ fn throughput_on_a_spans_file() {
     pool.install(|| {
         for r in &t.trace_rows {
             if let Some(root) = main_root(&t, r.start as usize..r.end as usize) {
-                walk(&t, root, &mut s, |row, ns| {
+                walk(&t, &t.start, root, &mut s, |row, ns| {
                     sink += ns + node_of(&t, &g, row) as i64
                 });
             }
@@ -250,7 +250,7 @@ fn throughput_on_a_spans_file() {
     });
     let walk_s = t0.elapsed().as_secs_f64();
     let t1 = std::time::Instant::now();
-    let cp = pool.install(|| critical_path(&t, &g, &w));
+    let cp = pool.install(|| critical_path(&t, &g, &w, &t.start));
     let all_s = t1.elapsed().as_secs_f64();
     println!(
         "{} spans: trace walks {:.0} spans/s; critical_path() incl. per-request splits {:.0} spans/s (one thread; {} nodes, {sink})",
