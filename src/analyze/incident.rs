@@ -7,7 +7,7 @@
 //! (runs within [`MERGE_GAP_BUCKETS`] of each other; the largest such cluster).
 
 use super::buckets::Buckets;
-use super::stats::{quantile, shift, upper_threshold, MEDIUM_EFFECT};
+use super::stats::{quantile, shift_sorted, upper_threshold, MEDIUM_EFFECT};
 use super::table::SpanTable;
 use crate::model::window::Window;
 
@@ -237,11 +237,12 @@ fn shifted_buckets(entry: &[Vec<f64>]) -> Vec<bool> {
         .filter(|(_, m)| m.is_some_and(|m| m <= mid))
         .flat_map(|(v, _)| v.iter().copied())
         .collect();
+    reference.sort_unstable_by(f64::total_cmp);
     entry
         .iter()
         .map(|v| {
             judged(v)
-                && shift(&mut reference, v)
+                && shift_sorted(&reference, v)
                     .is_some_and(|s| s.delta >= MEDIUM_EFFECT && s.z >= K_SIGMA)
         })
         .collect()

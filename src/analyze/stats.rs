@@ -77,11 +77,16 @@ impl Shift {
 /// Compares `incident` against `baseline` ([`Shift`]); sorts `baseline` in place.
 /// O((n + m) log n).
 pub fn shift(baseline: &mut [f64], incident: &[f64]) -> Option<Shift> {
+    baseline.sort_unstable_by(f64::total_cmp);
+    shift_sorted(baseline, incident)
+}
+
+/// [`shift`] against a baseline already sorted (one reference, many comparisons).
+pub fn shift_sorted(baseline: &[f64], incident: &[f64]) -> Option<Shift> {
     let (n, m) = (baseline.len(), incident.len());
     if n == 0 || m == 0 {
         return None;
     }
-    baseline.sort_unstable_by(f64::total_cmp);
     let (mut above, mut below) = (0u64, 0u64);
     for &x in incident {
         let lo = baseline.partition_point(|&b| b < x);
