@@ -8,7 +8,7 @@
 #   SKIP_PEER=1 skips SimPy (large takes ~5 minutes there).
 set -euo pipefail
 
-BENCH=${BENCH:-/work/shared/bench}
+BENCH=${BENCH:-$(cd "$(dirname "$0")/../../shared/bench" && pwd)}
 PY=${PY:-$BENCH/.venv/bin/python}
 BIN=${1:-target/release/cascade}
 shift || true

@@ -12,7 +12,7 @@ use cascade::ingest::{ingest, Dataset, Format, IngestOptions};
 use cascade::model::columns as col;
 use serde_json::{json, Map, Value};
 
-const SAMPLES: &str = "/work/shared/samples";
+const SAMPLES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/", "../shared/samples");
 
 fn samples(sub: &str) -> Option<PathBuf> {
     let dir = Path::new(SAMPLES).join(sub);

@@ -5,7 +5,11 @@
 use std::path::Path;
 use std::process::Command;
 
-const SMALL: &str = "/work/shared/bench/scenarios/small.json";
+const SMALL: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/",
+    "../shared/bench/scenarios/small.json"
+);
 
 fn cascade() -> Command {
     Command::new(env!("CARGO_BIN_EXE_cascade"))

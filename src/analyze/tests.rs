@@ -252,7 +252,11 @@ fn user_windows_override_detection() {
 #[test]
 #[ignore]
 fn bench_100k() {
-    let path = "/work/shared/bench/data/spans_100k.jsonl";
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/",
+        "../shared/bench/data/spans_100k.jsonl"
+    );
     let opts = crate::ingest::IngestOptions {
         traces: vec![path.into()],
         ..Default::default()

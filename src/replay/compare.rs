@@ -74,9 +74,11 @@ mod tests {
 
     #[test]
     fn alternatives_keep_their_order_and_share_seeds() {
-        let Ok(m) = crate::replay::model::load_model(std::path::Path::new(
-            "/work/shared/bench/scenarios/small.json",
-        )) else {
+        let Ok(m) = crate::replay::model::load_model(std::path::Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/",
+            "../shared/bench/scenarios/small.json"
+        ))) else {
             return;
         };
         let alts = [

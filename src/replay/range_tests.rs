@@ -15,7 +15,10 @@ const TOLERANCE: f64 = 0.05;
 
 /// The bench scenario with `policies` applied; `None` only when the bench folder is absent.
 fn scenario(name: &str, policies: &[&str]) -> Option<Topology> {
-    let path = std::path::PathBuf::from(format!("/work/shared/bench/scenarios/{name}.json"));
+    let path = std::path::PathBuf::from(format!(
+        "{}/../shared/bench/scenarios/{name}.json",
+        env!("CARGO_MANIFEST_DIR")
+    ));
     if !path.exists() {
         eprintln!("skipping: {} not found", path.display());
         return None;

@@ -8,7 +8,11 @@ use serde_json::{json, Value};
 
 use super::fast_tests::{assert_same, envelope_traces, traces_both};
 
-const BENCH: &str = "/work/shared/bench/data/spans_100k.jaeger.json";
+const BENCH: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/",
+    "../shared/bench/data/spans_100k.jaeger.json"
+);
 
 fn attr_value(v: &Value) -> (Value, &'static str) {
     let int = |i: &Value| {

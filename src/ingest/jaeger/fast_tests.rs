@@ -20,7 +20,7 @@ use crate::ingest::otlp::walk::{Part, Place};
 use crate::model::columns as col;
 
 const LABEL: &str = "t.json";
-const SAMPLES: &str = "/work/shared/samples/jaeger";
+const SAMPLES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/", "../shared/samples/jaeger");
 
 /// Frames and diagnostics of one finished part.
 pub(super) struct Outcome {

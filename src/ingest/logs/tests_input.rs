@@ -149,7 +149,11 @@ fn join_counts_parsed_logs_against_a_spans_frame() {
 
 #[test]
 fn bench_log_file_first_lines() {
-    let path = "/work/shared/bench/data/logs_100k.jsonl";
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/",
+        "../shared/bench/data/logs_100k.jsonl"
+    );
     let Ok(bytes) = std::fs::read(path) else {
         eprintln!("SKIPPED bench_log_file_first_lines: {path} is absent");
         return;
@@ -195,7 +199,11 @@ fn bench_log_file_first_lines() {
 #[test]
 #[ignore = "timing run on 50 MB of bench data"]
 fn timing_parse_frame_and_join() {
-    let path = "/work/shared/bench/data/logs_1m.jsonl";
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/",
+        "../shared/bench/data/logs_1m.jsonl"
+    );
     let Ok(bytes) = std::fs::read(path) else {
         eprintln!("SKIPPED timing: {path} is absent");
         return;
@@ -235,7 +243,11 @@ fn timing_parse_frame_and_join() {
 
 #[test]
 fn trace_samples_do_not_look_like_json_logs() {
-    let root = std::path::Path::new("/work/shared/samples");
+    let root = std::path::Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/",
+        "../shared/samples"
+    ));
     let mut checked = 0;
     for dir in ["otlp", "otlp-invalid", "jaeger", "zipkin"] {
         let Ok(entries) = std::fs::read_dir(root.join(dir)) else {
