@@ -89,18 +89,7 @@ mod tests {
     use super::*;
 
     fn cause(score: f64) -> RootCause {
-        RootCause {
-            service: String::new(),
-            score,
-            reason: String::new(),
-            self_time_ratio: None,
-            origin_share: 0.0,
-            onset_ns: None,
-            explained: None,
-            evidence: String::new(),
-            below: None,
-            confidence: None,
-        }
+        RootCause::bare("", score, String::new())
     }
 
     #[test]

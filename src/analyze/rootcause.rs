@@ -89,6 +89,33 @@ pub struct RootCause {
     pub confidence: Option<f64>,
 }
 
+impl RootCause {
+    /// A candidate with only a name, a score and a reason (no measured evidence yet).
+    pub fn bare(service: &str, score: f64, reason: String) -> Self {
+        RootCause {
+            service: service.to_string(),
+            score,
+            reason,
+            self_time_ratio: None,
+            origin_share: 0.0,
+            onset_ns: None,
+            explained: None,
+            evidence: String::new(),
+            below: None,
+            confidence: None,
+        }
+    }
+}
+
+/// A reason reads "<who>: <clauses>": `words` become its first clause.
+fn lead_with(reason: &str, service: &str, words: &str) -> String {
+    match reason.split_once(": ") {
+        Some((who, rest)) if !rest.is_empty() => format!("{who}: {words}; {rest}"),
+        Some((who, _)) => format!("{who}: {words}"),
+        None => format!("{service}: {words}"),
+    }
+}
+
 /// Ranks the services (best first); empty without an incident.
 pub fn rank(ctx: &Context, loc: &Localization) -> Vec<RootCause> {
     let Some(inc) = ctx.incident() else {
@@ -145,18 +172,7 @@ fn weigh_by_explained(ctx: &Context, loc: &Localization, out: &mut Vec<RootCause
     for b in loc.nodes.iter().filter(|b| b.share >= MIN_SHARE) {
         let name = ctx.graph.name(b.node);
         if !out.iter().any(|r| r.service == name) {
-            out.push(RootCause {
-                service: name.to_string(),
-                score: 0.0,
-                reason: name.to_string(),
-                self_time_ratio: None,
-                origin_share: 0.0,
-                onset_ns: None,
-                explained: None,
-                evidence: String::new(),
-                below: None,
-                confidence: None,
-            });
+            out.push(RootCause::bare(name, 0.0, name.to_string()));
         }
     }
     for r in out.iter_mut() {
@@ -167,17 +183,10 @@ fn weigh_by_explained(ctx: &Context, loc: &Localization, out: &mut Vec<RootCause
         r.score = ((b.share + CORROBORATION * r.score) * 1000.0).round() / 1000.0;
         r.explained = Some(b.share);
         r.evidence = explained_evidence(ctx, loc, &b);
-        // The explained share leads: it is what carried the verdict. A reason reads
-        // "<who>: <clauses>"; the clauses follow the explained share.
-        let (prefix, rest) = match r.reason.split_once(": ") {
-            Some((who, rest)) => (format!("{who}: "), rest.to_string()),
-            None => (format!("{}: ", r.service), String::new()),
-        };
-        r.reason = match (r.evidence.is_empty(), rest.is_empty()) {
-            (false, false) => format!("{prefix}{}; {rest}", r.evidence),
-            (false, true) => format!("{prefix}{}", r.evidence),
-            _ => r.reason.clone(),
-        };
+        // The explained share leads: it is what carried the verdict.
+        if !r.evidence.is_empty() {
+            r.reason = lead_with(&r.reason, &r.service, &r.evidence);
+        }
     }
     out.retain(|r| r.score >= MIN_SCORE * CORROBORATION || r.explained.unwrap_or(0.0) >= MIN_SHARE);
 }
@@ -284,27 +293,15 @@ fn surge_first(ctx: &Context, out: &mut Vec<RootCause>) {
     match out.iter_mut().find(|r| r.service == s.service) {
         Some(r) => {
             r.score = top + CORROBORATION;
-            let prefix = format!("{}: ", r.service);
-            let rest = r
-                .reason
-                .strip_prefix(&prefix)
-                .unwrap_or(&r.reason)
-                .to_string();
-            r.reason = format!("{prefix}{words}; {rest}");
+            r.reason = lead_with(&r.reason, &r.service, &words);
             r.evidence = words;
         }
-        None => out.push(RootCause {
-            service: s.service.clone(),
-            score: top + CORROBORATION,
-            reason: format!("{}: {words}", s.service),
-            self_time_ratio: None,
-            origin_share: 0.0,
-            onset_ns: None,
-            explained: None,
-            evidence: words,
-            below: None,
-            confidence: None,
-        }),
+        None => {
+            let reason = format!("{}: {words}", s.service);
+            let mut r = RootCause::bare(&s.service, top + CORROBORATION, reason);
+            r.evidence = words;
+            out.push(r);
+        }
     }
 }
 
